@@ -1,0 +1,3 @@
+from logsentry.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""The one error hierarchy of logsentry.
+
+Every error that logsentry raises on purpose derives from :class:`LogsentryError`, so a
+caller can catch the whole family in one place. Packages add one-line subclasses here
+rather than inventing roots of their own; an error about a Kafka message keeps its
+coordinates (see :class:`MessageError`).
+"""
+
+from __future__ import annotations
+
+
+class LogsentryError(Exception):
+    """Root of every error logsentry raises on purpose."""
+
+
+class ConfigError(LogsentryError):
+    """A setting is missing, malformed or contradicts another."""
+
+
+class InvalidEvent(LogsentryError):
+    """A request log cannot be cleaned: not a JSON object, or of an unsupported shape."""
+
+
+class InvalidMessage(InvalidEvent):
+    """Bytes from Kafka that are not a usable request log; ``reason`` is a short stable label."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class DataError(LogsentryError):
+    """Training or evaluation data is unusable (no rows left, one class only, ...)."""
+
+
+class MalformedRow(DataError):
+    """One row of a labelled CSV file cannot be used; carries its 1-based line number."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+class StoreError(LogsentryError):
+    """The model store cannot do what was asked (unknown version, nothing published, ...)."""
+
+
+class CorruptArtifact(StoreError):
+    """A model version's files do not match their recorded checksums or cannot be read."""
+
+
+class IncompatibleArtifact(StoreError):
+    """A model version was written with a preprocessing spec this code cannot honour."""
+
+
+class StreamError(LogsentryError):
+    """The streaming detector failed in a way it cannot recover from by itself."""
+
+
+class PublishError(StreamError):
+    """An alert or dead letter was not acknowledged by the broker."""
+
+
+class MessageError(StreamError):
+    """A Kafka message cannot be scored; keeps where it came from and why."""
+
+    def __init__(self, reason: str, detail: str, topic: str, partition: int, offset: int) -> None:
+        super().__init__(f"{reason}: {detail} (topic={topic} partition={partition} offset={offset})")
+        self.reason = reason
+        self.detail = detail
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset

@@ -1,0 +1,307 @@
+"""The one preprocessing code path shared by the trainer and the stream.
+
+Pure functions and frozen values only: no Kafka, no files, no globals. A request log goes
+
+    event (JSON object) --clean--> compact JSON text --CharTokenizer--> int32 ids, pre-padded
+
+and whatever the trainer fitted here is saved with the model (``Preprocessing.to_dict``) so
+that the stream rebuilds exactly the same object from the artifact. Bump
+``PREPROCESSING_VERSION`` whenever a change would encode any event differently; the model
+store refuses artifacts written under another version.
+
+Semantics, each covered by ``tests/unit/test_preprocessing.py``:
+
+* cleanup: drop ``timestamp, headers, source, route, responsePayload``; when the spec lists
+  ``keep_fields`` (the trainer records the fields seen in training), drop every other field
+  too, so an extra field a producer adds later cannot shift what the model sees. Missing
+  fields are simply absent (never filled with null). Remaining fields keep the event's own
+  order. Serialised with ``separators=(",", ":")`` and ``ensure_ascii=True`` (the
+  reference's ``json.dumps`` default): non-ASCII text becomes ``\\uXXXX`` escapes, which
+  keeps the vocabulary small and makes lone surrogates harmless.
+* tokenizer: text lower-cased (``str.lower``), ``\\t`` and ``\\n`` removed, characters
+  ranked by their frequency in the training texts (index 1 = most frequent; ties by first
+  appearance, as Keras' ``Tokenizer`` did), index 0 reserved for padding. A character never
+  seen in training maps to the reserved out-of-vocabulary index ``len(vocabulary) + 1``
+  (policy ``"index"``, the default) or is dropped (policy ``"drop"``, the reference's
+  silent behaviour).
+* padding: sequences longer than ``max_len`` lose their *start* (pre-truncation) and
+  shorter ones get zeros in *front* (pre-padding), as ``pad_sequences`` did. A tokenizer
+  with ``buckets`` pads each event to the smallest bucket width that holds it, a function of
+  the event alone, so a score never depends on what else shares its batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+
+from model_store.errors import IncompatibleArtifact, InvalidEvent
+
+PREPROCESSING_VERSION = 1
+REFERENCE_DROP_FIELDS: tuple[str, ...] = (
+    "timestamp",
+    "headers",
+    "source",
+    "route",
+    "responsePayload",
+)
+REFERENCE_MAX_LEN = 1024
+DEFAULT_FILTERS = "\t\n"
+_UNICODE_SIZE = 0x110000
+_DROP = -1
+
+OovPolicy = Literal["index", "drop"]
+
+
+@dataclass(frozen=True)
+class CleanupSpec:
+    """Which fields of a request log the model sees."""
+
+    drop_fields: tuple[str, ...] = REFERENCE_DROP_FIELDS
+    keep_fields: tuple[str, ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "drop_fields": list(self.drop_fields),
+            "keep_fields": None if self.keep_fields is None else list(self.keep_fields),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CleanupSpec:
+        keep = data.get("keep_fields")
+        return cls(
+            drop_fields=tuple(data["drop_fields"]),
+            keep_fields=None if keep is None else tuple(keep),
+        )
+
+
+def clean(event: Mapping[str, Any], spec: CleanupSpec = CleanupSpec()) -> str:
+    """Return the compact JSON text the model sees for one request log."""
+    if not isinstance(event, Mapping):
+        raise InvalidEvent(f"a request log must be a JSON object, not {type(event).__name__}")
+    drop = spec.drop_fields
+    keep = spec.keep_fields
+    kept = {k: v for k, v in event.items() if k not in drop and (keep is None or k in keep)}
+    try:
+        return json.dumps(kept, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise InvalidEvent(f"request log cannot be serialised: {exc}") from None
+
+
+def observed_fields(events: Iterable[Mapping[str, Any]], spec: CleanupSpec) -> tuple[str, ...]:
+    """Fields that survive ``spec.drop_fields`` in any of ``events``, in first-seen order."""
+    seen: dict[str, None] = {}
+    for event in events:
+        for key in event:
+            if key not in spec.drop_fields:
+                seen.setdefault(key, None)
+    return tuple(seen)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Rows of a batch that share one padded width."""
+
+    width: int
+    rows: np.ndarray  # positions in the original batch, int64
+    ids: np.ndarray  # (len(rows), width) int32
+
+
+@dataclass(frozen=True)
+class CharTokenizer:
+    """A fitted character vocabulary plus the padding rules that go with it."""
+
+    vocabulary: str
+    max_len: int = REFERENCE_MAX_LEN
+    lower: bool = True
+    filters: str = DEFAULT_FILTERS
+    oov: OovPolicy = "index"
+    buckets: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(set(self.vocabulary)) != len(self.vocabulary):
+            raise ValueError("vocabulary has repeated characters")
+        if self.max_len < 1:
+            raise ValueError("max_len must be positive")
+        if self.oov not in ("index", "drop"):
+            raise ValueError(f"unknown out-of-vocabulary policy {self.oov!r}")
+        if any(b < 1 for b in self.buckets) or list(self.buckets) != sorted(set(self.buckets)):
+            raise ValueError("buckets must be increasing positive widths")
+        if self.buckets and self.buckets[-1] != self.max_len:
+            raise ValueError("the last bucket must equal max_len")
+
+    @classmethod
+    def fit(
+        cls,
+        texts: Iterable[str],
+        *,
+        max_len: int = REFERENCE_MAX_LEN,
+        lower: bool = True,
+        filters: str = DEFAULT_FILTERS,
+        oov: OovPolicy = "index",
+        buckets: Sequence[int] = (),
+        max_vocab: int | None = None,
+    ) -> CharTokenizer:
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(text.lower() if lower else text)
+        for ch in filters:
+            counts.pop(ch, None)
+        ranked = [ch for ch, _ in counts.most_common(max_vocab)]
+        return cls(
+            vocabulary="".join(ranked),
+            max_len=max_len,
+            lower=lower,
+            filters=filters,
+            oov=oov,
+            buckets=tuple(buckets),
+        )
+
+    @property
+    def oov_index(self) -> int | None:
+        return len(self.vocabulary) + 1 if self.oov == "index" else None
+
+    @property
+    def input_dim(self) -> int:
+        """Size of the embedding table the ids index into (padding and OOV included)."""
+        return len(self.vocabulary) + (2 if self.oov == "index" else 1)
+
+    @cached_property
+    def _lookup(self) -> np.ndarray:
+        unknown = self.oov_index if self.oov_index is not None else _DROP
+        table = np.full(_UNICODE_SIZE, unknown, dtype=np.int32)
+        for index, ch in enumerate(self.vocabulary, start=1):
+            table[ord(ch)] = index
+        for ch in self.filters:
+            table[ord(ch)] = _DROP
+        return table
+
+    def bucket_width(self, length: int | np.ndarray) -> Any:
+        """Padded width for sequences of ``length`` ids (before truncation)."""
+        if not self.buckets:
+            return np.full_like(length, self.max_len) if isinstance(length, np.ndarray) else self.max_len
+        edges = np.asarray(self.buckets)
+        clipped = np.minimum(length, self.max_len)
+        return edges[np.searchsorted(edges, clipped, side="left")]
+
+    def _ids(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Flat ids of all ``texts`` (filtered, unknown handled) and each text's id count."""
+        if self.lower:
+            texts = [t.lower() for t in texts]
+        raw_lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        ids = self._lookup[codes]
+        keep = ids != _DROP
+        if keep.all():
+            return ids, raw_lengths
+        owner = np.repeat(np.arange(len(texts)), raw_lengths)
+        return ids[keep], np.bincount(owner[keep], minlength=len(texts)).astype(np.int64)
+
+    def lengths(self, texts: Sequence[str]) -> np.ndarray:
+        """Number of ids each text encodes to before truncation."""
+        return self._ids(texts)[1]
+
+    def encode(self, texts: Sequence[str], width: int | None = None) -> np.ndarray:
+        """Encode ``texts`` to one (n, width) int32 matrix, pre-truncated and pre-padded."""
+        ids, lengths = self._ids(texts)
+        return _place(ids, lengths, self.max_len if width is None else width)
+
+    def encode_buckets(self, texts: Sequence[str]) -> list[Bucket]:
+        """Encode ``texts`` grouped by bucket width (one group if there are no buckets)."""
+        ids, lengths = self._ids(texts)
+        widths = self.bucket_width(lengths)
+        starts = np.cumsum(lengths) - lengths
+        out = []
+        for width in np.unique(widths):
+            rows = np.flatnonzero(widths == width)
+            if len(rows) == len(texts):
+                out.append(Bucket(int(width), rows, _place(ids, lengths, int(width))))
+                continue
+            sel = _segments(starts[rows], lengths[rows])
+            out.append(Bucket(int(width), rows, _place(ids[sel], lengths[rows], int(width))))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vocabulary": self.vocabulary,
+            "max_len": self.max_len,
+            "lower": self.lower,
+            "filters": self.filters,
+            "oov": self.oov,
+            "buckets": list(self.buckets),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CharTokenizer:
+        return cls(
+            vocabulary=data["vocabulary"],
+            max_len=int(data["max_len"]),
+            lower=bool(data["lower"]),
+            filters=data["filters"],
+            oov=data["oov"],
+            buckets=tuple(int(b) for b in data.get("buckets", ())),
+        )
+
+
+def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Flat indexes of the concatenated segments ``[start, start + length)``."""
+    total = int(lengths.sum())
+    offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
+def _place(ids: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
+    """Scatter flat ``ids`` into rows of ``width``: keep each row's last ``width`` ids, right-aligned."""
+    n = len(lengths)
+    out = np.zeros((n, width), dtype=np.int32)
+    if n == 0 or len(ids) == 0:
+        return out
+    owner = np.repeat(np.arange(n), lengths)
+    position = np.arange(len(ids), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    # column counted from the right edge: the last id of a row lands in column width - 1
+    column = width - np.repeat(lengths, lengths) + position
+    keep = column >= 0
+    out[owner[keep], column[keep]] = ids[keep]
+    return out
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Cleanup plus tokenizer: everything needed to turn request logs into model input."""
+
+    tokenizer: CharTokenizer
+    cleanup: CleanupSpec = field(default_factory=CleanupSpec)
+    version: int = PREPROCESSING_VERSION
+
+    def texts(self, events: Iterable[Mapping[str, Any]]) -> list[str]:
+        return [clean(event, self.cleanup) for event in events]
+
+    def encode_events(self, events: Iterable[Mapping[str, Any]]) -> list[Bucket]:
+        return self.tokenizer.encode_buckets(self.texts(events))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "cleanup": self.cleanup.to_dict(),
+            "tokenizer": self.tokenizer.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Preprocessing:
+        version = data.get("version")
+        if version != PREPROCESSING_VERSION:
+            raise IncompatibleArtifact(
+                f"artifact uses preprocessing version {version!r}; this logsentry speaks "
+                f"version {PREPROCESSING_VERSION}: retrain, or run the logsentry release that wrote it"
+            )
+        return cls(
+            tokenizer=CharTokenizer.from_dict(data["tokenizer"]),
+            cleanup=CleanupSpec.from_dict(data["cleanup"]),
+            version=PREPROCESSING_VERSION,
+        )

@@ -1,0 +1,97 @@
+"""The one scoring function: request logs in, attack probabilities out.
+
+``logsentry score`` (offline), the stream and the trainer's evaluation all call
+:meth:`Detector.score_texts` through :meth:`Detector.score_events`, so a request scores the
+same on every path. Each event is padded to its own length bucket (a function of the event
+alone), and buckets are run through one compiled inference function in fixed-size chunks;
+the only thing batch composition can change is float rounding.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model_store.errors import CorruptArtifact
+from model_store.preprocessing import Preprocessing
+from model_store.store import MODEL_FILE, ModelStore
+
+log = logging.getLogger(__name__)
+
+INFERENCE_CHUNK = 512
+
+
+class Detector:
+    """A loaded model version with the preprocessing and threshold it was trained with."""
+
+    def __init__(
+        self,
+        model: Any,
+        preprocessing: Preprocessing,
+        *,
+        variable_length: bool,
+        threshold: float = 0.5,
+        version: str = "",
+        chunk: int = INFERENCE_CHUNK,
+    ) -> None:
+        import tensorflow as tf
+
+        self.model = model
+        self.preprocessing = preprocessing
+        self.threshold = threshold
+        self.version = version
+        self.chunk = chunk
+        width = None if variable_length else preprocessing.tokenizer.max_len
+        # one trace for every bucket width and chunk size; inference only (training=False)
+        self._infer = tf.function(
+            lambda ids: model(ids, training=False),
+            input_signature=[tf.TensorSpec((None, width), tf.int32)],
+            reduce_retracing=True,
+        )
+
+    def score_ids(self, ids: np.ndarray) -> np.ndarray:
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        parts = [np.asarray(self._infer(ids[i : i + self.chunk])).reshape(-1) for i in range(0, len(ids), self.chunk)]
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def score_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Scores of already-cleaned texts, in input order."""
+        scores = np.zeros(len(texts), dtype=np.float32)
+        for bucket in self.preprocessing.tokenizer.encode_buckets(texts):
+            scores[bucket.rows] = self.score_ids(bucket.ids)
+        return scores
+
+    def score_events(self, events: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Scores of request logs, in input order (``InvalidEvent`` for a non-object)."""
+        return self.score_texts(self.preprocessing.texts(events))
+
+    def flags(self, scores: np.ndarray) -> np.ndarray:
+        return scores >= self.threshold
+
+
+def load_detector(store: ModelStore, ref: str = "current") -> Detector:
+    """Verify and load a version: checksums, preprocessing version, Keras safe mode."""
+    path = store.verify(ref)
+    manifest = store.manifest(path.name, verify=False)  # just verified
+    return Detector(
+        load_keras_model(path / MODEL_FILE),
+        manifest.preprocessing,
+        variable_length=manifest.variable_length,
+        threshold=manifest.threshold,
+        version=manifest.version,
+    )
+
+
+def load_keras_model(path: Path) -> Any:
+    import keras
+
+    try:
+        # safe_mode refuses lambda layers and other deserialised code
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # keras raises many types; all mean "this artifact is unusable"
+        raise CorruptArtifact(f"{path.parent.name}: {MODEL_FILE} cannot be loaded safely: {exc}") from exc

@@ -1,0 +1,243 @@
+"""Versioned, self-describing model artifacts on a file system.
+
+Layout under the store root::
+
+    versions/<version>/model.keras        native Keras format, loaded in safe mode
+    versions/<version>/manifest.json      what the version is (see manifest.py)
+    versions/<version>/report/...         evaluation report (metrics.json, plots, summary)
+    versions/<version>/checksums.json     SHA-256 of every other file of the version
+    CURRENT                               the version the stream serves
+    promotions.jsonl                      every promotion, for rollback and audit
+
+A version is written to ``.staging-*`` and renamed into ``versions/`` only when complete:
+rename within one file system is atomic, so a crash mid-publish leaves nothing half
+visible (``gc`` removes stale staging directories). ``CURRENT`` is replaced the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from model_store.errors import CorruptArtifact, StoreError
+from model_store.manifest import Manifest
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.keras"
+MANIFEST_FILE = "manifest.json"
+CHECKSUMS_FILE = "checksums.json"
+CURRENT_FILE = "CURRENT"
+PROMOTIONS_FILE = "promotions.jsonl"
+_STAGING_PREFIX = ".staging-"
+
+
+def new_version_id(now: datetime | None = None) -> str:
+    """Sortable by time, unique across concurrent trainers: ``20261129T154700123Z-1a2b3c``."""
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class Draft:
+    """A version being written; becomes visible only when its ``with`` block ends cleanly."""
+
+    version: str
+    path: Path
+    manifest: Manifest | None = None
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: str
+    path: Path
+    manifest: Manifest
+    current: bool
+
+
+class ModelStore:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.versions_dir = self.root / "versions"
+
+    # -- writing ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def new_version(self) -> Iterator[Draft]:
+        """Stage a version; the caller writes files into ``draft.path`` and sets ``draft.manifest``."""
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        version = new_version_id()
+        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f"{_STAGING_PREFIX}{version}-"))
+        draft = Draft(version=version, path=staging)
+        try:
+            yield draft
+            if draft.manifest is None:
+                raise StoreError("a draft version was closed without a manifest")
+            if draft.manifest.version != version:
+                raise StoreError("the manifest names another version than its draft")
+            self._seal(staging, draft.manifest)
+            os.rename(staging, self.versions_dir / version)
+            log.info("published version=%s", version)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _seal(self, staging: Path, manifest: Manifest) -> None:
+        if not (staging / MODEL_FILE).is_file():
+            raise StoreError(f"a version needs {MODEL_FILE}")
+        _write_atomic(staging / MANIFEST_FILE, json.dumps(manifest.to_dict(), indent=2, sort_keys=False))
+        sums = {
+            str(p.relative_to(staging)): _sha256(p)
+            for p in sorted(staging.rglob("*"))
+            if p.is_file() and p.name != CHECKSUMS_FILE
+        }
+        _write_atomic(staging / CHECKSUMS_FILE, json.dumps(sums, indent=2, sort_keys=True))
+
+    def promote(self, ref: str, *, reason: str = "promote") -> str:
+        version = self.resolve(ref)
+        self.verify(version)
+        previous = self.current()
+        _write_atomic(self.root / CURRENT_FILE, version + "\n")
+        entry = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "version": version,
+            "previous": previous,
+            "reason": reason,
+        }
+        with (self.root / PROMOTIONS_FILE).open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+        log.info("promoted version=%s previous=%s", version, previous)
+        return version
+
+    def rollback(self) -> str:
+        """Make current again the version the present one replaced when it was promoted.
+
+        Rollbacks walk back: v1 > v2 > v3, rollback gives v2, a second rollback v1.
+        """
+        current = self.current()
+        if current is None:
+            raise StoreError("nothing is current: there is nothing to roll back")
+        history = [h for h in self.promotions() if h["version"] == current and not h["reason"].startswith("rollback")]
+        previous = history[-1]["previous"] if history else None
+        if not previous:
+            raise StoreError(f"{current} has no earlier current version to roll back to")
+        return self.promote(previous, reason=f"rollback from {current}")
+
+    def gc_staging(self) -> list[Path]:
+        """Remove staging directories left by publishes that crashed."""
+        stale = sorted(self.root.glob(f"{_STAGING_PREFIX}*")) if self.root.exists() else []
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+        return stale
+
+    # -- reading ---------------------------------------------------------------------------
+    def versions(self) -> list[str]:
+        if not self.versions_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.versions_dir.iterdir() if p.is_dir())
+
+    def current(self) -> str | None:
+        try:
+            text = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return text or None
+
+    def promotions(self) -> list[dict[str, Any]]:
+        try:
+            lines = (self.root / PROMOTIONS_FILE).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def resolve(self, ref: str = "current") -> str:
+        """``current``, ``latest`` or a version id (a unique prefix will do) to a version id."""
+        versions = self.versions()
+        if ref == "current":
+            current = self.current()
+            if current is None:
+                raise StoreError(f"no version of {self.root} is current: promote one first")
+            return current
+        if ref == "latest":
+            if not versions:
+                raise StoreError(f"no model has been published to {self.root}")
+            return versions[-1]
+        matches = [v for v in versions if v == ref] or [v for v in versions if v.startswith(ref)]
+        if len(matches) != 1:
+            what = "no" if not matches else "more than one"
+            raise StoreError(f"{what} version of {self.root} matches {ref!r}")
+        return matches[0]
+
+    def path(self, ref: str = "current") -> Path:
+        return self.versions_dir / self.resolve(ref)
+
+    def verify(self, ref: str = "current") -> Path:
+        """Check every file of a version against its checksums; return the version's path."""
+        path = self.path(ref)
+        try:
+            sums = json.loads((path / CHECKSUMS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CorruptArtifact(f"{path.name}: cannot read {CHECKSUMS_FILE}: {exc}") from None
+        for required in (MODEL_FILE, MANIFEST_FILE):
+            if required not in sums:
+                raise CorruptArtifact(f"{path.name}: {CHECKSUMS_FILE} does not cover {required}")
+        for name, expected in sums.items():
+            file = path / name
+            if not file.is_file():
+                raise CorruptArtifact(f"{path.name}: {name} is missing")
+            if _sha256(file) != expected:
+                raise CorruptArtifact(f"{path.name}: {name} does not match its checksum")
+        return path
+
+    def manifest(self, ref: str = "current", *, verify: bool = True) -> Manifest:
+        path = self.verify(ref) if verify else self.path(ref)
+        try:
+            data = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CorruptArtifact(f"{path.name}: cannot read {MANIFEST_FILE}: {exc}") from None
+        return Manifest.from_dict(data)
+
+    def info(self) -> list[VersionInfo]:
+        current = self.current()
+        out = []
+        for version in self.versions():
+            try:
+                manifest = self.manifest(version, verify=False)
+            except StoreError as exc:
+                log.warning("unreadable version=%s error=%s", version, exc)
+                continue
+            out.append(VersionInfo(version, self.versions_dir / version, manifest, version == current))
+        return out

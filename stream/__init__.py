@@ -1,0 +1,1 @@
+"""The streaming detector: Kafka in, alerts and metrics out (depends on model_store, never on trainer)."""

@@ -1,0 +1,71 @@
+"""The labelled CSV reader: the reference format, and bad rows reported by line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from model_store.errors import DataError, MalformedRow
+from trainer.data import format_row, read_labelled_csv, read_labelled_text
+
+GOOD = '|{"method":"get","path":"/a"}|,0\n'
+
+
+def test_reads_rows_and_undoubles_literal_bars() -> None:
+    text = GOOD + format_row({"method": "get", "query": {"q": "a|b||c"}}, 1)
+    assert "a||b||||c" in text  # a literal bar is doubled on disk
+    logs = read_labelled_text(text)
+    assert logs.events[1]["query"]["q"] == "a|b||c"
+    assert logs.labels.tolist() == [0, 1]
+    assert logs.lines.tolist() == [1, 2]
+    assert logs.rows_read == 2 and not logs.rejected
+
+
+def test_malformed_rows_are_reported_with_their_line_and_skipped() -> None:
+    text = (
+        GOOD  # line 1
+        + "|{not json}|,1\n"  # line 2
+        + '|{"a":1}|,7\n'  # line 3: bad label
+        + '|{"a":\n1}|,1\n'  # lines 4-5: one record over two lines (valid)
+        + "|[1,2]|,0\n"  # line 6: not an object
+        + '|{"a":1}|\n'  # line 7: no label
+        + GOOD  # line 8
+    )
+    logs = read_labelled_text(text)
+    assert [(r.line, r.reason.split(":")[0]) for r in logs.rejected] == [
+        (2, "request log is not valid JSON"),
+        (3, "label must be 0 or 1, found '7'"),
+        (6, "request log must be a JSON object, not list"),
+        (7, "expected 2 fields (|json|,label), found 1"),
+    ]
+    assert logs.lines.tolist() == [1, 4, 8]
+    assert logs.rows_read == 7
+    assert "kept 3" in logs.summary() and "rejected 4" in logs.summary()
+
+
+def test_strict_mode_makes_a_bad_row_fatal() -> None:
+    with pytest.raises(MalformedRow, match="line 2"):
+        read_labelled_text(GOOD + "|oops|,0\n", strict=True)
+
+
+def test_file_with_no_usable_rows_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("|x|,0\n")
+    with pytest.raises(DataError, match="no usable rows"):
+        read_labelled_csv(path)
+
+
+def test_non_utf8_file_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(GOOD.encode() + b'|{"a":"\xff"}|,0\n')
+    with pytest.raises(DataError, match="line 2: not UTF-8"):
+        read_labelled_csv(path)
+
+
+def test_hash_identifies_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(GOOD)
+    first = read_labelled_csv(path).sha256
+    path.write_text(GOOD + GOOD)
+    assert read_labelled_csv(path).sha256 != first

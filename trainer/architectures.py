@@ -1,0 +1,133 @@
+"""Model architectures, selectable by name.
+
+The three reference architectures are reproduced layer for layer (their parameter counts
+with a 62-character vocabulary are 4,129 / 26,913 / 31,073, as in the reference summaries).
+They take fixed-width input (every request padded to ``max_len``).
+
+``conv-lstm``, the default, is our own: a convolutional front-end reads character n-grams
+and max-pools them to a quarter of the length, so the recurrent layer (a bidirectional LSTM)
+runs over ~35 steps instead of 1,024; a global max-pool over the n-gram features sits
+beside the LSTM's summary so that a single tell-tale fragment (``<script``, ``../``,
+``${jndi``) can decide on its own. It accepts any width, so requests are padded only to
+their length bucket. Only built-in layers are used: artifacts load in Keras safe mode with
+no custom objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from model_store.errors import ConfigError
+
+if TYPE_CHECKING:
+    import keras
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    build: Callable[[int, int], keras.Model]  # (input_dim, max_len) -> compiled model
+    variable_length: bool  # accepts any input width (padded to length buckets)
+    description: str
+    default_epochs: int
+    default_batch_size: int
+
+
+def _compile(model: keras.Model, optimizer: Any) -> keras.Model:
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def build_rnn(input_dim: int, max_len: int) -> keras.Model:
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(max_len,), dtype="int32", name="ids")
+    x = layers.Embedding(input_dim, 32)(inputs)
+    x = layers.SimpleRNN(32, activation="relu")(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    return _compile(keras.Model(inputs, outputs, name="rnn"), keras.optimizers.Adam())
+
+
+def build_lstm(input_dim: int, max_len: int) -> keras.Model:
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(max_len,), dtype="int32", name="ids")
+    x = layers.Embedding(input_dim, 32)(inputs)
+    x = layers.LSTM(64, recurrent_dropout=0.5)(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    return _compile(keras.Model(inputs, outputs, name="lstm"), keras.optimizers.Adam())
+
+
+def build_lstm_dense(input_dim: int, max_len: int) -> keras.Model:
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(max_len,), dtype="int32", name="ids")
+    x = layers.Embedding(input_dim, 32)(inputs)
+    x = layers.LSTM(64, recurrent_dropout=0.5)(x)
+    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    return _compile(keras.Model(inputs, outputs, name="lstm-dense"), keras.optimizers.RMSprop())
+
+
+def build_conv_lstm(input_dim: int, max_len: int) -> keras.Model:
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
+    x = layers.Embedding(input_dim, 32)(inputs)
+    x = layers.Conv1D(96, 5, padding="same", activation="relu")(x)
+    grams = layers.MaxPooling1D(4, padding="same")(x)
+    summary = layers.Bidirectional(layers.LSTM(48))(grams)
+    salient = layers.GlobalMaxPooling1D()(grams)
+    x = layers.Concatenate()([summary, salient])
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    return _compile(keras.Model(inputs, outputs, name="conv-lstm"), keras.optimizers.Adam(learning_rate=2e-3))
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    a.name: a
+    for a in (
+        Architecture("rnn", build_rnn, False, "reference: Embedding 32 > SimpleRNN 32 relu > Dense 1, Adam", 3, 128),
+        Architecture(
+            "lstm",
+            build_lstm,
+            False,
+            "reference: Embedding 32 > LSTM 64 (recurrent dropout 0.5) > Dropout 0.5 > Dense 1, Adam",
+            3,
+            128,
+        ),
+        Architecture(
+            "lstm-dense",
+            build_lstm_dense,
+            False,
+            "reference: Embedding 32 > LSTM 64 (recurrent dropout 0.5) > Dense 64 relu > Dropout 0.5 > Dense 1, RMSprop",
+            3,
+            128,
+        ),
+        Architecture(
+            "conv-lstm",
+            build_conv_lstm,
+            True,
+            "default: Embedding 32 > Conv1D 96x5 > MaxPool 4 > [BiLSTM 48 | GlobalMaxPool] > Dropout 0.3 > Dense 1, Adam 2e-3",
+            8,
+            64,
+        ),
+    )
+}
+DEFAULT_ARCHITECTURE = "conv-lstm"
+REFERENCE_ARCHITECTURES = ("rnn", "lstm", "lstm-dense")
+
+
+def get_architecture(name: str) -> Architecture:
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise ConfigError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHITECTURES)}") from None

@@ -1,0 +1,103 @@
+"""A model version's evaluation report: ``metrics.json``, PNG plots and ``summary.md``."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trainer.evaluation import Evaluation
+
+
+def write_report(
+    directory: Path,
+    *,
+    version: str,
+    architecture: str,
+    evaluations: Mapping[str, Evaluation],
+    test_labels: np.ndarray,
+    test_scores: np.ndarray,
+    training: Mapping[str, Any],
+) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    metrics = {
+        "version": version,
+        "architecture": architecture,
+        "training": dict(training),
+        **{name: ev.to_dict() for name, ev in evaluations.items()},
+    }
+    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_nan_safe))
+    _plots(directory, test_labels, test_scores, evaluations["test"].threshold)
+    (directory / "summary.md").write_text(_summary(version, architecture, evaluations, training))
+
+
+def _nan_safe(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _plots(directory: Path, labels: np.ndarray, scores: np.ndarray, threshold: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    both = 0 < labels.sum() < len(labels)
+    if both:
+        fpr, tpr, _ = roc_curve(labels, scores)
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.plot(fpr, tpr)
+        ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
+        ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title="ROC (test split)")
+        fig.tight_layout()
+        fig.savefig(directory / "roc.png", dpi=100)
+        plt.close(fig)
+
+        precision, recall, _ = precision_recall_curve(labels, scores)
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.plot(recall, precision)
+        ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (test split)")
+        fig.tight_layout()
+        fig.savefig(directory / "precision_recall.png", dpi=100)
+        plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    bins = np.linspace(0, 1, 51)
+    ax.hist(scores[labels == 0], bins=bins, alpha=0.6, label="normal", log=True)
+    ax.hist(scores[labels == 1], bins=bins, alpha=0.6, label="attack", log=True)
+    ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}")
+    ax.set(xlabel="score", ylabel="requests (log)", title="Score distribution (test split)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(directory / "scores.png", dpi=100)
+    plt.close(fig)
+
+
+def _summary(
+    version: str,
+    architecture: str,
+    evaluations: Mapping[str, Evaluation],
+    training: Mapping[str, Any],
+) -> str:
+    rows = "\n".join(
+        f"| {name} | {ev.n} | {ev.accuracy:.4f} | {ev.precision:.4f} | {ev.recall:.4f} | "
+        f"{ev.f1:.4f} | {ev.roc_auc:.4f} | {ev.pr_auc:.4f} | {ev.tp} | {ev.fp} | {ev.tn} | {ev.fn} |"
+        for name, ev in evaluations.items()
+    )
+    threshold = evaluations["test"].threshold
+    return f"""# Model {version}
+
+Architecture `{architecture}`; alert threshold {threshold:.4f} (rule `{training.get("threshold_rule")}`,
+chosen on the validation split). Trained {training.get("epochs")} epochs, batch
+{training.get("batch_size")}, in {training.get("train_seconds", 0):.1f} s.
+
+| split | n | accuracy | precision | recall | F1 | ROC AUC | PR AUC | TP | FP | TN | FN |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+{rows}
+
+Plots: `roc.png`, `precision_recall.png`, `scores.png` (test split).
+"""

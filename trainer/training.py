@@ -1,0 +1,245 @@
+"""Train a model version from labelled CSV logs and publish it to the model store.
+
+The protocol follows the reference: a 75/25 train/test split (``train_test_split``,
+``random_state=42``), of the training part the last 25 % held out for validation (what
+Keras' ``validation_split`` does), then the architecture's epochs and batch size. The
+alert threshold is chosen on the validation part; the test part is touched only for the
+final figures. Evaluation scores go through :class:`model_store.scoring.Detector`, the
+same code the stream runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from model_store.errors import ConfigError, DataError
+from model_store.manifest import Manifest, TrainingData
+from model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing, observed_fields
+from model_store.store import MODEL_FILE, ModelStore
+from trainer.architectures import get_architecture
+from trainer.data import LabelledLogs, read_labelled_csv
+from trainer.evaluation import Evaluation, choose_threshold, evaluate
+from trainer.report import write_report
+from trainer.settings import DEFAULT_BUCKETS, TrainSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Split:
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    version: str
+    manifest: Manifest
+    evaluations: dict[str, Evaluation]
+    train_seconds: float
+
+
+def split_indices(n: int, *, test_size: float, validation_split: float, seed: int) -> Split:
+    from sklearn.model_selection import train_test_split
+
+    if not (0 < test_size < 1 and 0 < validation_split < 1):
+        raise ConfigError("test_size and validation_split must lie strictly between 0 and 1")
+    train, test = train_test_split(np.arange(n), test_size=test_size, random_state=seed)
+    cut = int(len(train) * (1 - validation_split))  # Keras takes the *last* part
+    return Split(train=train[:cut], validation=train[cut:], test=test)
+
+
+def batches(
+    tokenizer: CharTokenizer,
+    texts: list[str],
+    labels: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator | None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Batches that each share one bucket width; shuffled within and across buckets."""
+    encoded = tokenizer.encode_buckets(texts)
+    plan: list[tuple[int, np.ndarray]] = []
+    for b, bucket in enumerate(encoded):
+        order = rng.permutation(len(bucket.rows)) if rng is not None else np.arange(len(bucket.rows))
+        plan += [(b, order[i : i + batch_size]) for i in range(0, len(order), batch_size)]
+    if rng is not None:
+        plan = [plan[i] for i in rng.permutation(len(plan))]
+    for b, take in plan:
+        bucket = encoded[b]
+        yield bucket.ids[take], labels[bucket.rows[take]].astype(np.float32)
+
+
+def _dataset(tokenizer: CharTokenizer, texts: list[str], labels: np.ndarray, batch_size: int, seed: int | None) -> Any:
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed) if seed is not None else None
+    widths = tokenizer.bucket_width(tokenizer.lengths(texts))
+    steps = int(sum(-(-count // batch_size) for count in np.unique(widths, return_counts=True)[1]))
+
+    def generate() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        yield from batches(tokenizer, texts, labels, batch_size, rng)  # new order each epoch
+
+    dataset = tf.data.Dataset.from_generator(
+        generate,
+        output_signature=(
+            tf.TensorSpec((None, None), tf.int32),
+            tf.TensorSpec((None,), tf.float32),
+        ),
+    )
+    return dataset.apply(tf.data.experimental.assert_cardinality(steps))
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for dist in ("logsentry", "tensorflow-cpu", "tensorflow", "keras", "numpy", "scikit-learn"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def prepare(logs: LabelledLogs, settings: TrainSettings, train_rows: np.ndarray) -> Preprocessing:
+    """Fit the preprocessing on the training rows only."""
+    variable = get_architecture(settings.architecture).variable_length
+    base = CleanupSpec()
+    cleanup = CleanupSpec(
+        drop_fields=base.drop_fields,
+        keep_fields=observed_fields((logs.events[i] for i in train_rows), base),
+    )
+    probe = Preprocessing(CharTokenizer(""), cleanup)
+    tokenizer = CharTokenizer.fit(
+        probe.texts(logs.events[i] for i in train_rows),
+        max_len=settings.max_len,
+        oov=settings.oov,
+        buckets=(*tuple(b for b in DEFAULT_BUCKETS if b < settings.max_len), settings.max_len) if variable else (),
+    )
+    return Preprocessing(tokenizer, cleanup)
+
+
+def train(settings: TrainSettings) -> TrainResult:
+    import keras
+    import tensorflow as tf
+
+    from model_store.scoring import Detector
+
+    arch = get_architecture(settings.architecture)
+    epochs = settings.epochs or arch.default_epochs
+    batch_size = settings.batch_size or arch.default_batch_size
+    logs = read_labelled_csv(settings.data, strict=settings.strict)
+    if len(np.unique(logs.labels)) < 2:
+        raise DataError(f"{settings.data}: training needs both labels, found only {np.unique(logs.labels)}")
+    split = split_indices(
+        len(logs.events),
+        test_size=settings.test_size,
+        validation_split=settings.validation_split,
+        seed=settings.seed,
+    )
+    train_rows = np.concatenate([split.train, split.validation])
+    preprocessing = prepare(logs, settings, train_rows)
+    tokenizer = preprocessing.tokenizer
+    texts = preprocessing.texts(logs.events)
+    labels = logs.labels
+    log.info(
+        "training architecture=%s epochs=%d batch_size=%d train=%d validation=%d test=%d vocabulary=%d",
+        arch.name,
+        epochs,
+        batch_size,
+        len(split.train),
+        len(split.validation),
+        len(split.test),
+        len(tokenizer.vocabulary),
+    )
+
+    keras.utils.set_random_seed(settings.seed)
+    tf.config.experimental.enable_op_determinism()
+    model = arch.build(tokenizer.input_dim, settings.max_len)
+
+    def subset(rows: np.ndarray) -> tuple[list[str], np.ndarray]:
+        return [texts[i] for i in rows], labels[rows]
+
+    train_texts, train_labels = subset(split.train)
+    val_texts, val_labels = subset(split.validation)
+    test_texts, test_labels = subset(split.test)
+    started = time.perf_counter()
+    model.fit(
+        _dataset(tokenizer, train_texts, train_labels, batch_size, settings.seed),
+        validation_data=_dataset(tokenizer, val_texts, val_labels, 512, None),
+        epochs=epochs,
+        shuffle=False,  # the dataset shuffles itself, by bucket
+        verbose=settings.verbose,
+    )
+    train_seconds = time.perf_counter() - started
+
+    detector = Detector(model, preprocessing, variable_length=arch.variable_length)
+    val_scores = detector.score_texts(val_texts)
+    threshold = choose_threshold(val_labels, val_scores, settings.threshold_rule)
+    test_scores = detector.score_texts(test_texts)
+    evaluations = {
+        "validation": evaluate(val_labels, val_scores, threshold),
+        "test": evaluate(test_labels, test_scores, threshold),
+    }
+    log.info(
+        "evaluated threshold=%.4f test_accuracy=%.4f test_f1=%.4f",
+        threshold,
+        evaluations["test"].accuracy,
+        evaluations["test"].f1,
+    )
+
+    hyperparameters = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": settings.seed,
+        "test_size": settings.test_size,
+        "validation_split": settings.validation_split,
+        "description": arch.description,
+    }
+    store = ModelStore(settings.store)
+    with store.new_version() as draft:
+        model.save(draft.path / MODEL_FILE)
+        write_report(
+            draft.path / "report",
+            version=draft.version,
+            architecture=arch.name,
+            evaluations=evaluations,
+            test_labels=test_labels,
+            test_scores=test_scores,
+            training={
+                **hyperparameters,
+                "threshold_rule": settings.threshold_rule,
+                "train_seconds": train_seconds,
+            },
+        )
+        draft.manifest = Manifest(
+            version=draft.version,
+            created_at=draft.created_at,
+            architecture=arch.name,
+            variable_length=arch.variable_length,
+            parameters=int(model.count_params()),
+            hyperparameters=hyperparameters,
+            preprocessing=preprocessing,
+            threshold=threshold,
+            threshold_rule=settings.threshold_rule,
+            evaluation={k: v.to_dict() for k, v in evaluations.items()} | {"train_seconds": round(train_seconds, 2)},
+            training_data=TrainingData(
+                name=settings.data.name,
+                sha256=logs.sha256,
+                rows_read=logs.rows_read,
+                rows_used=len(logs.events),
+                rows_rejected=len(logs.rejected),
+            ),
+            library_versions=library_versions(),
+        )
+        manifest = draft.manifest
+    if settings.promote:
+        store.promote(manifest.version, reason="trained")
+    return TrainResult(manifest.version, manifest, evaluations, train_seconds)
