@@ -108,7 +108,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             "lstm-dense",
             build_lstm_dense,
             False,
-            "reference: Embedding 32 > LSTM 64 (recurrent dropout 0.5) > Dense 64 relu > Dropout 0.5 > Dense 1, RMSprop",
+            "reference: Embedding 32 > LSTM 64 (recurrent dropout 0.5) > Dense 64 relu > Dropout 0.5"
+            " > Dense 1, RMSprop",
             3,
             128,
         ),
@@ -116,7 +117,8 @@ ARCHITECTURES: dict[str, Architecture] = {
             "conv-lstm",
             build_conv_lstm,
             True,
-            "default: Embedding 32 > Conv1D 96x5 > MaxPool 4 > [BiLSTM 48 | GlobalMaxPool] > Dropout 0.3 > Dense 1, Adam 2e-3",
+            "default: Embedding 32 > Conv1D 96x5 > MaxPool 4 > [BiLSTM 48 | GlobalMaxPool] > Dropout 0.3"
+            " > Dense 1, Adam 2e-3",
             8,
             64,
         ),

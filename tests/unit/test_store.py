@@ -100,7 +100,7 @@ def test_corrupt_weights_are_refused_naming_the_file(store: ModelStore) -> None:
 def test_missing_file_is_refused(store: ModelStore) -> None:
     version = publish(store)
     (store.versions_dir / version / MANIFEST_FILE).unlink()
-    with pytest.raises(CorruptArtifact, match="manifest.json is missing"):
+    with pytest.raises(CorruptArtifact, match=r"manifest\.json is missing"):
         load_detector(store, version)
 
 
