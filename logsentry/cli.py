@@ -262,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is per-connection chatter
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -36,6 +36,7 @@ class Detector:
         variable_length: bool,
         threshold: float = 0.5,
         version: str = "",
+        architecture: str = "",
         chunk: int = INFERENCE_CHUNK,
     ) -> None:
         import tensorflow as tf
@@ -44,6 +45,7 @@ class Detector:
         self.preprocessing = preprocessing
         self.threshold = threshold
         self.version = version
+        self.architecture = architecture
         self.chunk = chunk
         width = None if variable_length else preprocessing.tokenizer.max_len
         # one trace for every bucket width and chunk size; inference only (training=False)
@@ -84,6 +86,7 @@ def load_detector(store: ModelStore, ref: str = "current") -> Detector:
         variable_length=manifest.variable_length,
         threshold=manifest.threshold,
         version=manifest.version,
+        architecture=manifest.architecture,
     )
 
 

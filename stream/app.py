@@ -1,0 +1,80 @@
+"""Wires the stream together from its settings: the one place that builds the real parts."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from prometheus_client import CollectorRegistry
+
+from model_store.store import ModelStore
+from stream.decode import DecodeLimits
+from stream.http import serve
+from stream.kafka_io import KafkaSink, KafkaSource, ensure_topics
+from stream.metrics import StreamMetrics
+from stream.reload import ModelWatcher
+from stream.runner import StreamRunner
+from stream.settings import StreamSettings
+
+log = logging.getLogger(__name__)
+
+
+def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = None) -> int:
+    """Run until SIGTERM/SIGINT; then finish the batch, flush, commit, close and return 0."""
+    metrics = StreamMetrics(registry)
+    watcher = ModelWatcher(
+        ModelStore(settings.store), settings.model_version, metrics, interval_s=settings.reload_interval_s
+    )
+    if settings.create_topics:
+        ensure_topics(settings.kafka, {settings.alert_topic: 3, settings.dead_letter_topic: 1})
+    sink = KafkaSink(
+        settings.kafka,
+        timeout_s=settings.publish_timeout_s,
+        max_request_size=max(2_097_152, settings.max_message_bytes * 2),
+    )
+    source = KafkaSource(
+        settings.kafka,
+        settings.topics,
+        settings.group_id,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
+        session_timeout_ms=settings.session_timeout_ms,
+        auto_offset_reset=settings.auto_offset_reset,
+    )
+    runner = StreamRunner(
+        source,
+        sink,
+        watcher,
+        metrics,
+        alert_topic=settings.alert_topic,
+        dead_letter_topic=settings.dead_letter_topic,
+        limits=DecodeLimits(max_bytes=settings.max_message_bytes, max_depth=settings.max_depth),
+        batch_size=settings.batch_size,
+        batch_wait_ms=settings.batch_wait_ms,
+    )
+    source.on_revoke = runner.finish_revoked
+    server = serve(settings.metrics_address, settings.metrics_port, metrics.registry, runner.healthy)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal=%s received: draining", signal.Signals(signum).name)
+        runner.stop_event.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+    watcher.start()
+    log.info(
+        "streaming topics=%s group=%s alerts=%s dead_letters=%s brokers=%s",
+        ",".join(settings.topics), settings.group_id, settings.alert_topic, settings.dead_letter_topic,
+        settings.kafka.bootstrap_servers,
+    )  # fmt: skip
+    try:
+        runner.run()
+    finally:
+        watcher.stop()
+        source.close()
+        sink.close()
+        server.shutdown()
+        log.info("stopped cleanly")
+    return 0

@@ -1,0 +1,59 @@
+"""Follow the alert topic and print alerts for people (or raw JSON for programs)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from kafka import KafkaConsumer
+
+from stream.settings import KafkaSettings
+
+
+def describe(alert: dict[str, Any]) -> str:
+    event = alert.get("event", {})
+    client = (event.get("source") or {}).get("remoteAddress", "-") if isinstance(event.get("source"), dict) else "-"
+    query = json.dumps(event.get("query"), ensure_ascii=False) if event.get("query") else ""
+    body = json.dumps(event.get("requestPayload"), ensure_ascii=False) if event.get("requestPayload") else ""
+    src = alert.get("source", {})
+    return (
+        f"{alert.get('detected_at', '?')}  score={alert.get('score', 0):.3f}  client={client}  "
+        f"{str(event.get('method', '?')).upper()} {event.get('path', '?')} {query} {body}".rstrip()
+        + f"  [{src.get('topic')}/{src.get('partition')}@{src.get('offset')} model={alert.get('model_version')}]"
+    )
+
+
+def follow(
+    kafka: KafkaSettings,
+    topic: str,
+    *,
+    from_beginning: bool = False,
+    max_alerts: int | None = None,
+    timeout_s: float | None = None,
+    raw: bool = False,
+    out: TextIO = sys.stdout,
+) -> int:
+    consumer = KafkaConsumer(
+        topic,
+        **kafka.client_config(),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+    )
+    shown = 0
+    deadline = time.monotonic() + timeout_s if timeout_s else None
+    try:
+        while (max_alerts is None or shown < max_alerts) and (deadline is None or time.monotonic() < deadline):
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    text = record.value.decode("utf-8", "replace")
+                    out.write((text if raw else describe(json.loads(text))) + "\n")
+                    out.flush()
+                    shown += 1
+                    if max_alerts is not None and shown >= max_alerts:
+                        return shown
+    finally:
+        consumer.close()
+    return shown

@@ -1,0 +1,199 @@
+"""Thin kafka-python wrappers: a source of :class:`Message` batches and a sink that confirms.
+
+All Kafka specifics live here; the batch logic (processor.py) and the loop (runner.py)
+see only ``poll_batch / commit / rewind`` and ``publish``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+from kafka.structs import TopicPartition as KafkaTopicPartition
+
+from model_store.errors import PublishError, StreamError
+from stream.records import Message, Outgoing
+from stream.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+TopicPartition = tuple[str, int]
+
+
+def _message(record: Any) -> Message:
+    return Message(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        timestamp_ms=record.timestamp if record.timestamp is not None else -1,
+        key=record.key,
+        value=record.value,
+        headers=tuple((k, v if v is not None else b"") for k, v in (record.headers or ())),
+    )
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, source: KafkaSource) -> None:
+        self.source = source
+
+    def on_partitions_revoked(self, revoked: Iterable[Any]) -> None:
+        self.source._revoked([(tp.topic, tp.partition) for tp in revoked])
+
+    def on_partitions_assigned(self, assigned: Iterable[Any]) -> None:
+        log.info("partitions assigned=%s", sorted((tp.topic, tp.partition) for tp in assigned))
+
+
+class KafkaSource:
+    """A consumer-group member that hands out bounded micro-batches and commits on request."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topics: Sequence[str],
+        group_id: str,
+        *,
+        max_poll_interval_ms: int = 300_000,
+        session_timeout_ms: int = 45_000,
+        auto_offset_reset: str = "earliest",
+        fetch_max_bytes: int = 52_428_800,
+        client_id: str = "logsentry",
+    ) -> None:
+        self.on_revoke: Callable[[list[Message]], None] | None = None
+        self._held: list[Message] = []
+        self.consumer = KafkaConsumer(
+            **kafka.client_config(),
+            group_id=group_id,
+            client_id=client_id,
+            enable_auto_commit=False,
+            auto_offset_reset=auto_offset_reset,
+            max_poll_interval_ms=max_poll_interval_ms,
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=min(3000, session_timeout_ms // 3),
+            fetch_max_bytes=fetch_max_bytes,
+        )
+        self.consumer.subscribe(list(topics), listener=_Listener(self))
+
+    def _revoked(self, partitions: list[TopicPartition]) -> None:
+        """Finish what this member holds of the revoked partitions before giving them up."""
+        lost = set(partitions)
+        mine = [m for m in self._held if (m.topic, m.partition) in lost]
+        self._held = [m for m in self._held if (m.topic, m.partition) not in lost]
+        log.info("partitions revoked=%s in_flight=%d", sorted(partitions), len(mine))
+        if mine and self.on_revoke is not None:
+            self.on_revoke(mine)
+
+    def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]:
+        """Up to ``max_records`` messages, waiting at most ``wait_ms`` after the first poll."""
+        deadline = time.monotonic() + wait_ms / 1000
+        self._held = []
+        while len(self._held) < max_records:
+            remaining = max(0, int((deadline - time.monotonic()) * 1000))
+            polled = self.consumer.poll(timeout_ms=remaining, max_records=max_records - len(self._held))
+            for records in polled.values():
+                self._held.extend(_message(r) for r in records)
+            if remaining == 0:
+                break
+        batch, self._held = self._held, []
+        return batch
+
+    def hold(self, batch: list[Message]) -> None:
+        """Mark ``batch`` as in flight, so a revocation while it is processed finishes it."""
+        self._held = batch
+
+    def release(self) -> None:
+        self._held = []
+
+    def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
+        self.consumer.commit({KafkaTopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()})
+
+    def rewind(self, offsets: dict[TopicPartition, int]) -> None:
+        assigned = self.consumer.assignment()
+        for (topic, partition), offset in offsets.items():
+            tp = KafkaTopicPartition(topic, partition)
+            if tp in assigned:
+                self.consumer.seek(tp, offset)
+
+    def lag(self, positions: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+        out = {}
+        for (topic, partition), position in positions.items():
+            high = self.consumer.highwater(KafkaTopicPartition(topic, partition))
+            if high is not None:
+                out[(topic, partition)] = max(0, high - position)
+        return out
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)
+
+
+class KafkaSink:
+    """Publishes records and returns only when the broker acknowledged every one (acks=all)."""
+
+    def __init__(self, kafka: KafkaSettings, *, timeout_s: float = 30.0, max_request_size: int = 2_097_152) -> None:
+        self.timeout_s = timeout_s
+        self.producer = KafkaProducer(
+            **kafka.client_config(),
+            acks="all",
+            linger_ms=5,
+            retries=5,
+            retry_backoff_ms=200,
+            request_timeout_ms=int(min(timeout_s, 30) * 1000),
+            delivery_timeout_ms=int(max(timeout_s, 31) * 1000),
+            max_request_size=max_request_size,
+            max_block_ms=int(timeout_s * 1000),
+            enable_idempotence=False,
+        )
+
+    def publish(self, records: Sequence[Outgoing]) -> None:
+        if not records:
+            return
+        try:
+            futures = [
+                self.producer.send(
+                    r.topic, value=r.value, key=r.key, headers=list(r.headers), timestamp_ms=r.timestamp_ms
+                )
+                for r in records
+            ]
+            self.producer.flush(timeout=self.timeout_s)
+            for future in futures:
+                future.get(timeout=self.timeout_s)
+        except KafkaError as exc:
+            raise PublishError(f"{len(records)} records not acknowledged: {exc!r}") from exc
+
+    def close(self) -> None:
+        self.producer.close(timeout=self.timeout_s)
+
+
+def ensure_topics(kafka: KafkaSettings, topics: dict[str, int]) -> None:
+    """Create missing topics (name to partition count); an existing topic is left as it is."""
+    try:
+        admin = KafkaAdminClient(**kafka.client_config(), client_id="logsentry-admin")
+    except KafkaError as exc:
+        raise StreamError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc!r}") from exc
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(name, n, 1 if _single_broker(admin) else 3) for name, n in topics.items() if name not in existing
+        ]
+        if missing:
+            try:
+                admin.create_topics(missing)
+                log.info("created topics=%s", [t.name for t in missing])
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+def _single_broker(admin: KafkaAdminClient) -> bool:
+    try:
+        return len(admin.describe_cluster().get("brokers", [])) < 3
+    except KafkaError:
+        return True

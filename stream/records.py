@@ -1,0 +1,116 @@
+"""What flows through the stream: consumed messages, alerts and dead letters.
+
+Alert wire format (JSON Schema: ``stream/alert.schema.json``; documented in docs/alerts.md)::
+
+    key     the client address (event.source.remoteAddress) when present, else the log's key
+    headers logsentry-model-version, logsentry-schema, content-type
+    value   {"schema": "logsentry.alert/1", "event": {...original request log...},
+             "score": 0.97, "threshold": 0.21, "model_version": "...", "detected_at": "...Z",
+             "source": {"topic", "partition", "offset", "timestamp", "key"}}
+
+A dead letter keeps the original key, value and timestamp, the original headers, and adds
+``logsentry-dlq-*`` headers naming the reason, the error and where the message came from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+ALERT_SCHEMA = "logsentry.alert/1"
+Headers = tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One consumed Kafka record, as the stream needs it."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = ()
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A record to publish: an alert or a dead letter."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    timestamp_ms: int | None = None
+
+
+def _iso(ms: float) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _client_address(event: dict[str, Any]) -> str | None:
+    source = event.get("source")
+    if isinstance(source, dict):
+        address = source.get("remoteAddress")
+        if isinstance(address, str) and address:
+            return address
+    return None
+
+
+def alert_record(
+    topic: str,
+    message: Message,
+    event: dict[str, Any],
+    score: float,
+    threshold: float,
+    version: str,
+    now_ms: float,
+) -> Outgoing:
+    address = _client_address(event)
+    body = {
+        "schema": ALERT_SCHEMA,
+        "event": event,
+        "score": round(float(score), 6),
+        "threshold": float(threshold),
+        "model_version": version,
+        "detected_at": _iso(now_ms),
+        "source": {
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "timestamp": message.timestamp_ms,
+            "key": message.key.decode("utf-8", "backslashreplace") if message.key is not None else None,
+        },
+    }
+    return Outgoing(
+        topic=topic,
+        key=address.encode("utf-8") if address else message.key,
+        value=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"),
+        headers=(
+            ("logsentry-model-version", version.encode()),
+            ("logsentry-schema", ALERT_SCHEMA.encode()),
+            ("content-type", b"application/json"),
+        ),
+    )
+
+
+def dead_letter_record(topic: str, message: Message, reason: str, error: str, now_ms: float) -> Outgoing:
+    headers = (
+        *message.headers,
+        ("logsentry-dlq-reason", reason.encode()),
+        ("logsentry-dlq-error", error[:1000].encode("utf-8", "backslashreplace")),
+        ("logsentry-dlq-source-topic", message.topic.encode()),
+        ("logsentry-dlq-source-partition", str(message.partition).encode()),
+        ("logsentry-dlq-source-offset", str(message.offset).encode()),
+        ("logsentry-dlq-at", _iso(now_ms).encode()),
+    )
+    return Outgoing(
+        topic=topic,
+        key=message.key,
+        value=message.value,
+        headers=headers,
+        timestamp_ms=message.timestamp_ms if message.timestamp_ms >= 0 else None,
+    )

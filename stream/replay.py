@@ -1,0 +1,90 @@
+"""Produce request logs from a file to a topic: for demos, load tests and backfills."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from model_store.errors import PublishError
+from stream.settings import KafkaSettings
+
+
+def read_values(path: Path) -> Iterator[bytes]:
+    """Message values from a labelled CSV (its JSON column) or a JSON-lines file, as they are."""
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle, quotechar="|"):
+                if row:
+                    yield row[0].encode("utf-8")
+    else:
+        with path.open("rb") as handle:
+            for line in handle:
+                line = line.rstrip(b"\r\n")
+                if line:
+                    yield line
+
+
+def _key(value: bytes) -> bytes | None:
+    """Partition by client address, as a web tier's log shipper would."""
+    try:
+        address = json.loads(value)["source"]["remoteAddress"]
+        return str(address).encode()
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def replay(
+    kafka: KafkaSettings, topic: str, path: Path, *, rate: float = 0.0, limit: int | None = None, progress: bool = True
+) -> int:
+    producer = KafkaProducer(**kafka.client_config(), acks="all", linger_ms=10, batch_size=262_144)
+    sent = 0
+    started = time.monotonic()
+    last_report = started
+    futures = []
+    try:
+        for value in read_values(path):
+            if limit is not None and sent >= limit:
+                break
+            if rate > 0:
+                delay = started + sent / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            futures.append(producer.send(topic, value=value, key=_key(value)))
+            sent += 1
+            if len(futures) >= 10_000:
+                producer.flush()
+                for f in futures:
+                    f.get(timeout=30)
+                futures.clear()
+            now = time.monotonic()
+            if progress and now - last_report >= 1:
+                last_report = now
+                _bar(sent, limit, now - started)
+        producer.flush()
+        for f in futures:
+            f.get(timeout=30)
+    except KafkaError as exc:
+        raise PublishError(f"replay to {topic} failed after {sent} messages: {exc!r}") from exc
+    finally:
+        producer.close()
+    if progress:
+        _bar(sent, limit, time.monotonic() - started)
+        print(file=sys.stderr)
+    return sent
+
+
+def _bar(sent: int, limit: int | None, seconds: float) -> None:
+    rate = sent / seconds if seconds > 0 else 0.0
+    if limit:
+        done = int(30 * sent / limit)
+        bar = "#" * done + "." * (30 - done)
+        print(f"\r[{bar}] {sent}/{limit} sent, {rate:,.0f}/s", end="", file=sys.stderr, flush=True)
+    else:
+        print(f"\r{sent} sent, {rate:,.0f}/s", end="", file=sys.stderr, flush=True)

@@ -1,0 +1,175 @@
+"""The stream loop: poll a micro-batch, score it, publish, and only then commit.
+
+Delivery is at-least-once by construction. A partition's offset is committed only after
+every alert and dead letter of the batch was acknowledged by the broker (``acks=all``). If
+publishing fails, nothing is committed, the consumer is rewound to the batch's first
+offsets and the batch is processed again after a backoff; no event is skipped. A crash
+between publish and commit re-publishes at most that one batch (bounded duplicates).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from kafka.errors import KafkaError
+
+from model_store.errors import PublishError
+from stream.decode import DecodeLimits
+from stream.metrics import StreamMetrics
+from stream.processor import BatchOutcome, TopicPartition, process_batch
+from stream.records import Message, Outgoing
+from stream.reload import ModelWatcher
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]: ...
+    def hold(self, batch: list[Message]) -> None: ...
+    def release(self) -> None: ...
+    def commit(self, offsets: dict[TopicPartition, int]) -> None: ...
+    def rewind(self, offsets: dict[TopicPartition, int]) -> None: ...
+    def lag(self, positions: dict[TopicPartition, int]) -> dict[TopicPartition, int]: ...
+
+
+class Sink(Protocol):
+    def publish(self, records: Sequence[Outgoing]) -> None: ...
+
+
+class StreamRunner:
+    def __init__(
+        self,
+        source: Source,
+        sink: Sink,
+        watcher: ModelWatcher,
+        metrics: StreamMetrics,
+        *,
+        alert_topic: str,
+        dead_letter_topic: str,
+        limits: DecodeLimits = DecodeLimits(),
+        batch_size: int = 256,
+        batch_wait_ms: int = 100,
+        max_backoff_s: float = 30.0,
+    ) -> None:
+        self.source = source
+        self.sink = sink
+        self.watcher = watcher
+        self.metrics = metrics
+        self.alert_topic = alert_topic
+        self.dead_letter_topic = dead_letter_topic
+        self.limits = limits
+        self.batch_size = batch_size
+        self.batch_wait_ms = batch_wait_ms
+        self.max_backoff_s = max_backoff_s
+        self.stop_event = threading.Event()
+        self.last_loop = time.monotonic()
+        self._failures = 0
+
+    # -- one batch ----------------------------------------------------------------------------
+    def step(self) -> int:
+        """Poll and handle one micro-batch; return how many messages it held."""
+        self.last_loop = time.monotonic()
+        self.watcher.swap()
+        batch = self.source.poll_batch(self.batch_size, self.batch_wait_ms)
+        if not batch:
+            return 0
+        if self.handle(batch):
+            self._failures = 0
+        else:
+            self._backoff()
+        return len(batch)
+
+    def handle(self, batch: list[Message], *, rewind_on_failure: bool = True) -> bool:
+        """Score, publish and commit ``batch``; on a publish failure rewind and return False."""
+        started = time.perf_counter()
+        self.source.hold(batch)
+        try:
+            detector = self.watcher.detector
+            outcome = process_batch(
+                batch,
+                detector,
+                alert_topic=self.alert_topic,
+                dead_letter_topic=self.dead_letter_topic,
+                limits=self.limits,
+            )
+            try:
+                self.sink.publish(outcome.outgoing)
+            except PublishError as exc:
+                self.metrics.publish_failures.inc()
+                log.error(
+                    "publish failed; batch not committed, will retry messages=%d partitions=%s error=%s",
+                    len(batch), sorted(outcome.first_offsets), exc,
+                )  # fmt: skip
+                if rewind_on_failure:
+                    self.source.rewind(outcome.first_offsets)
+                    self.metrics.batch_retries.inc()
+                return False
+            published_at = time.time()
+            try:
+                self.source.commit(outcome.commit_offsets)
+            except KafkaError as exc:
+                # the group moved on (rebalance): the new owner re-reads from the last commit
+                self.metrics.commit_failures.inc()
+                log.warning("commit failed offsets=%s error=%r", outcome.commit_offsets, exc)
+            self.consumed(batch)
+            self._record(outcome, published_at, time.perf_counter() - started)
+            return True
+        finally:
+            self.source.release()
+
+    def _record(self, outcome: BatchOutcome, published_at: float, seconds: float) -> None:
+        m = self.metrics
+        m.batch_size.observe(outcome.consumed)
+        m.inference.observe(outcome.inference_seconds)
+        m.batch_duration.observe(seconds)
+        m.scored.inc(len(outcome.scores))
+        m.flagged.inc(len(outcome.alerts))
+        m.alerts_published.inc(len(outcome.alerts))
+        for reason, n in outcome.dead_letter_reasons.items():
+            m.dead_letters.labels(reason).inc(n)
+        for score in outcome.scores:
+            m.score.observe(float(score))
+        for ts in outcome.alert_timestamps_ms:
+            if ts >= 0:
+                m.alert_latency.observe(max(0.0, published_at - ts / 1000))
+        for ts in outcome.scored_timestamps_ms:
+            if ts >= 0:
+                m.event_latency.observe(max(0.0, published_at - ts / 1000))
+        m.last_processed.set(published_at)
+        for (topic, partition), lag in self.source.lag(outcome.commit_offsets).items():
+            m.lag.labels(topic, str(partition)).set(lag)
+
+    def consumed(self, batch: Sequence[Message]) -> None:
+        for message in batch:
+            self.metrics.consumed.labels(message.topic).inc()
+
+    def _backoff(self) -> None:
+        self._failures += 1
+        delay = min(self.max_backoff_s, 0.5 * 2 ** (self._failures - 1))
+        log.info("backing off seconds=%.1f consecutive_failures=%d", delay, self._failures)
+        self.stop_event.wait(delay)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def finish_revoked(self, batch: list[Message]) -> None:
+        """Called while partitions are revoked: finish their in-flight messages synchronously."""
+        if not self.handle(batch, rewind_on_failure=False):
+            log.warning("revoked batch not committed; the new owner re-reads it messages=%d", len(batch))
+
+    def healthy(self) -> tuple[bool, str]:
+        stalled = time.monotonic() - self.last_loop
+        limit = max(60.0, self.max_backoff_s * 2 + self.batch_wait_ms / 1000)
+        if stalled > limit:
+            return False, f"stream loop stalled for {stalled:.0f}s"
+        return True, f"ok model={self.watcher.detector.version}"
+
+    def run(self) -> None:
+        self.metrics.up.set(1)
+        try:
+            while not self.stop_event.is_set():
+                self.step()
+        finally:
+            self.metrics.up.set(0)

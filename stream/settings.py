@@ -1,0 +1,196 @@
+"""Settings of the stream-side commands: one frozen object each, from flags and environment.
+
+Every environment variable the stream reads is named in :data:`ENV` and nowhere else.
+Precedence: command-line flag, then ``LOGSENTRY_*`` variable, then the default. Passwords
+are :class:`Secret` values: their ``repr`` and ``str`` never show the text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from model_store.errors import ConfigError
+
+ENV: dict[str, str] = {
+    "bootstrap_servers": "LOGSENTRY_BOOTSTRAP_SERVERS",
+    "security_protocol": "LOGSENTRY_SECURITY_PROTOCOL",
+    "sasl_mechanism": "LOGSENTRY_SASL_MECHANISM",
+    "sasl_username": "LOGSENTRY_SASL_USERNAME",
+    "sasl_password": "LOGSENTRY_SASL_PASSWORD",
+    "ssl_cafile": "LOGSENTRY_SSL_CAFILE",
+    "ssl_certfile": "LOGSENTRY_SSL_CERTFILE",
+    "ssl_keyfile": "LOGSENTRY_SSL_KEYFILE",
+    "ssl_check_hostname": "LOGSENTRY_SSL_CHECK_HOSTNAME",
+    "topics": "LOGSENTRY_TOPICS",
+    "group_id": "LOGSENTRY_GROUP_ID",
+    "alert_topic": "LOGSENTRY_ALERT_TOPIC",
+    "dead_letter_topic": "LOGSENTRY_DEAD_LETTER_TOPIC",
+    "store": "LOGSENTRY_STORE",
+    "model_version": "LOGSENTRY_MODEL_VERSION",
+    "batch_size": "LOGSENTRY_BATCH_SIZE",
+    "batch_wait_ms": "LOGSENTRY_BATCH_WAIT_MS",
+    "max_message_bytes": "LOGSENTRY_MAX_MESSAGE_BYTES",
+    "max_depth": "LOGSENTRY_MAX_DEPTH",
+    "metrics_address": "LOGSENTRY_METRICS_ADDRESS",
+    "metrics_port": "LOGSENTRY_METRICS_PORT",
+    "reload_interval_s": "LOGSENTRY_RELOAD_INTERVAL_S",
+    "max_poll_interval_ms": "LOGSENTRY_MAX_POLL_INTERVAL_MS",
+    "session_timeout_ms": "LOGSENTRY_SESSION_TIMEOUT_MS",
+    "auto_offset_reset": "LOGSENTRY_AUTO_OFFSET_RESET",
+    "create_topics": "LOGSENTRY_CREATE_TOPICS",
+    "publish_timeout_s": "LOGSENTRY_PUBLISH_TIMEOUT_S",
+}
+
+
+class Secret:
+    """A string that does not show itself in logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """Where the brokers are and how to talk to them securely."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    sasl_username: str | None = None
+    sasl_password: Secret | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_check_hostname: bool = True
+
+    def __post_init__(self) -> None:
+        protocols = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+        if self.security_protocol not in protocols:
+            raise ConfigError(f"security_protocol must be one of {', '.join(protocols)}")
+        if self.security_protocol.startswith("SASL") and not (
+            self.sasl_mechanism and self.sasl_username and self.sasl_password
+        ):
+            raise ConfigError(f"{self.security_protocol} needs a SASL mechanism, username and password")
+
+    def client_config(self) -> dict[str, Any]:
+        """Keyword arguments for kafka-python clients (the password only here)."""
+        config: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers.split(","),
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            config |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.sasl_username,
+                "sasl_plain_password": self.sasl_password.get() if self.sasl_password else None,
+            }
+        if self.security_protocol.endswith("SSL"):
+            config |= {
+                "ssl_cafile": str(self.ssl_cafile) if self.ssl_cafile else None,
+                "ssl_certfile": str(self.ssl_certfile) if self.ssl_certfile else None,
+                "ssl_keyfile": str(self.ssl_keyfile) if self.ssl_keyfile else None,
+                "ssl_check_hostname": self.ssl_check_hostname,
+            }
+        return config
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    topics: tuple[str, ...] = ("requests",)
+    group_id: str = "logsentry"
+    alert_topic: str = "logsentry-alerts"
+    dead_letter_topic: str = "logsentry-dead-letters"
+    store: Path = Path("models")
+    model_version: str = "current"  # "current" follows promotions; a pinned id never reloads
+    batch_size: int = 256
+    batch_wait_ms: int = 100
+    max_message_bytes: int = 1_000_000
+    max_depth: int = 32
+    metrics_address: str = "127.0.0.1"
+    metrics_port: int = 9308
+    reload_interval_s: float = 5.0
+    max_poll_interval_ms: int = 300_000
+    session_timeout_ms: int = 45_000
+    auto_offset_reset: str = "earliest"
+    create_topics: bool = True
+    publish_timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.topics:
+            raise ConfigError("at least one log topic is needed")
+        if self.batch_size < 1 or self.batch_wait_ms < 0:
+            raise ConfigError("batch_size must be >= 1 and batch_wait_ms >= 0")
+        if set(self.topics) & {self.alert_topic, self.dead_letter_topic}:
+            raise ConfigError("the alert and dead-letter topics cannot also be log topics")
+        if self.auto_offset_reset not in ("earliest", "latest"):
+            raise ConfigError("auto_offset_reset must be earliest or latest")
+
+
+def _convert(name: str, raw: str, target: Any) -> Any:
+    if name == "sasl_password":
+        return Secret(raw)
+    if name == "topics":
+        return tuple(t.strip() for t in raw.split(",") if t.strip())
+    if isinstance(target, bool):
+        if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+            raise ConfigError(f"{ENV.get(name, name)} must be true or false, not {raw!r}")
+        return raw.lower() in ("1", "true", "yes")
+    if isinstance(target, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{ENV.get(name, name)} must be a whole number, not {raw!r}") from None
+    if isinstance(target, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{ENV.get(name, name)} must be a number, not {raw!r}") from None
+    if name in ("store", "ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+        return Path(raw)
+    return raw
+
+
+def _layer(defaults: Any, flags: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in fields(defaults):
+        if f.name == "kafka":
+            continue
+        current = getattr(defaults, f.name)
+        env_name = ENV.get(f.name)
+        if flags.get(f.name) is not None:
+            raw = flags[f.name]
+            values[f.name] = _convert(f.name, raw, current) if isinstance(raw, str) else raw
+        elif env_name and environ.get(env_name, "") != "":
+            values[f.name] = _convert(f.name, environ[env_name], current)
+    return values
+
+
+def kafka_settings(flags: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> KafkaSettings:
+    base = KafkaSettings(ssl_check_hostname=True)
+    return replace(base, **_layer(base, flags, environ))
+
+
+def stream_settings(flags: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> StreamSettings:
+    base = StreamSettings()
+    return replace(base, kafka=kafka_settings(flags, environ), **_layer(base, flags, environ))

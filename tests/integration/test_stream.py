@@ -1,0 +1,251 @@
+"""The streaming detector against a real Apache Kafka broker: the streaming issue's acceptance."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient
+
+from model_store.store import ModelStore
+from tests.conftest import publish, toy_preprocessing
+from tests.integration.conftest import (
+    Produced,
+    StreamProcess,
+    Topics,
+    alerts_by_position,
+    all_committed,
+    committed,
+    end_offsets,
+    produce,
+    read_all,
+    wait_until,
+)
+from trainer.generate import generate_events
+
+pytestmark = pytest.mark.integration
+
+MALFORMED: list[tuple[bytes, str]] = [
+    (b"not json at all", "not_json"),
+    (b"\xff\xfe\x00garbage", "not_utf8"),
+    (b"[1, 2, 3]", "not_object"),
+    (b'"just a string"', "not_object"),
+    (b'{"method": "get", "path": "/", "path": "/admin"}', "duplicate_key"),
+    (b'{"statusCode": NaN}', "not_json"),
+    (b"[" * 5000 + b"]" * 5000, "too_deep"),
+    (b'{"q": ' + b"9" * 5000 + b"}", "not_json"),
+    (b"", "empty"),
+    (b'{"method": "get", "q": "' + b"x" * 600_000 + b'"}', "too_large"),
+]
+
+
+def events(n: int, seed: int) -> list[bytes]:
+    return [
+        json.dumps(event, separators=(",", ":")).encode()
+        for event, _ in generate_events(n, seed=seed, attack_share=0.3)
+    ]
+
+
+def offline_flags(store: Path, values: list[bytes], tmp_path: Path) -> list[dict]:
+    """What ``logsentry score`` says of each value: the offline twin of the stream."""
+    path = tmp_path / "offline.jsonl"
+    path.write_bytes(b"\n".join(values) + b"\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "logsentry", "score", "--store", str(store), str(path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def expected_alerts(produced: list[Produced], offline: list[dict]) -> dict[tuple[int, int], float]:
+    return {(p.partition, p.offset): o["score"] for p, o in zip(produced, offline, strict=True) if o["flagged"]}
+
+
+def test_end_to_end_alerts_dead_letters_offsets_and_metrics(
+    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: Callable[..., StreamProcess],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    good = events(5000, seed=11)
+    values: list[bytes] = []
+    reasons: list[str | None] = []  # None for a good event, else the expected dead-letter reason
+    for i, value in enumerate(good):
+        if i % 100 == 50:  # spread 50 malformed messages through the stream
+            bad_value, reason = MALFORMED[(i // 100) % len(MALFORMED)]
+            values.append(bad_value)
+            reasons.append(reason)
+        values.append(value)
+        reasons.append(None)
+    produced = produce(bootstrap, topics.logs, values)
+    good_produced = [p for p, r in zip(produced, reasons, strict=True) if r is None]
+    bad_positions = {(p.partition, p.offset): r for p, r in zip(produced, reasons, strict=True) if r is not None}
+    assert len(bad_positions) == 50
+
+    stream = streams(bootstrap, topics, trained_store.root, "--max-message-bytes", "500000")
+    wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
+
+    expected = expected_alerts(good_produced, offline_flags(trained_store.root, good, tmp_path))
+    alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
+    assert set(alerts) == set(expected)
+    assert all(len(a) == 1 for a in alerts.values())
+    version = trained_store.current()
+    for position, (alert,) in alerts.items():
+        assert alert["score"] == pytest.approx(expected[position], abs=1e-5)
+        assert alert["model_version"] == version and alert["schema"] == "logsentry.alert/1"
+        assert alert["score"] >= alert["threshold"]
+    sample = read_all(bootstrap, topics.alerts)[0]
+    assert sample.headers["logsentry-model-version"] == version.encode()
+    assert sample.key == json.loads(sample.value)["event"]["source"]["remoteAddress"].encode()
+
+    dead = read_all(bootstrap, topics.dead_letters)
+    assert len(dead) == 50
+    seen = {(int(d.headers["logsentry-dlq-source-partition"]), int(d.headers["logsentry-dlq-source-offset"])): d
+            for d in dead}  # fmt: skip
+    assert set(seen) == set(bad_positions)
+    for position, record in seen.items():
+        assert record.headers["logsentry-dlq-reason"].decode() == bad_positions[position]
+        assert record.headers["logsentry-dlq-source-topic"].decode() == topics.logs
+        assert record.headers["logsentry-dlq-error"]
+    originals = {(p.partition, p.offset): p.value for p in produced}
+    assert all(r.value == originals[pos] or (r.value is None and originals[pos] == b"") for pos, r in seen.items())
+
+    assert committed(admin, topics.group, topics.logs) == {
+        p: e for p, e in end_offsets(bootstrap, topics.logs).items() if e
+    }
+    assert stream.metric("logsentry_events_consumed_total") == 5050
+    assert stream.metric("logsentry_events_scored_total") == 5000
+    assert stream.metric("logsentry_events_flagged_total") == len(expected)
+    assert stream.metric("logsentry_alerts_published_total") == len(expected)
+    assert stream.metric("logsentry_dead_letters_total") == 50
+    for reason, n in Counter(bad_positions.values()).items():
+        assert stream.metric("logsentry_dead_letters_total", reason=reason) == n
+    assert stream.metric("logsentry_consumer_lag_messages") == 0
+    assert stream.metric("logsentry_model_info", version=version) == 1
+
+
+def _stream_in_background(
+    bootstrap: str, topic: str, values: list[bytes], rate: float
+) -> tuple[threading.Thread, list]:
+    result: list[list[Produced]] = []
+    thread = threading.Thread(target=lambda: result.append(produce(bootstrap, topic, values, rate=rate)))
+    thread.start()
+    return thread, result
+
+
+def test_sigkill_mid_stream_loses_no_alert_and_bounds_duplicates(
+    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: Callable[..., StreamProcess],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    values = events(3000, seed=12)
+    batch = 50
+    first = streams(bootstrap, topics, trained_store.root, "--batch-size", str(batch))
+    thread, result = _stream_in_background(bootstrap, topics.logs, values, rate=1000)
+    wait_until(lambda: sum(committed(admin, topics.group, topics.logs).values()) > 500, timeout=60, what="progress")
+    first.kill()  # SIGKILL: no drain, no commit of the in-flight batch
+    killed_at = sum(committed(admin, topics.group, topics.logs).values())
+    thread.join()
+    assert killed_at < len(values), "the kill must land mid-stream"
+    streams(bootstrap, topics, trained_store.root, "--batch-size", str(batch))
+    wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
+
+    expected = expected_alerts(result[0], offline_flags(trained_store.root, values, tmp_path))
+    alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
+    assert set(alerts) == set(expected), "every flagged event has its alert, and only those"
+    duplicates = Counter(p for (p, _), copies in alerts.items() for _ in copies[1:])
+    assert all(n <= batch for n in duplicates.values()), duplicates
+
+
+def test_sigterm_drains_commits_and_leaves_no_duplicates(
+    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: Callable[..., StreamProcess],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    values = events(3000, seed=13)
+    first = streams(bootstrap, topics, trained_store.root, "--batch-size", "50")
+    thread, result = _stream_in_background(bootstrap, topics.logs, values, rate=1000)
+    wait_until(lambda: sum(committed(admin, topics.group, topics.logs).values()) > 500, timeout=60, what="progress")
+    consumed_before = first.metric("logsentry_events_consumed_total")
+    assert first.terminate() == 0
+    done = committed(admin, topics.group, topics.logs)
+    assert sum(done.values()) >= consumed_before
+    alerts_then = alerts_by_position(read_all(bootstrap, topics.alerts))
+    assert all(offset < done.get(partition, 0) for partition, offset in alerts_then), "an alert past the commit"
+    thread.join()
+
+    second = streams(bootstrap, topics, trained_store.root)
+    wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
+    assert second.metric("logsentry_events_consumed_total") == len(values) - sum(done.values())
+    expected = expected_alerts(result[0], offline_flags(trained_store.root, values, tmp_path))
+    alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
+    assert set(alerts) == set(expected)
+    assert all(len(copies) == 1 for copies in alerts.values()), "no duplicate after a graceful restart"
+
+
+def test_two_processes_share_partitions_and_publish_exactly_the_expected_alerts(
+    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: Callable[..., StreamProcess],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    one = streams(bootstrap, topics, trained_store.root)
+    two = streams(bootstrap, topics, trained_store.root)
+
+    def members() -> int:
+        described = admin.describe_groups([topics.group])[topics.group]
+        return len(described.get("members", []))
+
+    wait_until(lambda: members() == 2, timeout=60, what="both processes in the group")
+    values = events(4000, seed=14)
+    produced = produce(bootstrap, topics.logs, values)
+    wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
+    expected = expected_alerts(produced, offline_flags(trained_store.root, values, tmp_path))
+    alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
+    assert set(alerts) == set(expected)
+    assert all(len(copies) == 1 for copies in alerts.values())
+    a, b = one.metric("logsentry_events_consumed_total"), two.metric("logsentry_events_consumed_total")
+    assert a > 0 and b > 0 and a + b == len(values)
+
+
+def test_hot_reload_switches_versions_and_refuses_a_bad_one(
+    bootstrap: str, admin: KafkaAdminClient, topics: Topics, store_copy: Path, streams: Callable[..., StreamProcess],
+) -> None:  # fmt: skip
+    import keras
+
+    store = ModelStore(store_copy)
+    old = store.current()
+    stream = streams(bootstrap, topics, store_copy, "--reload-interval-s", "0.5")
+
+    def versions_after(n: int) -> set[str]:
+        wait_until(lambda: sum(committed(admin, topics.group, topics.logs).values()) >= n, timeout=120, what=f"{n}")
+        return {a["model_version"] for a in map(json.loads, (r.value for r in read_all(bootstrap, topics.alerts)))}
+
+    produce(bootstrap, topics.logs, events(300, seed=15))
+    assert versions_after(300) == {old}
+
+    new = publish(store, threshold=0.0)  # flags everything: every later event carries the new version
+    store.promote(new)
+    wait_until(lambda: stream.metric("logsentry_model_reloads_total", result="success") == 1, timeout=60, what="reload")
+    assert stream.metric("logsentry_model_info", version=new) == 1
+    produced = produce(bootstrap, topics.logs, events(200, seed=16))
+    wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=120, what="second batch committed")
+    alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
+    assert all(alerts[(p.partition, p.offset)][0]["model_version"] == new for p in produced)
+
+    # a version that passes its checksums but is unsafe to load (a Lambda layer) is refused
+    pre = toy_preprocessing()
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = keras.layers.Lambda(lambda t: t * 2.0)(keras.layers.Embedding(pre.tokenizer.input_dim, 4)(inputs))
+    unsafe = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.GlobalMaxPooling1D()(x)))
+    bad = publish(store, unsafe, pre)
+    store.promote(bad)
+    wait_until(
+        lambda: stream.metric("logsentry_model_reloads_total", result="failure") == 1, timeout=60, what="refusal"
+    )
+    produced = produce(bootstrap, topics.logs, events(100, seed=17))
+    wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=120, what="third batch committed")
+    alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
+    assert all(alerts[(p.partition, p.offset)][0]["model_version"] == new for p in produced)
+    assert stream.metric("logsentry_model_info", version=new) == 1
