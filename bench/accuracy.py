@@ -7,7 +7,8 @@ Every model is trained in this one run, on this machine, with the reference spli
 seed 42). Reference architectures use the reference protocol (3 epochs, batch 128); the
 default uses its own defaults. Accuracy is reported at the model's stored threshold (chosen
 on validation data) and at 0.5 (what the reference reported). The baseline is a character
-1-3-gram TF-IDF + logistic regression on the same cleaned texts and training rows.
+1-3-gram TF-IDF (sublinear tf) + logistic regression (C=10) on the same cleaned texts and
+training rows; the published figures for that baseline are 0.9963 (test) / 0.9944 (holdout).
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ def baseline(data: Path, holdout: Path | None) -> dict[str, float]:
     pre = prepare(logs, TrainSettings(data=data, store=Path()), rows)
     texts = pre.texts(logs.events)
     started = time.perf_counter()
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), lowercase=True)
+    # the strongest setting of a small grid (C in 1/10/100, sublinear tf or not) on this data
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), lowercase=True, sublinear_tf=True)
     features = vectorizer.fit_transform([texts[i] for i in rows])
-    model = LogisticRegression(max_iter=2000).fit(features, logs.labels[rows])
+    model = LogisticRegression(C=10, max_iter=3000).fit(features, logs.labels[rows])
     seconds = time.perf_counter() - started
     test_scores = model.predict_proba(vectorizer.transform([texts[i] for i in split.test]))[:, 1]
     result = {"train_seconds": seconds, "test_accuracy": evaluate(logs.labels[split.test], test_scores, 0.5).accuracy}

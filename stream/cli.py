@@ -40,7 +40,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from stream.replay import replay
 
     sent = replay(kafka_settings(_flags(args)), args.topic, args.file, rate=args.rate, limit=args.limit,
-                  progress=not args.quiet)  # fmt: skip
+                  progress=not args.quiet, partitions=args.partitions)  # fmt: skip
     print(f"replayed {sent} messages from {args.file} to {args.topic}", file=sys.stderr)
     return 0
 
@@ -81,6 +81,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--rate", type=float, default=0.0, help="events per second (0 = as fast as possible)")
     p.add_argument("--limit", type=int, help="stop after this many")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--partitions", type=int, help="create the topic with this many partitions if it is missing")
     p.set_defaults(handler=cmd_replay)
 
     p = sub.add_parser("alerts", help="follow the alert topic and print alerts")

@@ -13,6 +13,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from model_store.errors import PublishError
+from stream.kafka_io import ensure_topics
 from stream.settings import KafkaSettings
 
 
@@ -41,8 +42,17 @@ def _key(value: bytes) -> bytes | None:
 
 
 def replay(
-    kafka: KafkaSettings, topic: str, path: Path, *, rate: float = 0.0, limit: int | None = None, progress: bool = True
+    kafka: KafkaSettings,
+    topic: str,
+    path: Path,
+    *,
+    rate: float = 0.0,
+    limit: int | None = None,
+    progress: bool = True,
+    partitions: int | None = None,
 ) -> int:
+    if partitions:
+        ensure_topics(kafka, {topic: partitions})
     producer = KafkaProducer(**kafka.client_config(), acks="all", linger_ms=10, batch_size=262_144)
     sent = 0
     started = time.monotonic()

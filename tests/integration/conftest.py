@@ -83,7 +83,7 @@ class Broker:
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     given = os.environ.get("LOGSENTRY_TEST_BOOTSTRAP")
     if given:
-        host, _, port = given.rpartition(":")
+        _host, _, port = given.rpartition(":")
         yield Broker(int(port), Path(), external=True)
         return
     b = Broker(free_port(), tmp_path_factory.mktemp("kafka"))
@@ -253,8 +253,11 @@ class StreamProcess:
         self.log.close()
 
 
+StartStream = Callable[..., StreamProcess]
+
+
 @pytest.fixture
-def streams(tmp_path: Path) -> Iterator[Callable[..., StreamProcess]]:
+def streams(tmp_path: Path) -> Iterator[StartStream]:
     started: list[StreamProcess] = []
 
     def start(bootstrap: str, t: Topics, store: Path, *extra: str) -> StreamProcess:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from model_store.store import ModelStore
 from tests.conftest import publish, toy_preprocessing
 from tests.integration.conftest import (
     Produced,
-    StreamProcess,
+    StartStream,
     Topics,
     alerts_by_position,
     all_committed,
@@ -69,9 +68,13 @@ def expected_alerts(produced: list[Produced], offline: list[dict]) -> dict[tuple
 
 
 def test_end_to_end_alerts_dead_letters_offsets_and_metrics(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: Callable[..., StreamProcess],
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     good = events(5000, seed=11)
     values: list[bytes] = []
     reasons: list[str | None] = []  # None for a good event, else the expected dead-letter reason
@@ -139,9 +142,13 @@ def _stream_in_background(
 
 
 def test_sigkill_mid_stream_loses_no_alert_and_bounds_duplicates(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: Callable[..., StreamProcess],
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     values = events(3000, seed=12)
     batch = 50
     first = streams(bootstrap, topics, trained_store.root, "--batch-size", str(batch))
@@ -162,9 +169,13 @@ def test_sigkill_mid_stream_loses_no_alert_and_bounds_duplicates(
 
 
 def test_sigterm_drains_commits_and_leaves_no_duplicates(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: Callable[..., StreamProcess],
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     values = events(3000, seed=13)
     first = streams(bootstrap, topics, trained_store.root, "--batch-size", "50")
     thread, result = _stream_in_background(bootstrap, topics.logs, values, rate=1000)
@@ -187,9 +198,13 @@ def test_sigterm_drains_commits_and_leaves_no_duplicates(
 
 
 def test_two_processes_share_partitions_and_publish_exactly_the_expected_alerts(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: Callable[..., StreamProcess],
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     one = streams(bootstrap, topics, trained_store.root)
     two = streams(bootstrap, topics, trained_store.root)
 
@@ -210,8 +225,12 @@ def test_two_processes_share_partitions_and_publish_exactly_the_expected_alerts(
 
 
 def test_hot_reload_switches_versions_and_refuses_a_bad_one(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, store_copy: Path, streams: Callable[..., StreamProcess],
-) -> None:  # fmt: skip
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    store_copy: Path,
+    streams: StartStream,
+) -> None:
     import keras
 
     store = ModelStore(store_copy)

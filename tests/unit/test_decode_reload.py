@@ -1,0 +1,112 @@
+"""Hostile message bytes, and the model watcher's swap/refuse logic, without Kafka."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
+
+from model_store.errors import CorruptArtifact, InvalidMessage
+from stream.decode import REASONS, DecodeLimits, decode_event
+from stream.metrics import StreamMetrics
+from stream.reload import ModelWatcher
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "empty"),
+        (b"", "empty"),
+        (b"\xc3\x28", "not_utf8"),
+        (b"{nope", "not_json"),
+        (b'{"a": NaN}', "not_json"),
+        (b'{"a": Infinity}', "not_json"),
+        (b'{"a": ' + b"1" * 4400 + b"}", "not_json"),
+        (b"[]", "not_object"),
+        (b"42", "not_object"),
+        (b"null", "not_object"),
+        (b'{"a": 1, "a": 2}', "duplicate_key"),
+        (b'{"a": {"b": 1, "b": 1}}', "duplicate_key"),
+        (b"[" * 10000 + b"]" * 10000, "too_deep"),
+        (b'{"a":' * 40 + b"1" + b"}" * 40, "too_deep"),
+        (b'{"a": "' + b"x" * 60_000 + b'"}', "too_large"),
+    ],
+)
+def test_hostile_values_are_refused_with_a_reason(value: bytes | None, reason: str) -> None:
+    with pytest.raises(InvalidMessage) as caught:
+        decode_event(value, DecodeLimits(max_bytes=50_000, max_depth=32))
+    assert caught.value.reason == reason and reason in REASONS
+
+
+def test_a_lone_surrogate_escape_is_valid_json_and_kept() -> None:
+    assert decode_event(b'{"q": "\\ud800"}') == {"q": "\ud800"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_never_escape_as_another_error(value: bytes) -> None:
+    try:
+        assert isinstance(decode_event(value), dict)
+    except InvalidMessage as exc:
+        assert exc.reason in REASONS
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(max_size=5),
+        st.recursive(
+            st.none() | st.integers() | st.text(max_size=5),
+            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+            max_leaves=10,
+        ),
+    )
+)
+def test_any_json_object_round_trips(obj: dict) -> None:  # fmt: skip
+    assert decode_event(json.dumps(obj).encode()) == obj
+
+
+class FakeDetector:
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.threshold = 0.5
+        self.architecture = "fake"
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.current_version = "v1"
+
+    def current(self) -> str:
+        return self.current_version
+
+
+def test_watcher_swaps_between_batches_and_refuses_a_bad_version_once() -> None:
+    store = FakeStore()
+    loads: list[str] = []
+
+    def loader(_store: object, ref: str) -> FakeDetector:
+        version = store.current_version if ref == "current" else ref
+        loads.append(version)
+        if version == "bad":
+            raise CorruptArtifact("bad: model.keras does not match its checksum")
+        return FakeDetector(version)
+
+    registry = CollectorRegistry()
+    watcher = ModelWatcher(store, "current", StreamMetrics(registry), loader=loader)  # type: ignore[arg-type]
+    assert watcher.swap().version == "v1"
+    store.current_version = "v2"
+    watcher.check_once()
+    assert watcher.detector.version == "v1", "loaded in the background, not yet swapped"
+    assert watcher.swap().version == "v2"
+    store.current_version = "bad"
+    watcher.check_once()
+    watcher.check_once()
+    assert watcher.swap().version == "v2"
+    assert loads == ["v1", "v2", "bad"], "a refused version is not retried"
+    assert registry.get_sample_value("logsentry_model_reloads_total", {"result": "failure"}) == 1
+    assert registry.get_sample_value("logsentry_model_reloads_total", {"result": "success"}) == 1
+    assert registry.get_sample_value("logsentry_model_info", {"version": "v2", "architecture": "fake"}) == 1

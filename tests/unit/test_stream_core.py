@@ -1,0 +1,204 @@
+"""The stream's batch logic with plain in-memory fakes: no Kafka, no model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry
+
+from model_store.errors import ConfigError, PublishError
+from model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
+from stream.metrics import StreamMetrics
+from stream.processor import TopicPartition, process_batch
+from stream.records import Message, Outgoing
+from stream.runner import StreamRunner
+from stream.settings import Secret, StreamSettings, stream_settings
+
+SCHEMA = json.loads((Path(__file__).parents[2] / "stream" / "alert.schema.json").read_text())
+
+
+class KeywordScorer:
+    """Scores 0.9 when the cleaned text contains 'attack', else 0.1."""
+
+    version = "v-test"
+    architecture = "fake"
+    threshold = 0.5
+    preprocessing = Preprocessing(CharTokenizer("ab"), CleanupSpec())
+
+    def score_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return np.array([0.9 if "attack" in t else 0.1 for t in texts], dtype=np.float32)
+
+
+def msg(offset: int, value: bytes | None, partition: int = 0, key: bytes | None = None) -> Message:
+    return Message("logs", partition, offset, 1_700_000_000_000 + offset, key, value, (("trace", b"t1"),))
+
+
+def event(text: str, address: str | None = "203.0.113.7") -> bytes:
+    body: dict = {"method": "get", "path": "/search", "query": {"q": text}, "timestamp": 1}
+    if address:
+        body["source"] = {"remoteAddress": address}
+    return json.dumps(body).encode()
+
+
+def test_process_batch_alerts_dead_letters_and_offsets() -> None:
+    batch = [msg(10, event("shoes")), msg(11, event("attack")), msg(12, b"{oops"), msg(3, event("attack"), 1, b"k")]
+    out = process_batch(batch, KeywordScorer(), alert_topic="alerts", dead_letter_topic="dlq", now_ms=1.7e12)
+    assert [a.key for a in out.alerts] == [b"203.0.113.7", b"203.0.113.7"]
+    alert = json.loads(out.alerts[0].value)
+    jsonschema.validate(alert, SCHEMA)
+    assert alert["source"] == {
+        "topic": "logs",
+        "partition": 0,
+        "offset": 11,
+        "timestamp": 1_700_000_000_011,
+        "key": None,
+    }
+    assert alert["event"]["timestamp"] == 1, "the alert carries the original event, not the cleaned one"
+    assert dict(out.alerts[0].headers)["logsentry-model-version"] == b"v-test"
+    (dead,) = out.dead_letters
+    headers = dict(dead.headers)
+    assert dead.value == b"{oops" and dead.timestamp_ms == 1_700_000_000_012
+    assert headers["logsentry-dlq-reason"] == b"not_json" and headers["trace"] == b"t1"
+    assert headers["logsentry-dlq-source-offset"] == b"12"
+    assert out.commit_offsets == {("logs", 0): 13, ("logs", 1): 4}
+    assert out.first_offsets == {("logs", 0): 10, ("logs", 1): 3}
+    assert len(out.scores) == 3 and out.dead_letter_reasons == {"not_json": 1}
+
+
+def test_alert_falls_back_to_the_message_key_without_a_client_address() -> None:
+    out = process_batch([msg(0, event("attack", None), key=b"orig")], KeywordScorer(), alert_topic="a",
+                        dead_letter_topic="d")  # fmt: skip
+    assert out.alerts[0].key == b"orig"
+    jsonschema.validate(json.loads(out.alerts[0].value), SCHEMA)
+
+
+class ListSource:
+    def __init__(self, batches: list[list[Message]]) -> None:
+        self.batches = batches
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.rewinds: list[dict[TopicPartition, int]] = []
+        self.position = 0
+
+    def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]:
+        if self.position >= len(self.batches):
+            return []
+        self.position += 1
+        return self.batches[self.position - 1]
+
+    def hold(self, batch: list[Message]) -> None: ...
+    def release(self) -> None: ...
+
+    def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(dict(offsets))
+
+    def rewind(self, offsets: dict[TopicPartition, int]) -> None:
+        self.rewinds.append(dict(offsets))
+        self.position -= 1  # the same batch comes again, as after a seek
+
+    def lag(self, positions: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+        return {tp: 0 for tp in positions}
+
+
+class ListSink:
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.published: list[Outgoing] = []
+
+    def publish(self, records: Sequence[Outgoing]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise PublishError("broker unavailable")
+        self.published.extend(records)
+
+
+class FixedWatcher:
+    def __init__(self) -> None:
+        self.detector = KeywordScorer()
+
+    def swap(self) -> KeywordScorer:
+        return self.detector
+
+
+def runner(source: ListSource, sink: ListSink, registry: CollectorRegistry) -> StreamRunner:
+    r = StreamRunner(source, sink, FixedWatcher(), StreamMetrics(registry), alert_topic="alerts",  # type: ignore[arg-type]
+                     dead_letter_topic="dlq", max_backoff_s=0.0)  # fmt: skip
+    return r
+
+
+def test_commit_only_after_publish_and_metrics_count_it() -> None:
+    registry = CollectorRegistry()
+    source = ListSource([[msg(0, event("attack")), msg(1, event("fine")), msg(2, b"")]])
+    sink = ListSink()
+    r = runner(source, sink, registry)
+    assert r.step() == 3
+    assert source.commits == [{("logs", 0): 3}]
+    assert len(sink.published) == 2
+    get = registry.get_sample_value
+    assert get("logsentry_events_consumed_total", {"topic": "logs"}) == 3
+    assert get("logsentry_events_scored_total") == 2
+    assert get("logsentry_events_flagged_total") == 1
+    assert get("logsentry_dead_letters_total", {"reason": "empty"}) == 1
+    assert get("logsentry_batch_size_events_count") == 1
+    assert get("logsentry_consumer_lag_messages", {"topic": "logs", "partition": "0"}) == 0
+
+
+def test_failed_publish_commits_nothing_rewinds_and_retries_the_same_batch() -> None:
+    registry = CollectorRegistry()
+    batch = [msg(5, event("attack")), msg(6, event("attack"))]
+    source = ListSource([batch])
+    sink = ListSink(failures=2)
+    r = runner(source, sink, registry)
+    r.step()
+    r.step()
+    assert source.commits == [] and source.rewinds == [{("logs", 0): 5}] * 2
+    r.step()
+    assert source.commits == [{("logs", 0): 7}]
+    assert [json.loads(o.value)["source"]["offset"] for o in sink.published] == [5, 6]
+    assert registry.get_sample_value("logsentry_publish_failures_total") == 2
+    assert registry.get_sample_value("logsentry_batch_retries_total") == 2
+    assert registry.get_sample_value("logsentry_events_consumed_total", {"topic": "logs"}) == 2
+
+
+def test_revoked_in_flight_batch_is_finished_without_rewind() -> None:
+    source = ListSource([])
+    sink = ListSink()
+    r = runner(source, sink, CollectorRegistry())
+    r.finish_revoked([msg(1, event("attack"), partition=2)])
+    assert source.commits == [{("logs", 2): 2}] and len(sink.published) == 1
+
+
+def test_settings_precedence_flags_over_env_over_defaults() -> None:
+    env = {"LOGSENTRY_BOOTSTRAP_SERVERS": "k1:9092,k2:9092", "LOGSENTRY_BATCH_SIZE": "64", "LOGSENTRY_TOPICS": "a, b"}
+    s = stream_settings({"batch_size": 32}, env)
+    assert s.batch_size == 32 and s.topics == ("a", "b")
+    assert s.kafka.client_config()["bootstrap_servers"] == ["k1:9092", "k2:9092"]
+    assert StreamSettings().batch_size == 256
+
+
+def test_secrets_never_show_and_sasl_needs_credentials() -> None:
+    env = {"LOGSENTRY_SECURITY_PROTOCOL": "SASL_SSL", "LOGSENTRY_SASL_MECHANISM": "SCRAM-SHA-512",
+           "LOGSENTRY_SASL_USERNAME": "detector", "LOGSENTRY_SASL_PASSWORD": "hunter2"}  # fmt: skip
+    s = stream_settings({}, env)
+    assert "hunter2" not in repr(s) and "hunter2" not in str(s)
+    assert s.kafka.client_config()["sasl_plain_password"] == "hunter2"
+    assert repr(Secret("x")) == "Secret('********')"
+    with pytest.raises(ConfigError, match="needs a SASL mechanism"):
+        stream_settings({}, {"LOGSENTRY_SECURITY_PROTOCOL": "SASL_SSL"})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LOGSENTRY_BATCH_SIZE": "many"}, "whole number"),
+        ({"LOGSENTRY_TOPICS": "logs", "LOGSENTRY_ALERT_TOPIC": "logs"}, "cannot also be log topics"),
+        ({"LOGSENTRY_SECURITY_PROTOCOL": "TLS"}, "security_protocol"),
+    ],
+)
+def test_bad_settings_are_clear_config_errors(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        stream_settings({}, env)
