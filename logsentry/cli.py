@@ -86,7 +86,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     detector = load_detector(ModelStore(args.store), args.version)
     logs = read_labelled_csv(args.data, strict=args.strict)
     scores = detector.score_events(logs.events)
-    result = evaluate(logs.labels, scores, detector.threshold).to_dict()
+    result: dict[str, object] = {**evaluate(logs.labels, scores, detector.threshold).to_dict()}
     result |= {"version": detector.version, "rows_rejected": len(logs.rejected)}
     if args.json:
         print(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.items()}))

@@ -115,8 +115,8 @@ def read_labelled_csv(path: str | Path, *, strict: bool = False) -> LabelledLogs
         logs = read_labelled_text(text, strict=strict, sha256=hashlib.sha256(raw).hexdigest())
     except MalformedRow as bad:
         raise MalformedRow(bad.line, f"{bad.reason} (in {path}; --strict makes bad rows fatal)") from None
-    for bad in logs.rejected:
-        log.warning("%s: line %d: %s (row skipped)", path, bad.line, bad.reason)
+    for row in logs.rejected:
+        log.warning("%s: line %d: %s (row skipped)", path, row.line, row.reason)
     log.info("%s: %s", path, logs.summary())
     if not logs.events:
         raise DataError(f"{path}: no usable rows ({logs.summary()})")

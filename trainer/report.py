@@ -66,7 +66,7 @@ def _plots(directory: Path, labels: np.ndarray, scores: np.ndarray, threshold: f
         plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(5, 4))
-    bins = np.linspace(0, 1, 51)
+    bins = [i / 50 for i in range(51)]
     ax.hist(scores[labels == 0], bins=bins, alpha=0.6, label="normal", log=True)
     ax.hist(scores[labels == 1], bins=bins, alpha=0.6, label="attack", log=True)
     ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}")
