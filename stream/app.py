@@ -53,7 +53,6 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         batch_size=settings.batch_size,
         batch_wait_ms=settings.batch_wait_ms,
     )
-    source.on_revoke = runner.finish_revoked
     server = serve(settings.metrics_address, settings.metrics_port, metrics.registry, runner.healthy)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -71,10 +70,13 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
     )  # fmt: skip
     try:
         runner.run()
+    except BaseException:
+        log.exception("stream stopped by an unexpected error")
+        raise
     finally:
         watcher.stop()
         source.close()
         sink.close()
         server.shutdown()
-        log.info("stopped cleanly")
+    log.info("stopped cleanly")
     return 0

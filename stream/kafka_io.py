@@ -7,12 +7,14 @@ see only ``poll_batch / commit / rewind`` and ``publish``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
+from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KafkaTopicPartition
@@ -38,19 +40,27 @@ def _message(record: Any) -> Message:
     )
 
 
-class _Listener(ConsumerRebalanceListener):
+class _Listener(AsyncConsumerRebalanceListener):
+    """Runs on kafka-python's IO thread: it must never block, only await."""
+
     def __init__(self, source: KafkaSource) -> None:
         self.source = source
 
-    def on_partitions_revoked(self, revoked: Iterable[Any]) -> None:
-        self.source._revoked([(tp.topic, tp.partition) for tp in revoked])
+    async def on_partitions_revoked(self, revoked: Iterable[Any]) -> None:
+        await self.source._on_revoked({(tp.topic, tp.partition) for tp in revoked})
 
-    def on_partitions_assigned(self, assigned: Iterable[Any]) -> None:
+    async def on_partitions_assigned(self, assigned: Iterable[Any]) -> None:
         log.info("partitions assigned=%s", sorted((tp.topic, tp.partition) for tp in assigned))
 
 
 class KafkaSource:
-    """A consumer-group member that hands out bounded micro-batches and commits on request."""
+    """A consumer-group member that hands out bounded micro-batches and commits on request.
+
+    Rebalances: kafka-python calls the listener on its IO thread. Messages polled but not
+    yet handed out for revoked partitions are dropped (unpublished and uncommitted, so the
+    new owner reads them: no loss, no duplicate); a batch being processed is waited for,
+    so it is published and committed before the partitions move.
+    """
 
     def __init__(
         self,
@@ -63,9 +73,12 @@ class KafkaSource:
         auto_offset_reset: str = "earliest",
         fetch_max_bytes: int = 52_428_800,
         client_id: str = "logsentry",
+        revoke_wait_s: float = 60.0,
     ) -> None:
-        self.on_revoke: Callable[[list[Message]], None] | None = None
-        self._held: list[Message] = []
+        self.revoke_wait_s = revoke_wait_s
+        self._lock = threading.Lock()
+        self._held: list[Message] = []  # polled, not yet handed out
+        self._in_flight: set[TopicPartition] = set()  # partitions of the batch being processed
         self.consumer = KafkaConsumer(
             **kafka.client_config(),
             group_id=group_id,
@@ -77,37 +90,66 @@ class KafkaSource:
             heartbeat_interval_ms=min(3000, session_timeout_ms // 3),
             fetch_max_bytes=fetch_max_bytes,
         )
+        self._await_metadata(topics)
         self.consumer.subscribe(list(topics), listener=_Listener(self))
 
-    def _revoked(self, partitions: list[TopicPartition]) -> None:
-        """Finish what this member holds of the revoked partitions before giving them up."""
-        lost = set(partitions)
-        mine = [m for m in self._held if (m.topic, m.partition) in lost]
-        self._held = [m for m in self._held if (m.topic, m.partition) not in lost]
-        log.info("partitions revoked=%s in_flight=%d", sorted(partitions), len(mine))
-        if mine and self.on_revoke is not None:
-            self.on_revoke(mine)
+    def _await_metadata(self, topics: Sequence[str], timeout_s: float = 30.0) -> None:
+        """Know the topics' partitions before joining the group.
+
+        A member that joins first can be handed an empty assignment and, with kafka-python,
+        stay idle (dpkp/kafka-python#2377); fetching metadata first avoids that race.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            missing = sorted(set(topics) - self.consumer.topics())  # topics() fetches fresh metadata
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                log.warning("log topics not found yet topics=%s; subscribing anyway", missing)
+                return
+            time.sleep(0.5)
+
+    async def _on_revoked(self, lost: set[TopicPartition]) -> None:
+        with self._lock:
+            dropped = sum(1 for m in self._held if (m.topic, m.partition) in lost)
+            self._held = [m for m in self._held if (m.topic, m.partition) not in lost]
+            busy = bool(self._in_flight & lost)
+        log.info("partitions revoked=%s dropped_unprocessed=%d batch_in_flight=%s", sorted(lost), dropped, busy)
+        deadline = time.monotonic() + self.revoke_wait_s
+        sleep = getattr(getattr(self.consumer, "_coordinator", None), "_net", None)
+        while busy and sleep is not None and time.monotonic() < deadline:
+            await sleep.sleep(0.02)  # yields the IO loop, which serves the batch's publish and commit
+            with self._lock:
+                busy = bool(self._in_flight & lost)
+        if busy:
+            log.warning("revocation did not wait for the in-flight batch; its commit may fail (duplicates)")
 
     def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]:
         """Up to ``max_records`` messages, waiting at most ``wait_ms`` after the first poll."""
         deadline = time.monotonic() + wait_ms / 1000
-        self._held = []
-        while len(self._held) < max_records:
+        with self._lock:
+            self._held = []
+        while True:
+            with self._lock:
+                room = max_records - len(self._held)
             remaining = max(0, int((deadline - time.monotonic()) * 1000))
-            polled = self.consumer.poll(timeout_ms=remaining, max_records=max_records - len(self._held))
-            for records in polled.values():
-                self._held.extend(_message(r) for r in records)
+            if room <= 0:
+                break
+            polled = self.consumer.poll(timeout_ms=remaining, max_records=room)
+            with self._lock:
+                for records in polled.values():
+                    self._held.extend(_message(r) for r in records)
             if remaining == 0:
                 break
-        batch, self._held = self._held, []
+        with self._lock:
+            batch, self._held = self._held, []
+            self._in_flight = {(m.topic, m.partition) for m in batch}
         return batch
 
-    def hold(self, batch: list[Message]) -> None:
-        """Mark ``batch`` as in flight, so a revocation while it is processed finishes it."""
-        self._held = batch
-
     def release(self) -> None:
-        self._held = []
+        """The handed-out batch is committed (or abandoned): revocations need not wait for it."""
+        with self._lock:
+            self._in_flight = set()
 
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:

@@ -69,6 +69,9 @@ class StreamMetrics:
         self.publish_failures = Counter(
             "logsentry_publish_failures", "Batches whose alerts or dead letters were not acknowledged.", registry=r
         )
+        self.poll_failures = Counter(
+            "logsentry_poll_failures", "Errors from the broker while polling (retried).", registry=r
+        )
         self.batch_retries = Counter("logsentry_batch_retries", "Batches rewound and processed again.", registry=r)
         self.lag = Gauge(
             "logsentry_consumer_lag_messages",

@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 class Source(Protocol):
     def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]: ...
-    def hold(self, batch: list[Message]) -> None: ...
     def release(self) -> None: ...
     def commit(self, offsets: dict[TopicPartition, int]) -> None: ...
     def rewind(self, offsets: dict[TopicPartition, int]) -> None: ...
@@ -83,10 +82,9 @@ class StreamRunner:
             self._backoff()
         return len(batch)
 
-    def handle(self, batch: list[Message], *, rewind_on_failure: bool = True) -> bool:
+    def handle(self, batch: list[Message]) -> bool:
         """Score, publish and commit ``batch``; on a publish failure rewind and return False."""
         started = time.perf_counter()
-        self.source.hold(batch)
         try:
             detector = self.watcher.detector
             outcome = process_batch(
@@ -104,9 +102,8 @@ class StreamRunner:
                     "publish failed; batch not committed, will retry messages=%d partitions=%s error=%s",
                     len(batch), sorted(outcome.first_offsets), exc,
                 )  # fmt: skip
-                if rewind_on_failure:
-                    self.source.rewind(outcome.first_offsets)
-                    self.metrics.batch_retries.inc()
+                self.source.rewind(outcome.first_offsets)
+                self.metrics.batch_retries.inc()
                 return False
             published_at = time.time()
             try:
@@ -154,11 +151,6 @@ class StreamRunner:
         self.stop_event.wait(delay)
 
     # -- the loop -----------------------------------------------------------------------------
-    def finish_revoked(self, batch: list[Message]) -> None:
-        """Called while partitions are revoked: finish their in-flight messages synchronously."""
-        if not self.handle(batch, rewind_on_failure=False):
-            log.warning("revoked batch not committed; the new owner re-reads it messages=%d", len(batch))
-
     def healthy(self) -> tuple[bool, str]:
         stalled = time.monotonic() - self.last_loop
         limit = max(60.0, self.max_backoff_s * 2 + self.batch_wait_ms / 1000)
@@ -167,9 +159,15 @@ class StreamRunner:
         return True, f"ok model={self.watcher.detector.version}"
 
     def run(self) -> None:
+        """Loop until ``stop_event``; broker trouble is retried with backoff, never fatal."""
         self.metrics.up.set(1)
         try:
             while not self.stop_event.is_set():
-                self.step()
+                try:
+                    self.step()
+                except KafkaError as exc:
+                    self.metrics.poll_failures.inc()
+                    log.warning("kafka error while polling; retrying error=%r", exc)
+                    self._backoff()
         finally:
             self.metrics.up.set(0)

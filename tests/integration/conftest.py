@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
+from kafka.errors import KafkaError, NotCoordinatorError
 from kafka.structs import TopicPartition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,7 +191,14 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 def committed(admin: KafkaAdminClient, group: str, topic: str) -> dict[int, int]:
-    offsets = admin.list_group_offsets({group: None}).get(group, {})
+    for attempt in range(20):
+        try:
+            offsets = admin.list_group_offsets({group: None}).get(group, {})
+            break
+        except KafkaError as exc:  # the coordinator moves or loads: ask again
+            if (not getattr(exc, "retriable", False) and not isinstance(exc, NotCoordinatorError)) or attempt == 19:
+                raise
+            time.sleep(0.25)
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0}
 
 

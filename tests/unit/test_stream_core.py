@@ -90,7 +90,6 @@ class ListSource:
         self.position += 1
         return self.batches[self.position - 1]
 
-    def hold(self, batch: list[Message]) -> None: ...
     def release(self) -> None: ...
 
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
@@ -162,14 +161,6 @@ def test_failed_publish_commits_nothing_rewinds_and_retries_the_same_batch() -> 
     assert registry.get_sample_value("logsentry_publish_failures_total") == 2
     assert registry.get_sample_value("logsentry_batch_retries_total") == 2
     assert registry.get_sample_value("logsentry_events_consumed_total", {"topic": "logs"}) == 2
-
-
-def test_revoked_in_flight_batch_is_finished_without_rewind() -> None:
-    source = ListSource([])
-    sink = ListSink()
-    r = runner(source, sink, CollectorRegistry())
-    r.finish_revoked([msg(1, event("attack"), partition=2)])
-    assert source.commits == [{("logs", 2): 2}] and len(sink.published) == 1
 
 
 def test_settings_precedence_flags_over_env_over_defaults() -> None:
