@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test lint kafka-fetch bench-accuracy clean
+.PHONY: setup tools demo test lint kafka-fetch bench-accuracy bench-scoring clean
 
 setup: $(VENV)/.installed
 
@@ -16,17 +16,24 @@ $(VENV)/.installed: pyproject.toml
 kafka-fetch:
 	deploy/kafka/kafka-local fetch >/dev/null
 
+# promtool (rule and metrics checks) and kustomize (manifest rendering) for the test suite
+tools:
+	deploy/tools/install-tools
+
 demo: setup kafka-fetch
 	PATH="$(CURDIR)/$(BIN):$$PATH" deploy/demo.sh
 
-test: setup kafka-fetch
-	$(BIN)/python -m pytest
+test: setup kafka-fetch tools
+	PATH="$(CURDIR)/.cache/bin:$$PATH" $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy model_store trainer stream logsentry
 
 bench-accuracy: setup
 	$(BIN)/python bench/accuracy.py
+
+bench-scoring: setup kafka-fetch
+	$(BIN)/python bench/scoring.py
 
 clean:
 	rm -rf .cache work

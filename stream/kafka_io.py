@@ -151,6 +151,9 @@ class KafkaSource:
         with self._lock:
             self._in_flight = set()
 
+    def assigned(self) -> int:
+        return len(self.consumer.assignment())
+
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:
             return

@@ -79,6 +79,9 @@ class StreamMetrics:
             ["topic", "partition"],
             registry=r,
         )
+        self.assigned = Gauge(
+            "logsentry_assigned_partitions", "Log-topic partitions this member currently owns.", registry=r
+        )
         self.last_processed = Gauge(
             "logsentry_last_processed_timestamp_seconds", "Unix time of the last committed batch.", registry=r
         )

@@ -33,6 +33,7 @@ class Source(Protocol):
     def commit(self, offsets: dict[TopicPartition, int]) -> None: ...
     def rewind(self, offsets: dict[TopicPartition, int]) -> None: ...
     def lag(self, positions: dict[TopicPartition, int]) -> dict[TopicPartition, int]: ...
+    def assigned(self) -> int: ...
 
 
 class Sink(Protocol):
@@ -74,6 +75,7 @@ class StreamRunner:
         self.last_loop = time.monotonic()
         self.watcher.swap()
         batch = self.source.poll_batch(self.batch_size, self.batch_wait_ms)
+        self.metrics.assigned.set(self.source.assigned())
         if not batch:
             return 0
         if self.handle(batch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -131,6 +132,10 @@ def test_end_to_end_alerts_dead_letters_offsets_and_metrics(
     assert stream.metric("logsentry_consumer_lag_messages") == 0
     assert stream.metric("logsentry_model_info", version=version) == 1
 
+    promtool = shutil.which("promtool") or pytest.fail("promtool is required: run `make tools`")
+    lint = subprocess.run([promtool, "check", "metrics"], input=stream.metrics_text(), capture_output=True, text=True)
+    assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), lint.stdout + lint.stderr
+
 
 def _stream_in_background(
     bootstrap: str, topic: str, values: list[bytes], rate: float
@@ -208,11 +213,11 @@ def test_two_processes_share_partitions_and_publish_exactly_the_expected_alerts(
     one = streams(bootstrap, topics, trained_store.root)
     two = streams(bootstrap, topics, trained_store.root)
 
-    def members() -> int:
-        described = admin.describe_groups([topics.group])[topics.group]
-        return len(described.get("members", []))
+    def owned() -> list[float]:
+        return [p.metric("logsentry_assigned_partitions") for p in (one, two)]
 
-    wait_until(lambda: members() == 2, timeout=60, what="both processes in the group")
+    # the group is settled once each process owns partitions (2 + 2 of the 4)
+    wait_until(lambda: owned() == [2, 2], timeout=90, what="both processes owning two partitions")
     values = events(4000, seed=14)
     produced = produce(bootstrap, topics.logs, values)
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")

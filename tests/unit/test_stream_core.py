@@ -102,6 +102,9 @@ class ListSource:
     def lag(self, positions: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
         return {tp: 0 for tp in positions}
 
+    def assigned(self) -> int:
+        return 1
+
 
 class ListSink:
     def __init__(self, failures: int = 0) -> None:
