@@ -50,16 +50,18 @@ class _Listener(AsyncConsumerRebalanceListener):
         await self.source._on_revoked({(tp.topic, tp.partition) for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: Iterable[Any]) -> None:
-        log.info("partitions assigned=%s", sorted((tp.topic, tp.partition) for tp in assigned))
+        self.source._on_assigned(list(assigned))
 
 
 class KafkaSource:
     """A consumer-group member that hands out bounded micro-batches and commits on request.
 
     Rebalances: kafka-python calls the listener on its IO thread. Messages polled but not
-    yet handed out for revoked partitions are dropped (unpublished and uncommitted, so the
-    new owner reads them: no loss, no duplicate); a batch being processed is waited for,
-    so it is published and committed before the partitions move.
+    yet handed out for revoked partitions are dropped: unpublished and uncommitted, so a
+    new owner reads them from the committed offset. A partition that comes straight back
+    to this member keeps its fetch position in kafka-python, so it is rewound to the first
+    dropped offset (no loss, no duplicate). A batch being processed is waited for, so it is
+    published and committed before its partitions move.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class KafkaSource:
         self._lock = threading.Lock()
         self._held: list[Message] = []  # polled, not yet handed out
         self._in_flight: set[TopicPartition] = set()  # partitions of the batch being processed
+        self._rewind: dict[TopicPartition, int] = {}  # first dropped offset of each revoked partition
         self.consumer = KafkaConsumer(
             **kafka.client_config(),
             group_id=group_id,
@@ -111,8 +114,15 @@ class KafkaSource:
 
     async def _on_revoked(self, lost: set[TopicPartition]) -> None:
         with self._lock:
-            dropped = sum(1 for m in self._held if (m.topic, m.partition) in lost)
-            self._held = [m for m in self._held if (m.topic, m.partition) not in lost]
+            kept = []
+            for m in self._held:
+                tp = (m.topic, m.partition)
+                if tp in lost:
+                    self._rewind[tp] = min(self._rewind.get(tp, m.offset), m.offset)
+                else:
+                    kept.append(m)
+            dropped = len(self._held) - len(kept)
+            self._held = kept
             busy = bool(self._in_flight & lost)
         log.info("partitions revoked=%s dropped_unprocessed=%d batch_in_flight=%s", sorted(lost), dropped, busy)
         deadline = time.monotonic() + self.revoke_wait_s
@@ -123,6 +133,19 @@ class KafkaSource:
                 busy = bool(self._in_flight & lost)
         if busy:
             log.warning("revocation did not wait for the in-flight batch; its commit may fail (duplicates)")
+
+    def _on_assigned(self, assigned: list[Any]) -> None:
+        with self._lock:
+            rewind, self._rewind = self._rewind, {}
+        for tp in assigned:
+            offset = rewind.get((tp.topic, tp.partition))
+            if offset is not None:
+                self.consumer.seek(tp, offset)  # local state only: safe on the IO thread
+        log.info(
+            "partitions assigned=%s rewound=%s",
+            sorted((tp.topic, tp.partition) for tp in assigned),
+            sorted(k for k in rewind if k in {(tp.topic, tp.partition) for tp in assigned}),
+        )
 
     def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]:
         """Up to ``max_records`` messages, waiting at most ``wait_ms`` after the first poll."""

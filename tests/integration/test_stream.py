@@ -273,3 +273,23 @@ def test_hot_reload_switches_versions_and_refuses_a_bad_one(
     alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
     assert all(alerts[(p.partition, p.offset)][0]["model_version"] == new for p in produced)
     assert stream.metric("logsentry_model_info", version=new) == 1
+
+
+def test_members_joining_and_leaving_under_load_lose_nothing(
+    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: StartStream,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    values = events(8000, seed=18)  # 20 s of traffic: both rebalances happen under load
+    first = streams(bootstrap, topics, trained_store.root, "--batch-size", "50")
+    thread, result = _stream_in_background(bootstrap, topics.logs, values, rate=400)
+    wait_until(lambda: first.metric("logsentry_events_consumed_total") > 400, timeout=60, what="first batches")
+    second = streams(bootstrap, topics, trained_store.root, "--batch-size", "50")  # rebalance: 4 -> 2 + 2
+    wait_until(lambda: second.metric("logsentry_assigned_partitions") == 2, timeout=60, what="second member owns two")
+    wait_until(lambda: second.metric("logsentry_events_consumed_total") > 100, timeout=60, what="second member works")
+    assert second.terminate() == 0  # graceful leave: rebalance 2 + 2 -> 4
+    thread.join()
+    wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
+    expected = expected_alerts(result[0], offline_flags(trained_store.root, values, tmp_path))
+    alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
+    assert set(alerts) == set(expected), "a rebalance lost or invented alerts"
+    assert all(len(copies) == 1 for copies in alerts.values()), "clean rebalances must not duplicate"
