@@ -6,6 +6,7 @@ see only ``poll_batch / commit / rewind`` and ``publish``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -26,6 +27,9 @@ from stream.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 TopicPartition = tuple[str, int]
+
+MIN_IDLE_POLL_MS = 1000  # see KafkaSource.poll_batch
+REBALANCE_STALL_S = 60.0  # a rebalance not done by then is stuck: the member is replaced
 
 
 def _message(record: Any) -> Message:
@@ -82,7 +86,8 @@ class KafkaSource:
         self._held: list[Message] = []  # polled, not yet handed out
         self._in_flight: set[TopicPartition] = set()  # partitions of the batch being processed
         self._rewind: dict[TopicPartition, int] = {}  # first dropped offset of each revoked partition
-        self.consumer = KafkaConsumer(
+        self._rebalance_started: float | None = None  # a revocation whose assignment has not come yet
+        self._config = dict(
             **kafka.client_config(),
             group_id=group_id,
             client_id=client_id,
@@ -93,26 +98,31 @@ class KafkaSource:
             heartbeat_interval_ms=min(3000, session_timeout_ms // 3),
             fetch_max_bytes=fetch_max_bytes,
         )
-        self._await_metadata(topics)
-        self.consumer.subscribe(list(topics), listener=_Listener(self))
+        self.topics = list(topics)
+        await_topics(kafka, topics)
+        self.consumer = self._connect()
 
-    def _await_metadata(self, topics: Sequence[str], timeout_s: float = 30.0) -> None:
-        """Know the topics' partitions before joining the group.
+    def _connect(self) -> KafkaConsumer:
+        consumer = KafkaConsumer(**self._config)
+        consumer.subscribe(self.topics, listener=_Listener(self))
+        return consumer
 
-        A member that joins first can be handed an empty assignment and, with kafka-python,
-        stay idle (dpkp/kafka-python#2377); fetching metadata first avoids that race.
-        """
-        deadline = time.monotonic() + timeout_s
-        while True:
-            missing = sorted(set(topics) - self.consumer.topics())  # topics() fetches fresh metadata
-            if not missing:
-                return
-            if time.monotonic() > deadline:
-                log.warning("log topics not found yet topics=%s; subscribing anyway", missing)
-                return
-            time.sleep(0.5)
+    def stalled(self, after_s: float = REBALANCE_STALL_S) -> bool:
+        """A rebalance began (partitions revoked) and no assignment followed within ``after_s``."""
+        started = self._rebalance_started
+        return started is not None and time.monotonic() - started > after_s
+
+    def restart(self) -> None:
+        """Replace a consumer stuck in a rebalance by a fresh group member."""
+        with contextlib.suppress(Exception):
+            self.consumer.close(autocommit=False)
+        with self._lock:
+            self._held, self._in_flight, self._rewind = [], set(), {}
+        self._rebalance_started = None
+        self.consumer = self._connect()
 
     async def _on_revoked(self, lost: set[TopicPartition]) -> None:
+        self._rebalance_started = time.monotonic()
         with self._lock:
             kept = []
             for m in self._held:
@@ -135,6 +145,7 @@ class KafkaSource:
             log.warning("revocation did not wait for the in-flight batch; its commit may fail (duplicates)")
 
     def _on_assigned(self, assigned: list[Any]) -> None:
+        self._rebalance_started = None
         with self._lock:
             rewind, self._rewind = self._rewind, {}
         for tp in assigned:
@@ -152,13 +163,19 @@ class KafkaSource:
         deadline = time.monotonic() + wait_ms / 1000
         with self._lock:
             self._held = []
+        first = True
         while True:
             with self._lock:
                 room = max_records - len(self._held)
             remaining = max(0, int((deadline - time.monotonic()) * 1000))
             if room <= 0:
                 break
-            polled = self.consumer.poll(timeout_ms=remaining, max_records=room)
+            # kafka-python 3 can lose a group join that a short poll interrupts; poll long
+            # while waiting for work or for a rebalance (poll returns as soon as records arrive)
+            settling = self._rebalance_started is not None or not self.consumer.assignment()
+            timeout = max(remaining, MIN_IDLE_POLL_MS) if first or settling else remaining
+            first = False
+            polled = self.consumer.poll(timeout_ms=timeout, max_records=room)
             with self._lock:
                 for records in polled.values():
                     self._held.extend(_message(r) for r in records)
@@ -237,6 +254,37 @@ class KafkaSink:
 
     def close(self) -> None:
         self.producer.close(timeout=self.timeout_s)
+
+
+def await_topics(kafka: KafkaSettings, topics: Sequence[str], timeout_s: float = 30.0) -> None:
+    """Wait until the log topics exist and every partition has a leader, before joining.
+
+    A member that joins before it knows the topics' partitions is handed an empty assignment
+    and must rejoin (dpkp/kafka-python#2377); asking the group consumer itself for all
+    topics' metadata triggers a rejoin too. A separate short-lived admin client asks instead.
+    """
+    deadline = time.monotonic() + timeout_s
+    admin = KafkaAdminClient(**kafka.client_config(), client_id="logsentry-admin")
+    try:
+        while True:
+            try:
+                described = admin.describe_topics(list(topics))
+                ready = {
+                    t["name"]
+                    for t in described
+                    if not t["error_code"] and t["partitions"] and all(p["leader_id"] >= 0 for p in t["partitions"])
+                }
+            except KafkaError:
+                ready = set()
+            missing = sorted(set(topics) - ready)
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                log.warning("log topics not ready topics=%s; subscribing anyway", missing)
+                return
+            time.sleep(0.5)
+    finally:
+        admin.close()
 
 
 def ensure_topics(kafka: KafkaSettings, topics: dict[str, int]) -> None:

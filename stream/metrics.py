@@ -72,6 +72,9 @@ class StreamMetrics:
         self.poll_failures = Counter(
             "logsentry_poll_failures", "Errors from the broker while polling (retried).", registry=r
         )
+        self.consumer_restarts = Counter(
+            "logsentry_consumer_restarts", "Consumers replaced after a rebalance that never completed.", registry=r
+        )
         self.batch_retries = Counter("logsentry_batch_retries", "Batches rewound and processed again.", registry=r)
         self.lag = Gauge(
             "logsentry_consumer_lag_messages",

@@ -34,6 +34,8 @@ class Source(Protocol):
     def rewind(self, offsets: dict[TopicPartition, int]) -> None: ...
     def lag(self, positions: dict[TopicPartition, int]) -> dict[TopicPartition, int]: ...
     def assigned(self) -> int: ...
+    def stalled(self) -> bool: ...
+    def restart(self) -> None: ...
 
 
 class Sink(Protocol):
@@ -73,6 +75,10 @@ class StreamRunner:
     def step(self) -> int:
         """Poll and handle one micro-batch; return how many messages it held."""
         self.last_loop = time.monotonic()
+        if self.source.stalled():
+            self.metrics.consumer_restarts.inc()
+            log.error("consumer group rebalance did not complete; rejoining as a new member")
+            self.source.restart()
         self.watcher.swap()
         batch = self.source.poll_batch(self.batch_size, self.batch_wait_ms)
         self.metrics.assigned.set(self.source.assigned())

@@ -105,6 +105,11 @@ class ListSource:
     def assigned(self) -> int:
         return 1
 
+    def stalled(self) -> bool:
+        return False
+
+    def restart(self) -> None: ...
+
 
 class ListSink:
     def __init__(self, failures: int = 0) -> None:
