@@ -109,7 +109,13 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def score_lines(detector: Any, lines: Iterable[str], out: TextIO, chunk: int = 2048) -> tuple[int, int]:
-    """Score JSON lines; one output line per input line (an ``error`` line for a bad one)."""
+    """Score JSON lines; one output line per input line (an ``error`` line for a bad one).
+
+    Lines are decoded by the stream's own strict decoder, so a line the stream would
+    dead-letter is an error here too.
+    """
+    from stream.decode import decode_event
+
     number = errors = 0
     for block in _chunks(lines, chunk):
         parsed: list[tuple[int, Any]] = []
@@ -117,11 +123,8 @@ def score_lines(detector: Any, lines: Iterable[str], out: TextIO, chunk: int = 2
         for line in block:
             number += 1
             try:
-                event = json.loads(line)
-                if not isinstance(event, dict):
-                    raise InvalidEvent(f"a request log must be a JSON object, not {type(event).__name__}")
-                parsed.append((number, event))
-            except (ValueError, RecursionError, InvalidEvent) as exc:
+                parsed.append((number, decode_event(line.rstrip("\r\n").encode("utf-8", "surrogatepass"))))
+            except InvalidEvent as exc:
                 results[number] = {"line": number, "error": str(exc)[:200]}
         texts: list[str] = []
         kept: list[int] = []

@@ -2,7 +2,10 @@
 
 Pure and strict: a message is a request log only if it is non-empty UTF-8 of at most
 ``max_bytes``, strict JSON (no ``NaN``/``Infinity``, no duplicate keys, integers within
-Python's digit limit), an object, nested at most ``max_depth`` deep. Duplicate keys are
+Python's digit limit), an object, nested at most ``max_depth`` deep, that has a ``method``
+or a ``path`` and whose known fields have their logged types (``method`` and ``path``
+strings, ``query`` an object, ``statusCode`` an integer). Other fields may be missing or
+extra; the cleanup decides what the model sees. Duplicate keys are
 refused rather than resolved, because two parsers that resolve them differently are a
 classic way to show a detector one request and the application another.
 """
@@ -86,4 +89,18 @@ def decode_event(value: bytes | None, limits: DecodeLimits = DecodeLimits()) -> 
         raise InvalidMessage(NOT_OBJECT, f"a request log must be a JSON object, not {type(event).__name__}")
     if _depth_exceeds(event, limits.max_depth):
         raise InvalidMessage(TOO_DEEP, f"nesting exceeds {limits.max_depth} levels")
+    _check_fields(event)
     return event
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {"method": (str,), "path": (str,), "query": (dict,), "statusCode": (int,)}
+
+
+def _check_fields(event: dict[str, Any]) -> None:
+    if "method" not in event and "path" not in event:
+        raise InvalidMessage(INVALID_EVENT, "not a request log: it has neither method nor path")
+    for name, types in _FIELD_TYPES.items():
+        value = event.get(name)
+        if name in event and (not isinstance(value, types) or isinstance(value, bool)):
+            expected = " or ".join(t.__name__ for t in types)
+            raise InvalidMessage(INVALID_EVENT, f"field {name!r} must be {expected}, not {type(value).__name__}")

@@ -59,6 +59,10 @@ class Broker:
     port: int
     directory: Path
     external: bool = False
+    controller_port: int = 0
+
+    def __post_init__(self) -> None:
+        self.controller_port = self.controller_port or free_port()  # fixed across restarts
 
     @property
     def bootstrap(self) -> str:
@@ -66,7 +70,7 @@ class Broker:
 
     def _run(self, *args: str) -> None:
         done = subprocess.run(
-            [str(KAFKA_LOCAL), *args, "--port", str(self.port), "--controller-port", str(free_port()),
+            [str(KAFKA_LOCAL), *args, "--port", str(self.port), "--controller-port", str(self.controller_port),
              "--dir", str(self.directory)],
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
@@ -77,6 +81,8 @@ class Broker:
         self._run("start")
 
     def stop(self, *, kill: bool = False) -> None:
+        if self.external:
+            pytest.fail("fault tests need the project's own broker, not LOGSENTRY_TEST_BOOTSTRAP")
         self._run("stop", *(["--kill"] if kill else []))
 
 
@@ -211,7 +217,9 @@ def all_committed(admin: KafkaAdminClient, bootstrap: str, t: Topics) -> bool:
 class StreamProcess:
     """A real ``logsentry stream`` process, as an operator would run it."""
 
-    def __init__(self, bootstrap: str, t: Topics, store: Path, log_dir: Path, *extra: str) -> None:
+    def __init__(
+        self, bootstrap: str, t: Topics, store: Path, log_dir: Path, *extra: str, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.log_path = log_dir / f"stream-{self.port}.log"
         args = [
@@ -221,7 +229,9 @@ class StreamProcess:
             "--metrics-port", str(self.port), "--session-timeout-ms", "10000", *extra,
         ]  # fmt: skip
         self.log = self.log_path.open("w")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            args, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, env=os.environ | (env or {})
+        )
         wait_until(self._healthy, timeout=120, what=f"stream process healthy (log {self.log_path})")
 
     def _healthy(self) -> bool:
@@ -236,6 +246,12 @@ class StreamProcess:
     def metrics_text(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as reply:
             return reply.read().decode()
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
 
     def metric(self, name: str, **labels: str) -> float:
         from prometheus_client.parser import text_string_to_metric_families
@@ -268,8 +284,8 @@ StartStream = Callable[..., StreamProcess]
 def streams(tmp_path: Path) -> Iterator[StartStream]:
     started: list[StreamProcess] = []
 
-    def start(bootstrap: str, t: Topics, store: Path, *extra: str) -> StreamProcess:
-        process = StreamProcess(bootstrap, t, store, tmp_path, *extra)
+    def start(bootstrap: str, t: Topics, store: Path, *extra: str, env: dict[str, str] | None = None) -> StreamProcess:
+        process = StreamProcess(bootstrap, t, store, tmp_path, *extra, env=env)
         started.append(process)
         return process
 

@@ -33,6 +33,10 @@ from stream.reload import ModelWatcher
         (b"[" * 10000 + b"]" * 10000, "too_deep"),
         (b'{"a":' * 40 + b"1" + b"}" * 40, "too_deep"),
         (b'{"a": "' + b"x" * 60_000 + b'"}', "too_large"),
+        (b'{"a": 1}', "invalid_event"),
+        (b'{"method": 5, "path": "/"}', "invalid_event"),
+        (b'{"method": "get", "query": "q=1"}', "invalid_event"),
+        (b'{"path": "/", "statusCode": true}', "invalid_event"),
     ],
 )
 def test_hostile_values_are_refused_with_a_reason(value: bytes | None, reason: str) -> None:
@@ -42,7 +46,11 @@ def test_hostile_values_are_refused_with_a_reason(value: bytes | None, reason: s
 
 
 def test_a_lone_surrogate_escape_is_valid_json_and_kept() -> None:
-    assert decode_event(b'{"q": "\\ud800"}') == {"q": "\ud800"}
+    assert decode_event(b'{"path": "/", "q": "\\ud800"}') == {"path": "/", "q": "\ud800"}
+
+
+def test_missing_and_extra_fields_are_fine() -> None:
+    assert decode_event(b'{"path": "/x", "requestId": "r1"}') == {"path": "/x", "requestId": "r1"}
 
 
 @settings(max_examples=300, deadline=None)
@@ -66,6 +74,7 @@ def test_arbitrary_bytes_never_escape_as_another_error(value: bytes) -> None:
     )
 )
 def test_any_json_object_round_trips(obj: dict) -> None:  # fmt: skip
+    obj = {**obj, "method": "get", "path": "/"}
     assert decode_event(json.dumps(obj).encode()) == obj
 
 

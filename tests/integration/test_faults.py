@@ -1,0 +1,142 @@
+"""Fault injection against the real broker: hostile input, an alert-topic outage, broker restarts."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from model_store.store import ModelStore
+from tests.integration.conftest import (
+    Broker,
+    StartStream,
+    Topics,
+    alerts_by_position,
+    all_committed,
+    committed,
+    produce,
+    read_all,
+    wait_until,
+)
+from tests.integration.test_stream import events, expected_alerts, offline_flags
+
+pytestmark = pytest.mark.integration
+
+MAX_MESSAGE_BYTES = 300_000
+
+
+def hostile_messages(n: int, seed: int) -> list[tuple[bytes, str]]:
+    """``n`` hostile message values with the dead-letter reason each must get (seeded, varied)."""
+    r = random.Random(seed)
+
+    def rand_text(k: int) -> str:
+        return "".join(r.choice("abcxyz<>'\"{}[]:,\\ 0123456789é€😀") for _ in range(k))
+
+    makers = [
+        lambda: (b"\xff" + bytes(r.randrange(128, 256) for _ in range(r.randint(0, 40))), "not_utf8"),
+        lambda: (b'{"path": "/' + b"\xed\xa0\x80" + b'"}', "not_utf8"),  # a UTF-8-encoded lone surrogate
+        lambda: (rand_text(r.randint(1, 60)).encode() + b"{", "not_json"),
+        lambda: (json.dumps([rand_text(5) for _ in range(r.randint(0, 5))]).encode(), "not_object"),
+        lambda: (json.dumps(rand_text(10)).encode(), "not_object"),
+        lambda: (str(r.randint(-(10**9), 10**9)).encode(), "not_object"),
+        lambda: (r.choice([b"null", b"true", b"false"]), "not_object"),
+        lambda: (
+            b'{"method": "get", "path": "/", "x": ' + r.choice([b"NaN", b"Infinity", b"-Infinity"]) + b"}",
+            "not_json",
+        ),
+        lambda: (b'{"method": "get", "path": "/a", "path": "/b"}', "duplicate_key"),
+        lambda: (b"[" * 10_000 + b"]" * 10_000, "too_deep"),
+        lambda: (b'{"path": "/", "q": ' + b"7" * r.randint(4400, 6000) + b"}", "not_json"),
+        lambda: (b'{"path": "/", "q": "' + b"A" * (MAX_MESSAGE_BYTES + r.randint(1, 5000)) + b'"}', "too_large"),
+        lambda: (b"", "empty"),
+        lambda: (json.dumps({"user": rand_text(8), "n": r.randint(0, 9)}).encode(), "invalid_event"),
+        lambda: (json.dumps({"method": r.randint(0, 9), "path": "/"}).encode(), "invalid_event"),
+        lambda: (json.dumps({"method": "get", "path": "/", "query": rand_text(6)}).encode(), "invalid_event"),
+    ]
+    return [makers[i % len(makers)]() for i in range(n)]
+
+
+def test_ten_thousand_hostile_messages_are_dead_lettered_and_normal_traffic_scored(
+    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: StartStream,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    hostile = hostile_messages(10_000, seed=21)
+    normal = events(2000, seed=22)
+    mixed: list[tuple[bytes, str | None]] = [(v, reason) for v, reason in hostile] + [(v, None) for v in normal]
+    random.Random(23).shuffle(mixed)
+    stream = streams(bootstrap, topics, trained_store.root, "--max-message-bytes", str(MAX_MESSAGE_BYTES))
+    produced = produce(bootstrap, topics.logs, [v for v, _ in mixed])
+    wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=300, what="all offsets committed")
+    assert stream.proc.poll() is None, "the stream must survive hostile input"
+
+    dead = read_all(bootstrap, topics.dead_letters, timeout=120)
+    reasons = {
+        (int(d.headers["logsentry-dlq-source-partition"]), int(d.headers["logsentry-dlq-source-offset"])):
+            d.headers["logsentry-dlq-reason"].decode()
+        for d in dead
+    }  # fmt: skip
+    expected_dead = {(p.partition, p.offset): reason for p, (_, reason) in zip(produced, mixed, strict=True) if reason}
+    assert reasons == expected_dead
+    assert len(dead) == 10_000
+
+    good = [(p, v) for p, (v, reason) in zip(produced, mixed, strict=True) if reason is None]
+    expected = expected_alerts([p for p, _ in good], offline_flags(trained_store.root, [v for _, v in good], tmp_path))
+    assert set(alerts_by_position(read_all(bootstrap, topics.alerts))) == set(expected)
+    assert stream.metric("logsentry_events_scored_total") == 2000
+    for reason, n in Counter(expected_dead.values()).items():
+        assert stream.metric("logsentry_dead_letters_total", reason=reason) == n
+    assert stream.rss_mib() < 1536, "memory must stay bounded"
+
+
+def test_alert_topic_outage_holds_offsets_then_delivers_everything(
+    bootstrap: str, admin: KafkaAdminClient, trained_store: ModelStore, streams: StartStream, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    t = Topics(f"logs-{tag}", f"alerts-{tag}", f"dlq-{tag}", f"group-{tag}")
+    admin.create_topics([NewTopic(t.logs, 2, 1), NewTopic(t.dead_letters, 1, 1)])  # no alert topic yet
+    values = events(400, seed=24)
+    produced = produce(bootstrap, t.logs, values)
+    # auto-creation is off on the broker and the stream may not create topics: publishing fails
+    stream = streams(bootstrap, t, trained_store.root,
+                     env={"LOGSENTRY_CREATE_TOPICS": "false", "LOGSENTRY_PUBLISH_TIMEOUT_S": "2"})  # fmt: skip
+    wait_until(lambda: stream.metric("logsentry_publish_failures_total") >= 2, timeout=90, what="publish failures")
+    assert stream.metric("logsentry_batch_retries_total") >= 2
+    assert sum(committed(admin, t.group, t.logs).values()) == 0, "no offset may pass an unacknowledged alert"
+    assert stream.metric("logsentry_events_consumed_total") == 0
+
+    admin.create_topics([NewTopic(t.alerts, 2, 1)])  # the outage ends
+    wait_until(lambda: all_committed(admin, bootstrap, t), timeout=180, what="everything delivered and committed")
+    expected = expected_alerts(produced, offline_flags(trained_store.root, values, tmp_path))
+    assert set(alerts_by_position(read_all(bootstrap, t.alerts))) == set(expected)
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["clean-stop", "sigkill"])
+def test_broker_restart_mid_stream_recovers_without_intervention(
+    kill: bool, broker: Broker, topics: Topics, trained_store: ModelStore, streams: StartStream, tmp_path: Path
+) -> None:
+    bootstrap = broker.bootstrap
+    first, second = events(1500, seed=25), events(1500, seed=26)
+    stream = streams(bootstrap, topics, trained_store.root, "--batch-size", "50")
+    produced = produce(bootstrap, topics.logs, first, rate=500)
+    broker.stop(kill=kill)
+    time.sleep(20)
+    broker.start()
+    produced += produce(bootstrap, topics.logs, second)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=300, what="all committed after restart")
+    finally:
+        admin.close()
+    assert stream.proc.poll() is None, "the stream recovers by itself"
+    expected = expected_alerts(produced, offline_flags(trained_store.root, first + second, tmp_path))
+    alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
+    assert set(alerts) == set(expected), "every flagged event has its alert after a broker restart"
+    duplicates = sum(len(copies) - 1 for copies in alerts.values())
+    assert duplicates <= 4 * 50, f"duplicates bounded by one batch per partition, got {duplicates}"
