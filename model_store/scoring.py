@@ -22,7 +22,7 @@ from model_store.store import MODEL_FILE, ModelStore
 
 log = logging.getLogger(__name__)
 
-INFERENCE_CHUNK = 512
+INFERENCE_CHUNK = 1024
 
 
 class Detector:
