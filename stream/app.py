@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from model_store.store import ModelStore
 from stream.decode import DecodeLimits
 from stream.http import serve
-from stream.kafka_io import KafkaSink, KafkaSource, ensure_topics
+from stream.kafka_io import KafkaSink, KafkaSource, check_connection, ensure_topics
 from stream.metrics import StreamMetrics
 from stream.reload import ModelWatcher
 from stream.runner import StreamRunner
@@ -27,6 +27,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
     watcher = ModelWatcher(
         ModelStore(settings.store), settings.model_version, metrics, interval_s=settings.reload_interval_s
     )
+    check_connection(settings.kafka)
     if settings.create_topics:
         ensure_topics(settings.kafka, {settings.alert_topic: 3, settings.dead_letter_topic: 1})
     sink = KafkaSink(

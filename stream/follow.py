@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from kafka import KafkaConsumer
 
+from stream.kafka_io import check_connection
 from stream.settings import KafkaSettings
 
 
@@ -35,6 +36,7 @@ def follow(
     raw: bool = False,
     out: TextIO = sys.stdout,
 ) -> int:
+    check_connection(kafka)
     consumer = KafkaConsumer(
         topic,
         **kafka.client_config(),

@@ -13,7 +13,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from model_store.errors import PublishError
-from stream.kafka_io import ensure_topics
+from stream.kafka_io import check_connection, ensure_topics
 from stream.settings import KafkaSettings
 
 
@@ -51,6 +51,7 @@ def replay(
     progress: bool = True,
     partitions: int | None = None,
 ) -> int:
+    check_connection(kafka)
     if partitions:
         ensure_topics(kafka, {topic: partitions})
     producer = KafkaProducer(**kafka.client_config(), acks="all", linger_ms=10, batch_size=262_144)

@@ -1,0 +1,132 @@
+"""SASL_SSL (SCRAM-SHA-512 over TLS with a test CA) against the project's own broker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from model_store.store import ModelStore
+from tests.integration.conftest import (
+    KAFKA_LOCAL,
+    ROOT,
+    StartStream,
+    Topics,
+    all_committed,
+    free_port,
+    read_all,
+    wait_until,
+)
+from tests.integration.test_stream import events
+
+pytestmark = pytest.mark.integration
+
+
+class SecureBroker:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.plain, self.secure = free_port(), free_port()
+        self.controller = free_port()
+
+    def _run(self, action: str, *extra: str) -> None:
+        done = subprocess.run(
+            [str(KAFKA_LOCAL), action, "--port", str(self.plain), "--controller-port", str(self.controller),
+             "--dir", str(self.directory), *extra],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        if done.returncode != 0:
+            pytest.fail(f"kafka-local {action} failed:\n{done.stdout}\n{done.stderr}")
+
+    def env(self, password: str = "logsentry-local", cafile: Path | None = None) -> dict[str, str]:
+        return {
+            "LOGSENTRY_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.secure}",
+            "LOGSENTRY_SECURITY_PROTOCOL": "SASL_SSL",
+            "LOGSENTRY_SASL_MECHANISM": "SCRAM-SHA-512",
+            "LOGSENTRY_SASL_USERNAME": "logsentry",
+            "LOGSENTRY_SASL_PASSWORD": password,
+            "LOGSENTRY_SSL_CAFILE": str(cafile or self.directory / "tls" / "ca.pem"),
+        }
+
+
+@pytest.fixture(scope="module")
+def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
+    broker = SecureBroker(tmp_path_factory.mktemp("kafka-secure"))
+    broker._run("start", "--sasl-ssl-port", str(broker.secure))
+    yield broker
+    broker._run("stop")
+
+
+def _logsentry(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "logsentry", *args], env=os.environ | env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def test_stream_and_replay_work_over_sasl_ssl(
+    secure_broker: SecureBroker, trained_store: ModelStore, streams: StartStream, tmp_path: Path
+) -> None:
+    plain = f"127.0.0.1:{secure_broker.plain}"
+    t = Topics("secure-logs", "secure-alerts", "secure-dlq", "secure-group")
+    admin = KafkaAdminClient(bootstrap_servers=plain)
+    admin.create_topics([NewTopic(t.logs, 2, 1), NewTopic(t.alerts, 1, 1), NewTopic(t.dead_letters, 1, 1)])
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"\n".join(events(300, seed=31)) + b"\n")
+    done = _logsentry(["replay", str(source), "--topic", t.logs, "--quiet"], secure_broker.env())
+    assert done.returncode == 0, done.stderr
+    stream = streams(f"127.0.0.1:{secure_broker.secure}", t, trained_store.root, env=secure_broker.env())
+    wait_until(lambda: all_committed(admin, plain, t), timeout=120, what="secure stream committed everything")
+    admin.close()
+    assert stream.metric("logsentry_events_scored_total") == 300
+    assert len(read_all(plain, t.alerts)) == stream.metric("logsentry_alerts_published_total")
+    assert "logsentry-local" not in stream.log_path.read_text(), "the password must never be logged"
+
+
+@pytest.mark.parametrize(
+    ("password", "untrusted", "message"),
+    [
+        ("not-the-password", False, "SASL authentication failed"),
+        ("logsentry-local", True, "certificate is not trusted"),
+    ],
+    ids=["wrong-password", "untrusted-ca"],
+)
+def test_wrong_credentials_or_untrusted_certificate_fail_clearly(
+    secure_broker: SecureBroker, trained_store: ModelStore, tmp_path: Path, password: str, untrusted: bool,
+    message: str,
+) -> None:  # fmt: skip
+    cafile = None
+    if untrusted:
+        cafile = tmp_path / "other-ca.pem"
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=other",
+                "-keyout",
+                str(tmp_path / "other.key"),
+                "-out",
+                str(cafile),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    env = secure_broker.env(password, cafile)
+    source = tmp_path / "one.jsonl"
+    source.write_bytes(events(1, seed=32)[0] + b"\n")
+    replay = _logsentry(["replay", str(source), "--topic", "secure-logs", "--quiet"], env)
+    assert replay.returncode == 2 and message in replay.stderr, replay.stderr[-2000:]
+    stream = _logsentry(["stream", "--topics", "secure-logs", "--store", str(trained_store.root),
+                         "--metrics-port", str(free_port())], env)  # fmt: skip
+    assert stream.returncode == 2 and message in stream.stderr, stream.stderr[-2000:]
+    assert password not in replay.stderr + stream.stderr
