@@ -53,6 +53,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         limits=DecodeLimits(max_bytes=settings.max_message_bytes, max_depth=settings.max_depth),
         batch_size=settings.batch_size,
         batch_wait_ms=settings.batch_wait_ms,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
     )
     server = serve(settings.metrics_address, settings.metrics_port, metrics.registry, runner.healthy)
 

@@ -34,6 +34,11 @@ class StreamMetrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096),
             registry=r,
         )
+        self.batch_limit = Gauge(
+            "logsentry_batch_size_limit_events",
+            "Current batch size limit (shrinks while batches approach the poll interval).",
+            registry=r,
+        )
         self.inference = Histogram(
             "logsentry_inference_duration_seconds",
             "Time to score one micro-batch.",

@@ -56,6 +56,7 @@ class StreamRunner:
         batch_size: int = 256,
         batch_wait_ms: int = 100,
         max_backoff_s: float = 30.0,
+        max_poll_interval_ms: int = 300_000,
     ) -> None:
         self.source = source
         self.sink = sink
@@ -64,7 +65,10 @@ class StreamRunner:
         self.alert_topic = alert_topic
         self.dead_letter_topic = dead_letter_topic
         self.limits = limits
-        self.batch_size = batch_size
+        self.max_batch_size = batch_size
+        self.batch_size = batch_size  # shrinks while batches are slow, see _adapt
+        # a member that does not poll within max_poll_interval_ms is put out of the group
+        self.slow_batch_s = max_poll_interval_ms / 1000 / 2
         self.batch_wait_ms = batch_wait_ms
         self.max_backoff_s = max_backoff_s
         self.stop_event = threading.Event()
@@ -121,7 +125,9 @@ class StreamRunner:
                 self.metrics.commit_failures.inc()
                 log.warning("commit failed offsets=%s error=%r", outcome.commit_offsets, exc)
             self.consumed(batch)
-            self._record(outcome, published_at, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self._record(outcome, published_at, seconds)
+            self._adapt(len(batch), seconds)
             return True
         finally:
             self.source.release()
@@ -147,6 +153,17 @@ class StreamRunner:
         m.last_processed.set(published_at)
         for (topic, partition), lag in self.source.lag(outcome.commit_offsets).items():
             m.lag.labels(topic, str(partition)).set(lag)
+
+    def _adapt(self, size: int, seconds: float) -> None:
+        """Keep one batch well inside the poll interval: halve when slow, grow back when fast."""
+        if seconds > self.slow_batch_s and self.batch_size > 1:
+            self.batch_size = max(1, min(self.batch_size, size) // 2)
+            log.warning(
+                "slow batch seconds=%.1f limit=%.1f: batch size now %d", seconds, self.slow_batch_s, self.batch_size
+            )
+        elif seconds < self.slow_batch_s / 4 and size >= self.batch_size and self.batch_size < self.max_batch_size:
+            self.batch_size = min(self.max_batch_size, self.batch_size * 2)
+        self.metrics.batch_limit.set(self.batch_size)
 
     def consumed(self, batch: Sequence[Message]) -> None:
         for message in batch:

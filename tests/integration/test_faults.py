@@ -140,3 +140,57 @@ def test_broker_restart_mid_stream_recovers_without_intervention(
     assert set(alerts) == set(expected), "every flagged event has its alert after a broker restart"
     duplicates = sum(len(copies) - 1 for copies in alerts.values())
     assert duplicates <= 4 * 50, f"duplicates bounded by one batch per partition, got {duplicates}"
+
+
+class _Slow:
+    """A real detector that takes ``seconds_per_event`` longer to score: a simulated slow model."""
+
+    def __init__(self, detector: object, seconds_per_event: float) -> None:
+        self._detector = detector
+        self._seconds = seconds_per_event
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._detector, name)
+
+    def score_texts(self, texts: list[str]) -> object:
+        time.sleep(self._seconds * len(texts))
+        return self._detector.score_texts(texts)  # type: ignore[attr-defined]
+
+
+def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
+    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, tmp_path: Path
+) -> None:
+    import threading
+
+    from prometheus_client import CollectorRegistry
+
+    from model_store.scoring import load_detector
+    from stream.kafka_io import KafkaSink, KafkaSource
+    from stream.metrics import StreamMetrics
+    from stream.reload import ModelWatcher
+    from stream.runner import StreamRunner
+    from stream.settings import KafkaSettings
+
+    values = events(1200, seed=27)
+    produced = produce(bootstrap, topics.logs, values)
+    kafka = KafkaSettings(bootstrap_servers=bootstrap)
+    registry = CollectorRegistry()
+    metrics = StreamMetrics(registry)
+    watcher = ModelWatcher(trained_store, "current", metrics,
+                           loader=lambda store, ref: _Slow(load_detector(store, ref), 0.03))  # type: ignore[arg-type,return-value]  # fmt: skip
+    source = KafkaSource(kafka, [topics.logs], topics.group, max_poll_interval_ms=4000, session_timeout_ms=10_000)
+    runner = StreamRunner(source, KafkaSink(kafka), watcher, metrics, alert_topic=topics.alerts,
+                          dead_letter_topic=topics.dead_letters, batch_size=256, max_poll_interval_ms=4000)  # fmt: skip
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=300, what="slow stream committed all")
+    finally:
+        runner.stop_event.set()
+        thread.join(60)
+        source.close()
+    assert runner.batch_size < 256, "slow batches must shrink the batch size"
+    assert (registry.get_sample_value("logsentry_commit_failures_total") or 0) <= 2, "no rebalance storm"
+    assert (registry.get_sample_value("logsentry_consumer_restarts_total") or 0) == 0
+    expected = expected_alerts(produced, offline_flags(trained_store.root, values, tmp_path))
+    assert set(alerts_by_position(read_all(bootstrap, topics.alerts))) == set(expected), "nothing lost"

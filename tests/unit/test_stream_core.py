@@ -201,3 +201,31 @@ def test_secrets_never_show_and_sasl_needs_credentials() -> None:
 def test_bad_settings_are_clear_config_errors(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         stream_settings({}, env)
+
+
+class SlowScorer(KeywordScorer):
+    def __init__(self, seconds_per_event: float) -> None:
+        self.seconds_per_event = seconds_per_event
+
+    def score_texts(self, texts: Sequence[str]) -> np.ndarray:
+        import time
+
+        time.sleep(self.seconds_per_event * len(texts))
+        return super().score_texts(texts)
+
+
+def test_slow_batches_shrink_the_batch_size_and_fast_ones_grow_it_back() -> None:
+    batches = [[msg(i * 8 + j, event("x")) for j in range(8)] for i in range(4)]
+    source = ListSource(batches)
+    watcher = FixedWatcher()
+    registry = CollectorRegistry()
+    r = StreamRunner(source, ListSink(), watcher, StreamMetrics(registry), alert_topic="a",  # type: ignore[arg-type]
+                     dead_letter_topic="d", batch_size=8, max_poll_interval_ms=200)  # fmt: skip
+    watcher.detector = SlowScorer(0.02)  # 8 events: 0.16 s > half the 0.2 s poll interval
+    r.step()
+    assert r.batch_size == 4
+    assert registry.get_sample_value("logsentry_batch_size_limit_events") == 4
+    watcher.detector = KeywordScorer()  # fast again
+    r.step()
+    assert r.batch_size == 8
+    assert len(source.commits) == 2
