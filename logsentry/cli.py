@@ -1,7 +1,9 @@
 """``logsentry`` and its subcommands. Each handler parses, builds settings, calls the library.
 
 Heavy modules (TensorFlow, Kafka clients) are imported inside the handlers that need them, so
-``logsentry models list`` answers at once and ``logsentry stream`` never imports the trainer.
+``logsentry models list`` answers at once and ``logsentry stream`` loads no deep-learning code until
+it needs a model. The stream package never imports the trainer; only this parser reads the
+architecture names (trainer.architectures imports Keras lazily).
 """
 
 from __future__ import annotations
