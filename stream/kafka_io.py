@@ -304,8 +304,14 @@ def _explain(messages: list[str]) -> str:
         return "SASL authentication failed: check the mechanism, username and password"
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return "TLS: the broker's certificate is not trusted (check LOGSENTRY_SSL_CAFILE)"
-    if "Handshake failed" in text or "SSL" in text:
+    if "Handshake failed" in text:
         return "TLS handshake failed: does the listener speak the configured security protocol?"
+    if "socket disconnected" in text or "Connection lost" in text:
+        # after failed logins a broker may just close the connection, without a SASL error
+        return (
+            "the broker closed the connection before authentication completed: check the SASL "
+            "credentials and the security protocol"
+        )
     if "ECONNREFUSED" in text or "refused" in text:
         return "connection refused: is a broker listening there?"
     return messages[-1][:300] if messages else "no broker answered"

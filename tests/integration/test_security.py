@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -89,7 +90,7 @@ def test_stream_and_replay_work_over_sasl_ssl(
 @pytest.mark.parametrize(
     ("password", "untrusted", "message"),
     [
-        ("not-the-password", False, "SASL authentication failed"),
+        ("not-the-password", False, "SASL authentication failed|closed the connection before authentication"),
         ("logsentry-local", True, "certificate is not trusted"),
     ],
     ids=["wrong-password", "untrusted-ca"],
@@ -125,8 +126,9 @@ def test_wrong_credentials_or_untrusted_certificate_fail_clearly(
     source = tmp_path / "one.jsonl"
     source.write_bytes(events(1, seed=32)[0] + b"\n")
     replay = _logsentry(["replay", str(source), "--topic", "secure-logs", "--quiet"], env)
-    assert replay.returncode == 2 and message in replay.stderr, replay.stderr[-2000:]
+    assert replay.returncode == 2 and re.search(message, replay.stderr), replay.stderr[-2000:]
     stream = _logsentry(["stream", "--topics", "secure-logs", "--store", str(trained_store.root),
                          "--metrics-port", str(free_port())], env)  # fmt: skip
-    assert stream.returncode == 2 and message in stream.stderr, stream.stderr[-2000:]
+    assert stream.returncode == 2 and re.search(message, stream.stderr), stream.stderr[-2000:]
+    assert "TLS handshake failed" not in replay.stderr + stream.stderr or untrusted
     assert password not in replay.stderr + stream.stderr
