@@ -5,12 +5,18 @@
 same on every path. Each event is padded to its own length bucket (a function of the event
 alone), and buckets are run through one compiled inference function in fixed-size chunks;
 the only thing batch composition can change is float rounding.
+
+The buckets of a batch run on two threads, largest first: every call carries a fixed cost
+(the recurrent layer's loop, ~1-4 ms whatever the row count), and while one call is in that
+loop the other keeps the cores busy (1.16x on the holdout, identical scores).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,19 @@ from model_store.store import MODEL_FILE, ModelStore
 log = logging.getLogger(__name__)
 
 INFERENCE_CHUNK = 1024
+INFERENCE_THREADS = 2
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _inference_pool() -> ThreadPoolExecutor:
+    """One process-wide pool, shared by every loaded version (hot reload creates detectors)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(INFERENCE_THREADS, thread_name_prefix="inference")
+        return _pool
 
 
 class Detector:
@@ -64,8 +83,13 @@ class Detector:
     def score_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Scores of already-cleaned texts, in input order."""
         scores = np.zeros(len(texts), dtype=np.float32)
-        for bucket in self.preprocessing.tokenizer.encode_buckets(texts):
-            scores[bucket.rows] = self.score_ids(bucket.ids)
+        buckets = sorted(self.preprocessing.tokenizer.encode_buckets(texts), key=lambda b: -b.ids.size)
+        if len(buckets) == 1:
+            scores[buckets[0].rows] = self.score_ids(buckets[0].ids)
+            return scores
+        results = _inference_pool().map(self.score_ids, [b.ids for b in buckets])
+        for bucket, result in zip(buckets, results, strict=True):
+            scores[bucket.rows] = result
         return scores
 
     def score_events(self, events: Sequence[Mapping[str, Any]]) -> np.ndarray:

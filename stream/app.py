@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from model_store.store import ModelStore
 from stream.decode import DecodeLimits
 from stream.http import serve
-from stream.kafka_io import KafkaSink, KafkaSource, check_connection, ensure_topics
+from stream.kafka_io import KafkaSink, KafkaSource, check_connection, ensure_topics, native_crc32c
 from stream.metrics import StreamMetrics
 from stream.reload import ModelWatcher
 from stream.runner import StreamRunner
@@ -28,6 +28,11 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         ModelStore(settings.store), settings.model_version, metrics, interval_s=settings.reload_interval_s
     )
     check_connection(settings.kafka)
+    if not native_crc32c():
+        log.warning(
+            "the crc32c package is missing: kafka-python checksums every record batch in pure Python, "
+            "which costs more than scoring; pip install 'kafka-python[crc32c]'"
+        )
     if settings.create_topics:
         ensure_topics(settings.kafka, {settings.alert_topic: 3, settings.dead_letter_topic: 1})
     sink = KafkaSink(

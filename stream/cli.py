@@ -62,7 +62,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--dead-letter-topic", dest="dead_letter_topic", help="default logsentry-dead-letters")
     p.add_argument("--store", type=Path, help=f"model store (env {ENV['store']}; default ./models)")
     p.add_argument("--model-version", dest="model_version", help="current (follows promotions) or a pinned id")
-    p.add_argument("--batch-size", dest="batch_size", type=int, help="most messages per micro-batch (default 256)")
+    p.add_argument("--batch-size", dest="batch_size", type=int, help="most messages per micro-batch (default 1024)")
     p.add_argument("--batch-wait-ms", dest="batch_wait_ms", type=int, help="longest wait to fill a batch (100)")
     p.add_argument("--max-message-bytes", dest="max_message_bytes", type=int, help="larger goes to dead letters")
     p.add_argument("--max-depth", dest="max_depth", type=int, help="deeper JSON goes to dead letters (32)")

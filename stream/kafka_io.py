@@ -32,6 +32,17 @@ MIN_IDLE_POLL_MS = 1000  # see KafkaSource.poll_batch
 REBALANCE_STALL_S = 60.0  # a rebalance not done by then is stuck: the member is replaced
 
 
+def native_crc32c() -> bool:
+    """Whether kafka-python checks record batches with native CRC-32C (the ``crc32c`` package).
+
+    Without it every consumed and produced batch is checksummed in pure Python, about 55 µs
+    per 600-byte event: more than scoring it. ``pip install 'kafka-python[crc32c]'``.
+    """
+    from kafka.record import util
+
+    return getattr(util, "crc32c_c", None) is not None
+
+
 def _message(record: Any) -> Message:
     return Message(
         topic=record.topic,

@@ -123,7 +123,7 @@ class StreamSettings:
     dead_letter_topic: str = "logsentry-dead-letters"
     store: Path = Path("models")
     model_version: str = "current"  # "current" follows promotions; a pinned id never reloads
-    batch_size: int = 256
+    batch_size: int = 1024
     batch_wait_ms: int = 100
     max_message_bytes: int = 1_000_000
     max_depth: int = 32

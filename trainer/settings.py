@@ -7,9 +7,12 @@ from pathlib import Path
 
 from model_store.preprocessing import REFERENCE_MAX_LEN, OovPolicy
 
-# Length buckets for variable-length models: cleaned requests average ~140 characters
-# (p99 ~ 300), so most land in the first three; 1,024 stays the hard limit.
-DEFAULT_BUCKETS: tuple[int, ...] = (64, 128, 192, 256, 384, 512, 768, 1024)
+# Length buckets for variable-length models: cleaned requests average ~155 characters
+# (p99 ~ 300). Steps of 32 up to 320 pad the average request by ~16 characters instead of
+# ~40 with steps of 64 (12 % less work per event); above that requests are rare and every
+# bucket present in a batch costs one model call (~1-4 ms of fixed cost), so steps widen.
+# 1,024 stays the hard limit.
+DEFAULT_BUCKETS: tuple[int, ...] = (*range(32, 321, 32), 384, 512, 768, 1024)
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,7 @@ def test_settings_precedence_flags_over_env_over_defaults() -> None:
     s = stream_settings({"batch_size": 32}, env)
     assert s.batch_size == 32 and s.topics == ("a", "b")
     assert s.kafka.client_config()["bootstrap_servers"] == ["k1:9092", "k2:9092"]
-    assert StreamSettings().batch_size == 256
+    assert StreamSettings().batch_size == 1024
 
 
 def test_secrets_never_show_and_sasl_needs_credentials() -> None:
