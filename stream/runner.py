@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -166,8 +167,8 @@ class StreamRunner:
         self.metrics.batch_limit.set(self.batch_size)
 
     def consumed(self, batch: Sequence[Message]) -> None:
-        for message in batch:
-            self.metrics.consumed.labels(message.topic).inc()
+        for topic, n in Counter(message.topic for message in batch).items():
+            self.metrics.consumed.labels(topic).inc(n)
 
     def _backoff(self) -> None:
         self._failures += 1
