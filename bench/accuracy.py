@@ -1,7 +1,8 @@
 """Accuracy and training time: reference architectures, the default, a TF-IDF baseline.
 
     python bench/accuracy.py [--data ../shared/data/fwaf-access.csv] [--holdout ../shared/data/fwaf-holdout.csv]
-                             [--models rnn,lstm,lstm-dense,conv-lstm] [--json bench/results/accuracy.json]
+                             [--models rnn,lstm,lstm-dense,conv-lstm,conv-lstm-wide]
+                             [--json bench/results/accuracy.json]
 
 Every model is trained in this one run, on this machine, with the reference split (75/25,
 seed 42). Reference architectures use the reference protocol (3 epochs, batch 128); the
@@ -92,7 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED / "fwaf-access.csv")
     parser.add_argument("--holdout", type=Path, default=SHARED / "fwaf-holdout.csv")
-    parser.add_argument("--models", default="rnn,lstm,lstm-dense,conv-lstm")
+    parser.add_argument("--models", default="rnn,lstm,lstm-dense,conv-lstm,conv-lstm-wide")
     parser.add_argument("--json", type=Path, default=Path("bench/results/accuracy.json"))
     args = parser.parse_args()
     holdout = args.holdout if args.holdout and args.holdout.exists() else None
