@@ -45,7 +45,7 @@ def baseline(data: Path, holdout: Path | None) -> dict[str, float]:
     logs = read_labelled_csv(data)
     split = split_indices(len(logs.events), test_size=0.25, validation_split=0.25, seed=42)
     rows = np.concatenate([split.train, split.validation])
-    pre = prepare(logs, TrainSettings(data=data, store=Path()), rows)
+    pre = prepare(logs, TrainSettings(data=(data,), store=Path()), rows)
     texts = pre.texts(logs.events)
     started = time.perf_counter()
     # the strongest setting of a small grid (C in 1/10/100, sublinear tf or not) on this data
@@ -64,7 +64,7 @@ def baseline(data: Path, holdout: Path | None) -> dict[str, float]:
 
 def neural(name: str, data: Path, holdout: Path | None, root: Path) -> dict[str, float]:
     store = root / name
-    result = train(TrainSettings(data=data, store=store, architecture=name, verbose=2))
+    result = train(TrainSettings(data=(data,), store=store, architecture=name, verbose=2))
     detector = load_detector(ModelStore(store))
     test = result.evaluations["test"]
     out = {

@@ -8,7 +8,7 @@ Everything is measured in this one run on this machine, side by side:
 
 1. offline scoring, raw JSON bytes to scores, of the *reference path* (per-event json.loads
    and cleanup, every request padded to 1,024, Keras ``predict`` in batches of 128, the
-   reference ``lstm`` model) and of logsentry's path (``stream.decode`` + the shared
+   reference ``lstm`` model) and of logsentry's path (``model_store.formats`` + the shared
    ``Detector``, its default model), on the same events, in a fresh process; and the ratio;
 2. end to end through a real local broker: events/s one ``logsentry stream`` process
    sustains on a pre-filled topic, for each batch size in ``--batch-sizes``, then alert
@@ -43,10 +43,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from model_store.formats import decode_event  # noqa: E402
 from model_store.preprocessing import clean  # noqa: E402
 from model_store.scoring import load_detector  # noqa: E402
 from model_store.store import ModelStore  # noqa: E402
-from stream.decode import decode_event  # noqa: E402
 from stream.replay import read_values  # noqa: E402
 from stream.settings import StreamSettings  # noqa: E402
 from trainer.data import read_labelled_csv  # noqa: E402
@@ -270,7 +270,7 @@ def main() -> int:
         stores = {"lstm": Path(tmp) / "lstm", "default": Path(tmp) / "default"}
         training = {}
         for name, arch in (("lstm", "lstm"), ("default", "conv-lstm")):
-            r = train(TrainSettings(data=args.data, store=stores[name], architecture=arch, verbose=0))
+            r = train(TrainSettings(data=(args.data,), store=stores[name], architecture=arch, verbose=0))
             training[name] = {"seconds": r.train_seconds, "test_accuracy": r.evaluations["test"].accuracy}
             print(f"trained {name}: {training[name]}", flush=True)
         results["training"] = training | {"ratio": training["default"]["seconds"] / training["lstm"]["seconds"]}

@@ -82,7 +82,7 @@ def main() -> int:
 
     store = work / "models"
     write_csv(work / "train.csv", 6000, seed=1)
-    train(TrainSettings(data=work / "train.csv", store=store, verbose=0))
+    train(TrainSettings(data=(work / "train.csv",), store=store, verbose=0))
     broker("start")
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic("requests", 4, 1), NewTopic("logsentry-alerts", 3, 1)])

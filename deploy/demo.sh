@@ -52,7 +52,7 @@ done
 curl -fs "http://127.0.0.1:$METRICS_PORT/healthz"
 
 step "replay live traffic to topic 'requests' (plus 3 malformed messages)"
-printf '%s\n' 'this is not json' '[1,2,3]' '{"method":"get","path":"/","path":"/admin"}' > "$WORK/malformed.jsonl"
+printf '%s\n' 'this is not a log line' '[1,2,3]' '{"method":"get","path":"/","path":"/admin"}' > "$WORK/malformed.jsonl"
 logsentry replay "$WORK/traffic.csv" --topic requests --partitions 4 --rate 1500
 logsentry replay "$WORK/malformed.jsonl" --topic requests --quiet
 
@@ -66,7 +66,7 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 curl -fs "http://127.0.0.1:$METRICS_PORT/metrics" \
-  | grep -E '^logsentry_(events_(consumed|scored|flagged)_total|alerts_published_total|dead_letters_total\{reason="(not_json|not_object|duplicate_key)"\}|model_info)'
+  | grep -E '^logsentry_(events_(consumed|scored|flagged)_total|alerts_published_total|dead_letters_total\{reason="(unrecognized_format|not_object|duplicate_key)"\}|input_format_messages_total|model_info)'
 echo
 echo "metrics:      http://127.0.0.1:$METRICS_PORT/metrics  (health: /healthz)"
 echo "alerts:       logsentry alerts --bootstrap-servers 127.0.0.1:$PORT"

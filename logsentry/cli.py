@@ -18,7 +18,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from model_store.errors import InvalidEvent, LogsentryError
+from logsentry.arguments import (
+    ArgumentParser,
+    fraction,
+    input_file,
+    input_format_arg,
+    output_file,
+    positive_int,
+)
+from model_store.errors import LogsentryError
 
 log = logging.getLogger("logsentry")
 
@@ -42,7 +50,7 @@ def _version_arg(p: argparse.ArgumentParser) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from trainer.generate import write_csv
 
-    write_csv(args.out, args.rows, seed=args.seed, attack_share=args.attack_share)
+    write_csv(output_file(args.out), args.rows, seed=args.seed, attack_share=args.attack_share)
     print(f"wrote {args.rows} labelled request logs to {args.out}", file=sys.stderr)
     return 0
 
@@ -50,10 +58,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 # -- train --------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
     from trainer.settings import TrainSettings
-    from trainer.training import train
 
     settings = TrainSettings(
-        data=args.data,
+        data=tuple(input_file(p, "--data file") for p in args.data),
         store=args.store,
         architecture=args.architecture,
         epochs=args.epochs,
@@ -67,7 +74,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         strict=args.strict,
         promote=not args.no_promote,
         verbose=args.keras_verbose,
+        input_format=args.input_format,
+        label=args.label,
     )
+    from model_store.store import ModelStore
+
+    ModelStore(settings.store).check(create=True)
+    from trainer.training import train
+
     result = train(settings)
     test = result.evaluations["test"]
     print(
@@ -82,14 +96,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from model_store.scoring import load_detector
     from model_store.store import ModelStore
-    from trainer.data import read_labelled_csv
+    from trainer.data import read_training_data
     from trainer.evaluation import evaluate
 
-    detector = load_detector(ModelStore(args.store), args.version)
-    logs = read_labelled_csv(args.data, strict=args.strict)
+    data = tuple(input_file(p, "--data file") for p in args.data)
+    store = ModelStore(args.store)
+    store.manifest(args.version)  # a missing, unknown or tampered version is reported before reading the data
+    logs = read_training_data(data, strict=args.strict, fmt=args.input_format, label=args.label)
+    detector = load_detector(store, args.version)
     scores = detector.score_events(logs.events)
     result: dict[str, object] = {**evaluate(logs.labels, scores, detector.threshold).to_dict()}
-    result |= {"version": detector.version, "rows_rejected": len(logs.rejected)}
+    result |= {"version": detector.version, "rows_read": logs.rows_read, "rows_rejected": len(logs.rejected)}
     if args.json:
         print(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.items()}))
     else:
@@ -110,56 +127,59 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def score_lines(detector: Any, lines: Iterable[str], out: TextIO, chunk: int = 2048) -> tuple[int, int]:
-    """Score JSON lines; one output line per input line (an ``error`` line for a bad one).
+def score_lines(
+    detector: Any, lines: Iterable[str], out: TextIO, fmt: Any = None, chunk: int = 2048
+) -> tuple[int, int, int]:
+    """Score one message per line; one output line per record (an ``error`` line per refusal).
 
-    Lines are decoded by the stream's own strict decoder, so a line the stream would
-    dead-letter is an error here too.
+    Messages go through :func:`model_store.verdict.judge`, the core the stream runs, so a
+    line the stream would dead-letter is an error here too. ``record`` appears when a
+    message holds more than one record. Returns (lines, records scored, errors).
     """
-    from stream.decode import decode_event
+    from model_store.formats import InputFormat
+    from model_store.verdict import judge
 
-    number = errors = 0
+    fmt = fmt or InputFormat()
+    number = scored = errors = 0
     for block in _chunks(lines, chunk):
-        parsed: list[tuple[int, Any]] = []
-        results: dict[int, dict[str, Any]] = {}
-        for line in block:
+        values = [line.rstrip("\r\n").encode("utf-8", "surrogatepass") for line in block]
+        judgement = judge(values, detector, fmt)
+        for verdict in judgement.verdicts:
             number += 1
-            try:
-                parsed.append((number, decode_event(line.rstrip("\r\n").encode("utf-8", "surrogatepass"))))
-            except InvalidEvent as exc:
-                results[number] = {"line": number, "error": str(exc)[:200]}
-        texts: list[str] = []
-        kept: list[int] = []
-        for n, event in parsed:
-            try:
-                texts.append(detector.preprocessing.texts([event])[0])
-                kept.append(n)
-            except InvalidEvent as exc:
-                results[n] = {"line": n, "error": str(exc)[:200]}
-        scores = detector.score_texts(texts)
-        for n, score in zip(kept, scores, strict=True):
-            results[n] = {
-                "line": n,
-                "score": round(float(score), 6),
-                "flagged": bool(score >= detector.threshold),
-                "version": detector.version,
-            }
-        for n in sorted(results):
-            errors += "error" in results[n]
-            out.write(json.dumps(results[n]) + "\n")
-    return number, errors
+            many = verdict.record_count > 1
+            rows: list[tuple[int, dict[str, Any]]] = []
+            if verdict.error is not None and not verdict.refused:
+                rows.append((0, {"line": number, "error": str(verdict.error)[:300], "reason": verdict.error.reason}))
+            for index, refused in verdict.refused:
+                row = {"line": number, "record": index, "error": str(refused)[:300], "reason": refused.reason}
+                rows.append((index, row))
+            for record in verdict.records:
+                row = {"line": number, **({"record": record.index} if many else {})}
+                row |= {
+                    "score": round(record.score, 6),
+                    "flagged": record.flagged,
+                    "version": detector.version,
+                    "format": verdict.format,
+                }
+                rows.append((record.index, row))
+                scored += 1
+            for _, row in sorted(rows, key=lambda item: item[0]):
+                errors += "error" in row
+                out.write(json.dumps(row) + "\n")
+    return number, scored, errors
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     from model_store.scoring import load_detector
     from model_store.store import ModelStore
 
+    path = None if args.file in (None, "-") else input_file(args.file)
     detector = load_detector(ModelStore(args.store), args.version)
-    source = sys.stdin if args.file in (None, "-") else open(args.file, encoding="utf-8")  # noqa: SIM115
+    source = sys.stdin if path is None else open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
     with source:
         lines = (line for line in source if line.strip())
-        total, errors = score_lines(detector, lines, sys.stdout)
-    print(f"scored {total - errors} of {total} lines with {detector.version}; {errors} unreadable", file=sys.stderr)
+        total, scored, errors = score_lines(detector, lines, sys.stdout, args.input_format)
+    print(f"scored {scored} records of {total} lines with {detector.version}; {errors} refused", file=sys.stderr)
     return 1 if errors and args.strict else 0
 
 
@@ -190,30 +210,47 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="logsentry", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default=os.environ.get("LOGSENTRY_LOG_LEVEL", "INFO"))
-    sub = parser.add_subparsers(dest="command", required=True)
+def _common_flags() -> ArgumentParser:
+    """Flags every subcommand takes, before or after its name (defaults come from the main parser)."""
+    common = ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="also show library and framework logs (TensorFlow, Kafka client)")  # fmt: skip
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="debug logs, and the traceback of an unexpected error")  # fmt: skip
+    return common
 
-    p = sub.add_parser("generate", help="write realistic labelled request logs (CSV)")
-    p.add_argument("--rows", type=int, required=True)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog="logsentry", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-level", default=os.environ.get("LOGSENTRY_LOG_LEVEL", "INFO"),
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"])  # fmt: skip
+    parser.add_argument("--verbose", action="store_true", help="also show library and framework logs")
+    parser.add_argument("--debug", action="store_true", help="debug logs, and tracebacks of unexpected errors")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    common = [_common_flags()]
+
+    p = sub.add_parser("generate", help="write realistic labelled request logs (CSV)", parents=common)
+    p.add_argument("--rows", type=positive_int, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--attack-share", type=float, default=0.5)
+    p.add_argument("--attack-share", type=fraction, default=0.5)
     p.set_defaults(handler=cmd_generate)
 
     from trainer.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
 
-    p = sub.add_parser("train", help="train a model version from labelled CSV and publish it")
-    p.add_argument("--data", type=Path, required=True, help="labelled CSV (|json|,label)")
+    p = sub.add_parser("train", help="train a model version from labelled logs and publish it", parents=common)
+    p.add_argument("--data", type=Path, required=True, nargs="+", action="extend",
+                   help="labelled CSV (|message|,label), or log files with --label; several may be given")  # fmt: skip
+    input_format_arg(p)
+    p.add_argument("--label", type=int, choices=[0, 1], help="the label of every row of the (non-CSV) log files")
     _store_arg(p)
     p.add_argument("--architecture", choices=list(ARCHITECTURES), default=DEFAULT_ARCHITECTURE)
-    p.add_argument("--epochs", type=int, help="default: the architecture's (reference: 3)")
-    p.add_argument("--batch-size", type=int, help="default: the architecture's (reference: 128)")
-    p.add_argument("--test-size", type=float, default=0.25)
-    p.add_argument("--validation-split", type=float, default=0.25)
+    p.add_argument("--epochs", type=positive_int, help="default: the architecture's (reference: 3)")
+    p.add_argument("--batch-size", type=positive_int, help="default: the architecture's (reference: 128)")
+    p.add_argument("--test-size", type=fraction, default=0.25)
+    p.add_argument("--validation-split", type=fraction, default=0.25)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--max-len", type=int, default=1024)
+    p.add_argument("--max-len", type=positive_int, default=1024)
     p.add_argument(
         "--oov",
         choices=["index", "drop"],
@@ -226,49 +263,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keras-verbose", type=int, default=2, choices=[0, 1, 2])
     p.set_defaults(handler=cmd_train)
 
-    p = sub.add_parser("evaluate", help="evaluate a model version on labelled CSV")
+    p = sub.add_parser("evaluate", help="evaluate a model version on labelled logs", parents=common)
     _store_arg(p)
     _version_arg(p)
-    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True, nargs="+", action="extend")
+    input_format_arg(p)
+    p.add_argument("--label", type=int, choices=[0, 1], help="the label of every row of the (non-CSV) log files")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--strict", action="store_true")
     p.set_defaults(handler=cmd_evaluate)
 
-    p = sub.add_parser("score", help="score request logs (JSON lines) offline")
+    p = sub.add_parser("score", help="score request logs offline, one message per line", parents=common)
     _store_arg(p)
     _version_arg(p)
-    p.add_argument("file", nargs="?", help="JSON-lines file, or - / nothing for stdin")
-    p.add_argument("--strict", action="store_true", help="exit 1 if any line was unreadable")
+    p.add_argument("file", nargs="?", help="a log file (one message per line), or - / nothing for stdin")
+    input_format_arg(p)
+    p.add_argument("--strict", action="store_true", help="exit 1 if any line was refused")
     p.set_defaults(handler=cmd_score)
 
-    p = sub.add_parser("models", help="list, show, promote, roll back or verify model versions")
+    p = sub.add_parser("models", help="list, show, promote, roll back or verify model versions", parents=common)
     _store_arg(p)
     p.add_argument("action", choices=["list", "show", "promote", "rollback", "verify"])
     p.add_argument("ref", nargs="?", default="current", help="version (for show/promote/verify)")
     p.set_defaults(handler=cmd_models)
 
-    _add_stream_commands(sub)
+    from logsentry.stream_commands import add_commands
+
+    add_commands(sub, common)
     return parser
 
 
-def _add_stream_commands(sub: Any) -> None:
-    try:
-        from stream.cli import add_commands
-    except ImportError:  # the stream package is optional until it exists
-        return
-    add_commands(sub)
+def _configure_logging(args: argparse.Namespace) -> None:
+    from model_store.tensorflow_runtime import show_native_logs
+
+    level = "DEBUG" if args.debug else args.log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    show_native_logs(args.verbose or args.debug)
+    if not (args.verbose or args.debug):
+        # library chatter (per-connection INFO, retry warnings) stays off stderr; our own lines stay
+        for name in ("kafka", "tensorflow", "absl", "keras", "h5py", "matplotlib"):
+            library = logging.getLogger(name)
+            library.propagate = False  # handlers of its own (the connection check's) still see it
+            library.setLevel(logging.WARNING)
+        import warnings
+
+        warnings.filterwarnings("ignore")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    if logging.getLogger().level > logging.DEBUG:
-        logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is per-connection chatter
+    _configure_logging(args)
     handler: Handler = args.handler
     try:
         return handler(args)
@@ -277,3 +322,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        print(f"logsentry {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        text = str(exc).splitlines()[0][:300] if str(exc) else ""
+        print(
+            f"logsentry {args.command}: unexpected error: {type(exc).__name__}: {text} "
+            "(run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 2

@@ -25,6 +25,7 @@ import numpy as np
 from model_store.errors import CorruptArtifact
 from model_store.preprocessing import Preprocessing
 from model_store.store import MODEL_FILE, ModelStore
+from model_store.tensorflow_runtime import tensorflow
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class Detector:
         architecture: str = "",
         chunk: int = INFERENCE_CHUNK,
     ) -> None:
-        import tensorflow as tf
+        tf = tensorflow()
 
         self.model = model
         self.preprocessing = preprocessing
@@ -115,6 +116,7 @@ def load_detector(store: ModelStore, ref: str = "current") -> Detector:
 
 
 def load_keras_model(path: Path) -> Any:
+    tensorflow()
     import keras
 
     try:

@@ -94,10 +94,21 @@ class ModelStore:
         self.root = Path(root)
         self.versions_dir = self.root / "versions"
 
+    def check(self, *, create: bool = False) -> None:
+        """:class:`StoreError` naming the problem if ``root`` is not (and cannot be) a store."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{self.root} is a file, not a model store directory: point --store at a store")
+        if not self.root.exists() and not create:
+            raise StoreError(
+                f"no model store at {self.root}: train one with `logsentry train --store {self.root}`, "
+                "or point --store (LOGSENTRY_STORE) at an existing one"
+            )
+
     # -- writing ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def new_version(self) -> Iterator[Draft]:
         """Stage a version; the caller writes files into ``draft.path`` and sets ``draft.manifest``."""
+        self.check(create=True)
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         version = new_version_id()
         staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f"{_STAGING_PREFIX}{version}-"))
@@ -185,11 +196,16 @@ class ModelStore:
 
     def resolve(self, ref: str = "current") -> str:
         """``current``, ``latest`` or a version id (a unique prefix will do) to a version id."""
+        self.check()
         versions = self.versions()
         if ref == "current":
             current = self.current()
             if current is None:
+                if not versions:
+                    raise StoreError(f"{self.root} holds no model yet: train one with `logsentry train`")
                 raise StoreError(f"no version of {self.root} is current: promote one first")
+            if current not in versions:
+                raise CorruptArtifact(f"{self.root}: CURRENT names {current!r}, which is not in the store")
             return current
         if ref == "latest":
             if not versions:
@@ -228,9 +244,15 @@ class ModelStore:
             data = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CorruptArtifact(f"{path.name}: cannot read {MANIFEST_FILE}: {exc}") from None
-        return Manifest.from_dict(data)
+        try:
+            return Manifest.from_dict(data)
+        except StoreError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CorruptArtifact(f"{path.name}: {MANIFEST_FILE} is not a valid manifest ({exc!r})") from None
 
     def info(self) -> list[VersionInfo]:
+        self.check()
         current = self.current()
         out = []
         for version in self.versions():

@@ -10,9 +10,9 @@ from types import FrameType
 from prometheus_client import CollectorRegistry
 
 from model_store.store import ModelStore
-from stream.decode import DecodeLimits
+from stream.connection import check_connection
 from stream.http import serve
-from stream.kafka_io import KafkaSink, KafkaSource, check_connection, ensure_topics, native_crc32c
+from stream.kafka_io import KafkaSink, KafkaSource, ensure_topics, native_crc32c
 from stream.metrics import StreamMetrics
 from stream.reload import ModelWatcher
 from stream.runner import StreamRunner
@@ -24,10 +24,10 @@ log = logging.getLogger(__name__)
 def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = None) -> int:
     """Run until SIGTERM/SIGINT; then finish the batch, flush, commit, close and return 0."""
     metrics = StreamMetrics(registry)
-    watcher = ModelWatcher(
-        ModelStore(settings.store), settings.model_version, metrics, interval_s=settings.reload_interval_s
-    )
+    store = ModelStore(settings.store)
+    store.manifest(settings.model_version)  # local inputs first: a bad store is reported before any connection
     check_connection(settings.kafka)
+    watcher = ModelWatcher(store, settings.model_version, metrics, interval_s=settings.reload_interval_s)
     if not native_crc32c():
         log.warning(
             "the crc32c package is missing: kafka-python checksums every record batch in pure Python, "
@@ -48,18 +48,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         session_timeout_ms=settings.session_timeout_ms,
         auto_offset_reset=settings.auto_offset_reset,
     )
-    runner = StreamRunner(
-        source,
-        sink,
-        watcher,
-        metrics,
-        alert_topic=settings.alert_topic,
-        dead_letter_topic=settings.dead_letter_topic,
-        limits=DecodeLimits(max_bytes=settings.max_message_bytes, max_depth=settings.max_depth),
-        batch_size=settings.batch_size,
-        batch_wait_ms=settings.batch_wait_ms,
-        max_poll_interval_ms=settings.max_poll_interval_ms,
-    )
+    runner = StreamRunner(source, sink, watcher, metrics, settings)
     server = serve(settings.metrics_address, settings.metrics_port, metrics.registry, runner.healthy)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -71,9 +60,9 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         signal.signal(signal.SIGINT, stop)
     watcher.start()
     log.info(
-        "streaming topics=%s group=%s alerts=%s dead_letters=%s brokers=%s",
-        ",".join(settings.topics), settings.group_id, settings.alert_topic, settings.dead_letter_topic,
-        settings.kafka.bootstrap_servers,
+        "streaming topics=%s input_format=%s group=%s alerts=%s dead_letters=%s brokers=%s",
+        ",".join(settings.topics), settings.input_format, settings.group_id, settings.alert_topic,
+        settings.dead_letter_topic, settings.kafka.bootstrap_servers,
     )  # fmt: skip
     try:
         runner.run()

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from kafka import KafkaConsumer
 
-from stream.kafka_io import check_connection
+from stream.connection import check_connection
 from stream.settings import KafkaSettings
 
 

@@ -298,54 +298,6 @@ def await_topics(kafka: KafkaSettings, topics: Sequence[str], timeout_s: float =
         admin.close()
 
 
-class _ConnectionErrors(logging.Handler):
-    """Collects what kafka-python logs about failed connections, to explain a failed bootstrap."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def _explain(messages: list[str]) -> str:
-    text = " ".join(messages)
-    if "SaslAuthenticationFailed" in text or "invalid credentials" in text:
-        return "SASL authentication failed: check the mechanism, username and password"
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return "TLS: the broker's certificate is not trusted (check LOGSENTRY_SSL_CAFILE)"
-    if "Handshake failed" in text:
-        return "TLS handshake failed: does the listener speak the configured security protocol?"
-    if "socket disconnected" in text or "Connection lost" in text:
-        # after failed logins a broker may just close the connection, without a SASL error
-        return (
-            "the broker closed the connection before authentication completed: check the SASL "
-            "credentials and the security protocol"
-        )
-    if "ECONNREFUSED" in text or "refused" in text:
-        return "connection refused: is a broker listening there?"
-    return messages[-1][:300] if messages else "no broker answered"
-
-
-def check_connection(kafka: KafkaSettings, timeout_s: float = 15.0) -> None:
-    """Connect once, or raise :class:`StreamError` saying why not (auth, TLS, refused, ...)."""
-    collector = _ConnectionErrors()
-    kafka_log = logging.getLogger("kafka")
-    kafka_log.addHandler(collector)
-    try:
-        admin = KafkaAdminClient(
-            **kafka.client_config(), client_id="logsentry-check", bootstrap_timeout_ms=int(timeout_s * 1000)
-        )
-        admin.close()
-    except KafkaError as exc:
-        reason = _explain(collector.messages) if collector.messages else repr(exc)
-        raise StreamError(f"cannot connect to Kafka at {kafka.bootstrap_servers} "
-                          f"({kafka.security_protocol}): {reason}") from None  # fmt: skip
-    finally:
-        kafka_log.removeHandler(collector)
-
-
 def ensure_topics(kafka: KafkaSettings, topics: dict[str, int]) -> None:
     """Create missing topics (name to partition count); an existing topic is left as it is."""
     try:

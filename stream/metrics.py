@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
-from stream.decode import REASONS
+from model_store.decode import REASONS
 
 
 class StreamMetrics:
@@ -20,7 +20,15 @@ class StreamMetrics:
         self.consumed = Counter(
             "logsentry_events_consumed", "Messages read from the log topics.", ["topic"], registry=r
         )
-        self.scored = Counter("logsentry_events_scored", "Request logs scored by the model.", registry=r)
+        self.input_formats = Counter(
+            "logsentry_input_format_messages",
+            "Messages read, by log topic and the input format they were read in (detected with auto).",
+            ["topic", "format"],
+            registry=r,
+        )
+        self.scored = Counter(
+            "logsentry_events_scored", "Request records scored by the model (a message may hold many).", registry=r
+        )
         self.flagged = Counter("logsentry_events_flagged", "Request logs scored at or above the threshold.", registry=r)
         self.alerts_published = Counter("logsentry_alerts_published", "Alerts acknowledged by the broker.", registry=r)
         self.dead_letters = Counter(

@@ -1,7 +1,10 @@
 """The pure core of the stream: a batch of messages in, alerts, dead letters and offsets out.
 
-No Kafka here. The scoring goes through :class:`model_store.scoring.Detector`, the same
-object ``logsentry score`` uses, one call per batch.
+No Kafka here. Decoding and scoring are :func:`model_store.verdict.judge`, the same core
+``logsentry score`` runs, one model call per batch; this module only turns its verdicts into
+records to publish. A message whose records are all refused is dead-lettered with the
+reason; a multi-record message (OTLP) with some records refused is dead-lettered once, with
+the refused records' indexes in a header, while its good records are scored.
 """
 
 from __future__ import annotations
@@ -10,24 +13,17 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 import numpy as np
 
-from model_store.errors import InvalidEvent, InvalidMessage
-from model_store.preprocessing import clean
-from stream.decode import INVALID_EVENT, DecodeLimits, decode_event
+from model_store.decode import DecodeLimits
+from model_store.formats import InputFormat
+from model_store.verdict import Scorer, judge
 from stream.records import Message, Outgoing, alert_record, dead_letter_record
 
 TopicPartition = tuple[str, int]
 
-
-class Scorer(Protocol):
-    version: str
-    threshold: float
-    preprocessing: Any
-
-    def score_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+__all__ = ["BatchOutcome", "Scorer", "TopicPartition", "offsets_of", "process_batch"]
 
 
 @dataclass
@@ -35,6 +31,7 @@ class BatchOutcome:
     alerts: list[Outgoing] = field(default_factory=list)
     dead_letters: list[Outgoing] = field(default_factory=list)
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
+    formats: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, detected format) -> messages
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     alert_timestamps_ms: list[int] = field(default_factory=list)
     scored_timestamps_ms: list[int] = field(default_factory=list)
@@ -65,36 +62,35 @@ def process_batch(
     *,
     alert_topic: str,
     dead_letter_topic: str,
+    input_format: InputFormat = InputFormat(),
     limits: DecodeLimits = DecodeLimits(),
     now_ms: float | None = None,
 ) -> BatchOutcome:
     now = time.time() * 1000 if now_ms is None else now_ms
     out = BatchOutcome(consumed=len(messages))
     out.first_offsets, out.commit_offsets = offsets_of(messages)
-    kept: list[tuple[Message, dict[str, Any]]] = []
-    texts: list[str] = []
-    cleanup = scorer.preprocessing.cleanup
-    for message in messages:
-        try:
-            event = decode_event(message.value, limits)
-            texts.append(clean(event, cleanup))
-        except InvalidMessage as exc:
-            out.dead_letters.append(dead_letter_record(dead_letter_topic, message, exc.reason, exc.detail, now))
-            out.dead_letter_reasons[exc.reason] += 1
-            continue
-        except InvalidEvent as exc:
-            out.dead_letters.append(dead_letter_record(dead_letter_topic, message, INVALID_EVENT, str(exc), now))
-            out.dead_letter_reasons[INVALID_EVENT] += 1
-            continue
-        kept.append((message, event))
-    started = time.perf_counter()
-    out.scores = scorer.score_texts(texts)
-    out.inference_seconds = time.perf_counter() - started
-    for (message, event), score in zip(kept, out.scores, strict=True):
-        out.scored_timestamps_ms.append(message.timestamp_ms)
-        if score >= scorer.threshold:
-            out.alerts.append(
-                alert_record(alert_topic, message, event, float(score), scorer.threshold, scorer.version, now)
+    judgement = judge([m.value for m in messages], scorer, input_format, limits)
+    out.inference_seconds = judgement.inference_seconds
+    out.scores = judgement.scores
+    for message, verdict in zip(messages, judgement.verdicts, strict=True):
+        if verdict.format is not None:
+            out.formats[(message.topic, verdict.format)] += 1
+        if verdict.error is not None or verdict.refused:
+            error = verdict.error or verdict.refused[0][1]
+            indexes = [i for i, _ in verdict.refused]
+            out.dead_letters.append(
+                dead_letter_record(dead_letter_topic, message, error.reason, error.detail, now, records=indexes)
             )
-            out.alert_timestamps_ms.append(message.timestamp_ms)
+            out.dead_letter_reasons[error.reason] += 1
+        for record in verdict.records:
+            out.scored_timestamps_ms.append(message.timestamp_ms)
+            if record.flagged:
+                out.alerts.append(
+                    alert_record(
+                        alert_topic, message, record.record, record.score, scorer.threshold, scorer.version, now,
+                        record_index=record.index, input_format=verdict.format or "",
+                        records_in_message=verdict.record_count,
+                    )
+                )  # fmt: skip
+                out.alert_timestamps_ms.append(message.timestamp_ms)
     return out

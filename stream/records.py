@@ -4,9 +4,14 @@ Alert wire format (JSON Schema: ``stream/alert.schema.json``; documented in docs
 
     key     the client address (event.source.remoteAddress) when present, else the log's key
     headers logsentry-model-version, logsentry-schema, content-type
-    value   {"schema": "logsentry.alert/1", "event": {...original request log...},
+    value   {"schema": "logsentry.alert/1", "event": {...the request log that was scored...},
              "score": 0.97, "threshold": 0.21, "model_version": "...", "detected_at": "...Z",
-             "source": {"topic", "partition", "offset", "timestamp", "key"}}
+             "source": {"topic", "partition", "offset", "timestamp", "key"},
+             "message": "...the message exactly as consumed...", "input_format": "combined",
+             "record_index": 0, "records_in_message": 1}
+
+For a reference-format message ``event`` is the message's own JSON object (every field); for
+other formats it is the request log built from it (``model_store.request_log``).
 
 A dead letter keeps the original key, value and timestamp, the original headers, and adds
 ``logsentry-dlq-*`` headers naming the reason, the error and where the message came from.
@@ -68,6 +73,10 @@ def alert_record(
     threshold: float,
     version: str,
     now_ms: float,
+    *,
+    record_index: int = 0,
+    input_format: str = "",
+    records_in_message: int = 1,
 ) -> Outgoing:
     address = _client_address(event)
     body = {
@@ -84,6 +93,10 @@ def alert_record(
             "timestamp": message.timestamp_ms,
             "key": message.key.decode("utf-8", "backslashreplace") if message.key is not None else None,
         },
+        "message": (message.value or b"").decode("utf-8", "replace"),
+        "input_format": input_format,
+        "record_index": record_index,
+        "records_in_message": records_in_message,
     }
     return Outgoing(
         topic=topic,
@@ -97,7 +110,11 @@ def alert_record(
     )
 
 
-def dead_letter_record(topic: str, message: Message, reason: str, error: str, now_ms: float) -> Outgoing:
+def dead_letter_record(
+    topic: str, message: Message, reason: str, error: str, now_ms: float, *, records: list[int] | None = None
+) -> Outgoing:
+    """The original message with ``logsentry-dlq-*`` headers (``records``: refused record indexes)."""
+    extra = (("logsentry-dlq-records", ",".join(map(str, records)).encode()),) if records else ()
     headers = (
         *message.headers,
         ("logsentry-dlq-reason", reason.encode()),
@@ -106,6 +123,7 @@ def dead_letter_record(topic: str, message: Message, reason: str, error: str, no
         ("logsentry-dlq-source-partition", str(message.partition).encode()),
         ("logsentry-dlq-source-offset", str(message.offset).encode()),
         ("logsentry-dlq-at", _iso(now_ms).encode()),
+        *extra,
     )
     return Outgoing(
         topic=topic,

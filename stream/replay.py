@@ -1,9 +1,12 @@
-"""Produce request logs from a file to a topic: for demos, load tests and backfills."""
+"""Produce log messages from a file to a topic: for demos, load tests and backfills.
+
+A labelled CSV gives its message column; any other file gives one message per line, sent as
+it is (a malformed line is sent too: the stream dead-letters it, as it would in production).
+"""
 
 from __future__ import annotations
 
 import csv
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -12,8 +15,10 @@ from pathlib import Path
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from model_store.errors import PublishError
-from stream.kafka_io import check_connection, ensure_topics
+from model_store.errors import InvalidMessage, PublishError
+from model_store.formats import InputFormat, decode_message
+from stream.connection import check_connection
+from stream.kafka_io import ensure_topics
 from stream.settings import KafkaSettings
 
 
@@ -32,13 +37,16 @@ def read_values(path: Path) -> Iterator[bytes]:
                     yield line
 
 
-def _key(value: bytes) -> bytes | None:
-    """Partition by client address, as a web tier's log shipper would."""
+def _key(value: bytes, fmt: InputFormat) -> bytes | None:
+    """Partition by client address, as a web tier's log shipper would (none if unreadable)."""
     try:
-        address = json.loads(value)["source"]["remoteAddress"]
-        return str(address).encode()
-    except (ValueError, KeyError, TypeError):
+        records = decode_message(value, fmt).records
+    except InvalidMessage:
         return None
+    first = records[0] if records else None
+    source = first.get("source") if isinstance(first, dict) else None
+    address = source.get("remoteAddress") if isinstance(source, dict) else None
+    return str(address).encode() if address else None
 
 
 def replay(
@@ -50,6 +58,7 @@ def replay(
     limit: int | None = None,
     progress: bool = True,
     partitions: int | None = None,
+    fmt: InputFormat = InputFormat(),
 ) -> int:
     check_connection(kafka)
     if partitions:
@@ -67,7 +76,7 @@ def replay(
                 delay = started + sent / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            futures.append(producer.send(topic, value=value, key=_key(value)))
+            futures.append(producer.send(topic, value=value, key=_key(value, fmt)))
             sent += 1
             if len(futures) >= 10_000:
                 producer.flush()

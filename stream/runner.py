@@ -19,11 +19,11 @@ from typing import Protocol
 from kafka.errors import KafkaError
 
 from model_store.errors import PublishError
-from stream.decode import DecodeLimits
 from stream.metrics import StreamMetrics
 from stream.processor import BatchOutcome, TopicPartition, process_batch
 from stream.records import Message, Outgoing
 from stream.reload import ModelWatcher
+from stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,27 +50,23 @@ class StreamRunner:
         sink: Sink,
         watcher: ModelWatcher,
         metrics: StreamMetrics,
+        settings: StreamSettings,
         *,
-        alert_topic: str,
-        dead_letter_topic: str,
-        limits: DecodeLimits = DecodeLimits(),
-        batch_size: int = 256,
-        batch_wait_ms: int = 100,
         max_backoff_s: float = 30.0,
-        max_poll_interval_ms: int = 300_000,
     ) -> None:
         self.source = source
         self.sink = sink
         self.watcher = watcher
         self.metrics = metrics
-        self.alert_topic = alert_topic
-        self.dead_letter_topic = dead_letter_topic
-        self.limits = limits
-        self.max_batch_size = batch_size
-        self.batch_size = batch_size  # shrinks while batches are slow, see _adapt
+        self.alert_topic = settings.alert_topic
+        self.dead_letter_topic = settings.dead_letter_topic
+        self.limits = settings.limits
+        self.input_format = settings.input_format
+        self.max_batch_size = settings.batch_size
+        self.batch_size = settings.batch_size  # shrinks while batches are slow, see _adapt
         # a member that does not poll within max_poll_interval_ms is put out of the group
-        self.slow_batch_s = max_poll_interval_ms / 1000 / 2
-        self.batch_wait_ms = batch_wait_ms
+        self.slow_batch_s = settings.max_poll_interval_ms / 1000 / 2
+        self.batch_wait_ms = settings.batch_wait_ms
         self.max_backoff_s = max_backoff_s
         self.stop_event = threading.Event()
         self.last_loop = time.monotonic()
@@ -105,6 +101,7 @@ class StreamRunner:
                 detector,
                 alert_topic=self.alert_topic,
                 dead_letter_topic=self.dead_letter_topic,
+                input_format=self.input_format,
                 limits=self.limits,
             )
             try:
@@ -143,6 +140,8 @@ class StreamRunner:
         m.alerts_published.inc(len(outcome.alerts))
         for reason, n in outcome.dead_letter_reasons.items():
             m.dead_letters.labels(reason).inc(n)
+        for (topic, fmt), n in outcome.formats.items():
+            m.input_formats.labels(topic, fmt).inc(n)
         for score in outcome.scores:
             m.score.observe(float(score))
         for ts in outcome.alert_timestamps_ms:

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from model_store.decode import DecodeLimits
 from model_store.errors import ConfigError
+from model_store.formats import InputFormat, input_format
 
 ENV: dict[str, str] = {
     "bootstrap_servers": "LOGSENTRY_BOOTSTRAP_SERVERS",
@@ -35,6 +37,8 @@ ENV: dict[str, str] = {
     "batch_wait_ms": "LOGSENTRY_BATCH_WAIT_MS",
     "max_message_bytes": "LOGSENTRY_MAX_MESSAGE_BYTES",
     "max_depth": "LOGSENTRY_MAX_DEPTH",
+    "max_records": "LOGSENTRY_MAX_RECORDS",
+    "input_format": "LOGSENTRY_INPUT_FORMAT",
     "metrics_address": "LOGSENTRY_METRICS_ADDRESS",
     "metrics_port": "LOGSENTRY_METRICS_PORT",
     "reload_interval_s": "LOGSENTRY_RELOAD_INTERVAL_S",
@@ -127,6 +131,8 @@ class StreamSettings:
     batch_wait_ms: int = 100
     max_message_bytes: int = 1_000_000
     max_depth: int = 32
+    max_records: int = 10_000  # request records per message (OTLP batches)
+    input_format: InputFormat = field(default_factory=InputFormat)  # auto
     metrics_address: str = "127.0.0.1"
     metrics_port: int = 9308
     reload_interval_s: float = 5.0
@@ -139,17 +145,39 @@ class StreamSettings:
     def __post_init__(self) -> None:
         if not self.topics:
             raise ConfigError("at least one log topic is needed")
-        if self.batch_size < 1 or self.batch_wait_ms < 0:
-            raise ConfigError("batch_size must be >= 1 and batch_wait_ms >= 0")
+        for name in ("batch_size", "max_message_bytes", "max_depth", "max_records", "max_poll_interval_ms",
+                     "session_timeout_ms"):  # fmt: skip
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{_flag(name)} must be at least 1, not {getattr(self, name)}")
+        for name in ("batch_wait_ms",):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{_flag(name)} must be 0 or more, not {getattr(self, name)}")
+        for name in ("reload_interval_s", "publish_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{_flag(name)} must be more than 0, not {getattr(self, name)}")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"--metrics-port must be between 0 and 65535, not {self.metrics_port}")
         if set(self.topics) & {self.alert_topic, self.dead_letter_topic}:
             raise ConfigError("the alert and dead-letter topics cannot also be log topics")
         if self.auto_offset_reset not in ("earliest", "latest"):
             raise ConfigError("auto_offset_reset must be earliest or latest")
 
+    @property
+    def limits(self) -> DecodeLimits:
+        return DecodeLimits(max_bytes=self.max_message_bytes, max_depth=self.max_depth, max_records=self.max_records)
+
+
+def _flag(name: str) -> str:
+    """How a user names a setting: its flag, and its environment variable."""
+    env = ENV.get(name)
+    return f"--{name.replace('_', '-')}" + (f" ({env})" if env else "")
+
 
 def _convert(name: str, raw: str, target: Any) -> Any:
     if name == "sasl_password":
         return Secret(raw)
+    if name == "input_format":
+        return input_format(raw)
     if name == "topics":
         return tuple(t.strip() for t in raw.split(",") if t.strip())
     if isinstance(target, bool):

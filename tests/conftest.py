@@ -78,5 +78,5 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory, generated_csv: Path)
     from trainer.training import train
 
     root = tmp_path_factory.mktemp("trained") / "models"
-    train(TrainSettings(data=generated_csv, store=root, epochs=2, verbose=0))
+    train(TrainSettings(data=(generated_csv,), store=root, epochs=2, verbose=0))
     return ModelStore(root)

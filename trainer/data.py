@@ -1,10 +1,20 @@
-"""Labelled request logs in the reference CSV format: ``|<json>|,<label>``.
+"""Labelled request logs for training and evaluation, read through the shared decoder.
 
-The format is CSV with ``|`` as the quote character and a doubled ``||`` for a literal bar,
-what ``pandas.read_csv(path, engine="python", quotechar="|", header=None)`` reads. We read
-it with the standard ``csv`` module under exactly those rules (pandas' python engine is
-built on it; ``tests/contract/test_csv_format.py`` checks both agree) because it tells us the
-line each record starts on, which a user needs to fix a bad row.
+Two kinds of file:
+
+* **labelled CSV** in the reference format, ``|<message>|,<label>``: CSV with ``|`` as the
+  quote character and a doubled ``||`` for a literal bar, what ``pandas.read_csv(path,
+  engine="python", quotechar="|", header=None)`` reads. We read it with the standard ``csv``
+  module under exactly those rules (pandas' python engine is built on it;
+  ``tests/contract/test_encoding_contract.py`` checks both agree) because it tells us the
+  line each record starts on, which a user needs to fix a bad row.
+* **a log file** (one message per line, any input format) with one label for the whole
+  file (``--label 0|1``) or a label field named in a ``mapping:FILE``.
+
+Every message goes through :func:`model_store.formats.decode_message`, the decoder the
+stream and ``logsentry score`` use: a row the stream would dead-letter is reported here
+as ``file: line N: reason`` and skipped (fatal with ``strict``). A message holding many
+records (OTLP) gives one training row per record, each with the message's label.
 """
 
 from __future__ import annotations
@@ -12,20 +22,22 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from model_store.errors import DataError, MalformedRow
+from model_store.decode import DecodeLimits
+from model_store.errors import ConfigError, DataError, InvalidMessage, MalformedRow
+from model_store.formats import InputFormat, decode_message
 
 log = logging.getLogger(__name__)
 
 _LABELS = {"0": 0, "1": 1}
+_TRAINING_LIMITS = DecodeLimits(max_bytes=10_000_000)
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ class LabelledLogs:
 
     events: list[dict[str, Any]]
     labels: np.ndarray  # int8, 0 = normal, 1 = attack
-    lines: np.ndarray  # 1-based line each kept row starts on
+    lines: np.ndarray  # 1-based line each kept record's message starts on
     rows_read: int
     rejected: tuple[MalformedRow, ...]
     sha256: str
@@ -56,74 +68,166 @@ def _records(handle: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
 
 
-def parse_row(line: int, fields: list[str]) -> tuple[dict[str, Any], int]:
-    """One CSV record to (event, label), or :class:`MalformedRow` saying why not."""
+def decode_row(line: int, message: str, fmt: InputFormat) -> tuple[list[dict[str, Any]], int | None]:
+    """The request logs of one message (and a mapping's label), or :class:`MalformedRow`."""
+    try:
+        decoded = decode_message(message.encode("utf-8", "surrogatepass"), fmt, _TRAINING_LIMITS)
+    except InvalidMessage as exc:
+        raise MalformedRow(line, f"{exc.reason}: {exc.detail}") from None
+    records = []
+    for index, record in enumerate(decoded.records):
+        if isinstance(record, InvalidMessage):
+            raise MalformedRow(line, f"record {index}: {record.reason}: {record.detail}")
+        records.append(record)
+    return records, decoded.label
+
+
+def parse_row(line: int, fields: list[str], fmt: InputFormat = InputFormat()) -> tuple[list[dict[str, Any]], int]:
+    """One CSV record to (request logs, label), or :class:`MalformedRow` saying why not."""
     if len(fields) != 2:
         raise MalformedRow(line, f"expected 2 fields (|json|,label), found {len(fields)}")
     text, label_text = fields
     label = _LABELS.get(label_text.strip())
     if label is None:
         raise MalformedRow(line, f"label must be 0 or 1, found {label_text.strip()[:20]!r}")
-    try:
-        event = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedRow(line, f"request log is not valid JSON: {exc}") from None
-    if not isinstance(event, dict):
-        raise MalformedRow(line, f"request log must be a JSON object, not {type(event).__name__}")
-    return event, label
+    return decode_row(line, text, fmt)[0], label
 
 
-def read_labelled_text(text: str, *, strict: bool = False, sha256: str = "") -> LabelledLogs:
-    events: list[dict[str, Any]] = []
-    labels: list[int] = []
-    lines: list[int] = []
-    rejected: list[MalformedRow] = []
-    rows = 0
-    for line, fields in _records(io.StringIO(text, newline="")):
-        if not fields:  # a blank line is not a row
-            continue
-        rows += 1
+class _Collector:
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        self.events: list[dict[str, Any]] = []
+        self.labels: list[int] = []
+        self.lines: list[int] = []
+        self.rejected: list[MalformedRow] = []
+        self.rows = 0
+
+    def add(self, line: int, read: Any) -> None:
+        self.rows += 1
         try:
-            event, label = parse_row(line, fields)
+            records, label = read()
         except MalformedRow as bad:
-            if strict:
+            if self.strict:
                 raise
-            rejected.append(bad)
-            continue
-        events.append(event)
-        labels.append(label)
-        lines.append(line)
-    return LabelledLogs(
-        events=events,
-        labels=np.asarray(labels, dtype=np.int8),
-        lines=np.asarray(lines, dtype=np.int64),
-        rows_read=rows,
-        rejected=tuple(rejected),
-        sha256=sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest(),
-    )
+            self.rejected.append(bad)
+            return
+        self.events.extend(records)
+        self.labels.extend([label] * len(records))
+        self.lines.extend([line] * len(records))
+
+    def logs(self, sha256: str) -> LabelledLogs:
+        return LabelledLogs(
+            events=self.events,
+            labels=np.asarray(self.labels, dtype=np.int8),
+            lines=np.asarray(self.lines, dtype=np.int64),
+            rows_read=self.rows,
+            rejected=tuple(self.rejected),
+            sha256=sha256,
+        )
 
 
-def read_labelled_csv(path: str | Path, *, strict: bool = False) -> LabelledLogs:
-    """Read a labelled CSV file; malformed rows are logged with their line and skipped."""
-    raw = Path(path).read_bytes()
+def read_labelled_text(
+    text: str, *, strict: bool = False, sha256: str = "", fmt: InputFormat = InputFormat()
+) -> LabelledLogs:
+    rows = _Collector(strict)
+    for line, fields in _records(io.StringIO(text, newline="")):
+        if fields:  # a blank line is not a row
+            rows.add(line, lambda line=line, fields=fields: parse_row(line, fields, fmt))
+    return rows.logs(sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+
+
+def read_log_text(
+    text: str, *, label: int | None, strict: bool = False, sha256: str = "", fmt: InputFormat = InputFormat()
+) -> LabelledLogs:
+    """One message per line; every record gets ``label``, or the mapping's label field."""
+    if label is None and (fmt.mapping is None or not fmt.mapping.label):
+        raise ConfigError("a log file needs --label 0|1, or an input mapping with a label field")
+    rows = _Collector(strict)
+
+    def read(number: int, line: str) -> tuple[list[dict[str, Any]], int]:
+        records, found = decode_row(number, line, fmt)
+        chosen = label if label is not None else found
+        if chosen is None:
+            raise MalformedRow(number, "no label")
+        return records, chosen
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            rows.add(number, lambda number=number, line=line: read(number, line))
+    return rows.logs(sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+
+
+def is_labelled_csv(path: Path, label: int | None) -> bool:
+    """A file is read as labelled CSV unless a label is given for it or it is not ``.csv``."""
+    return label is None and path.suffix.lower() == ".csv"
+
+
+def read_input_text(path: str | Path) -> tuple[str, str]:
+    """(text, sha256) of an input file, with errors a user can act on."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a file") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}: line {line}: not UTF-8 ({exc.reason})") from None
+    return text, hashlib.sha256(raw).hexdigest()
+
+
+def read_labelled_csv(
+    path: str | Path, *, strict: bool = False, fmt: InputFormat = InputFormat(), label: int | None = None
+) -> LabelledLogs:
+    """Read one labelled file; malformed rows are logged with their line and skipped."""
+    path = Path(path)
+    text, digest = read_input_text(path)
     try:
-        logs = read_labelled_text(text, strict=strict, sha256=hashlib.sha256(raw).hexdigest())
+        if is_labelled_csv(path, label) and (fmt.mapping is None or not fmt.mapping.label):
+            logs = read_labelled_text(text, strict=strict, sha256=digest, fmt=fmt)
+        else:
+            logs = read_log_text(text, label=label, strict=strict, sha256=digest, fmt=fmt)
     except MalformedRow as bad:
         raise MalformedRow(bad.line, f"{bad.reason} (in {path}; --strict makes bad rows fatal)") from None
-    for row in logs.rejected:
+    for row in logs.rejected[:20]:
         log.warning("%s: line %d: %s (row skipped)", path, row.line, row.reason)
+    if len(logs.rejected) > 20:
+        log.warning("%s: %d more rows skipped", path, len(logs.rejected) - 20)
     log.info("%s: %s", path, logs.summary())
     if not logs.events:
         raise DataError(f"{path}: no usable rows ({logs.summary()})")
     return logs
 
 
+def read_training_data(
+    paths: Sequence[Path], *, strict: bool = False, fmt: InputFormat = InputFormat(), label: int | None = None
+) -> LabelledLogs:
+    """Read and combine several labelled files (their hash covers them all, in order)."""
+    if not paths:
+        raise ConfigError("no data file given")
+    parts = [read_labelled_csv(p, strict=strict, fmt=fmt, label=label) for p in paths]
+    if len(parts) == 1:
+        return parts[0]
+    return LabelledLogs(
+        events=[e for p in parts for e in p.events],
+        labels=np.concatenate([p.labels for p in parts]),
+        lines=np.concatenate([p.lines for p in parts]),
+        rows_read=sum(p.rows_read for p in parts),
+        rejected=tuple(r for p in parts for r in p.rejected),
+        sha256=hashlib.sha256("".join(p.sha256 for p in parts).encode()).hexdigest(),
+    )
+
+
 def format_row(event: dict[str, Any], label: int) -> str:
     """One CSV line in the reference format (the inverse of :func:`parse_row`)."""
+    import json
+
     text = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
     return "|" + text.replace("|", "||") + f"|,{label}\n"

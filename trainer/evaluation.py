@@ -88,12 +88,22 @@ def _sweep(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return s[last][::-1], tp[last][::-1], fp[last][::-1]
 
 
+def check_threshold_rule(rule: str) -> tuple[str, float | None]:
+    """(kind, number) of a threshold rule, or :class:`ConfigError` saying what is wrong."""
+    kind, _, arg = rule.partition(":")
+    if kind == "f1" and not arg:
+        return kind, None
+    if kind in ("fixed", "fpr"):
+        return kind, _parse_fraction(rule, arg)
+    raise ConfigError(f"unknown threshold rule {rule!r}: use f1, fpr:<rate> or fixed:<threshold>")
+
+
 def choose_threshold(labels: np.ndarray, scores: np.ndarray, rule: str = "f1") -> float:
     labels = np.asarray(labels).astype(np.int8)
     scores = np.asarray(scores, dtype=np.float64)
-    kind, _, arg = rule.partition(":")
-    if kind == "fixed":
-        return _parse_fraction(rule, arg)
+    kind, number = check_threshold_rule(rule)
+    if kind == "fixed" and number is not None:
+        return number
     if len(scores) == 0 or labels.sum() in (0, len(labels)):
         raise DataError("choosing a threshold needs validation data with both classes")
     thresholds, tp, fp = _sweep(labels, scores)
@@ -108,8 +118,8 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray, rule: str = "f1") -
         widths = thresholds[best] - lows[best]
         i = best[int(np.argmax(widths))]
         return float((lows[i] + thresholds[i]) / 2) if widths.max() > 0 else float(thresholds[i])
-    if kind == "fpr":
-        target = _parse_fraction(rule, arg)
+    if kind == "fpr" and number is not None:
+        target = number
         ok = np.flatnonzero(fp / max(negatives, 1) <= target)
         if len(ok) == 0:
             return float(np.nextafter(thresholds[-1], np.inf))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from model_store.errors import ConfigError
+from model_store.formats import InputFormat
 from model_store.preprocessing import REFERENCE_MAX_LEN, OovPolicy
 
 # Length buckets for variable-length models: cleaned requests average ~155 characters
@@ -17,7 +19,7 @@ DEFAULT_BUCKETS: tuple[int, ...] = (*range(32, 321, 32), 384, 512, 768, 1024)
 
 @dataclass(frozen=True)
 class TrainSettings:
-    data: Path
+    data: tuple[Path, ...]
     store: Path
     architecture: str = "conv-lstm"
     epochs: int | None = None  # None: the architecture's default
@@ -31,3 +33,22 @@ class TrainSettings:
     strict: bool = False
     promote: bool = True
     verbose: int = 2  # Keras progress output: 0 silent, 1 bar, 2 one line per epoch
+    input_format: InputFormat = field(default_factory=InputFormat)
+    label: int | None = None  # one label for every row of log files (not labelled CSV)
+
+    def __post_init__(self) -> None:
+        if not self.data:
+            raise ConfigError("--data: give at least one training file")
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+        if self.max_len < 8:
+            raise ConfigError(f"--max-len must be at least 8, not {self.max_len}")
+        if not (0 < self.test_size < 1 and 0 < self.validation_split < 1):
+            raise ConfigError("--test-size and --validation-split must lie strictly between 0 and 1")
+        from trainer.evaluation import check_threshold_rule
+
+        check_threshold_rule(self.threshold_rule)
+        if self.label not in (None, 0, 1):
+            raise ConfigError(f"--label must be 0 or 1, not {self.label}")

@@ -24,8 +24,9 @@ from model_store.errors import ConfigError, DataError
 from model_store.manifest import Manifest, TrainingData
 from model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing, observed_fields
 from model_store.store import MODEL_FILE, ModelStore
+from model_store.tensorflow_runtime import tensorflow
 from trainer.architectures import get_architecture
-from trainer.data import LabelledLogs, read_labelled_csv
+from trainer.data import LabelledLogs, read_training_data
 from trainer.evaluation import Evaluation, choose_threshold, evaluate
 from trainer.report import write_report
 from trainer.settings import DEFAULT_BUCKETS, TrainSettings
@@ -79,7 +80,7 @@ def batches(
 
 
 def _dataset(tokenizer: CharTokenizer, texts: list[str], labels: np.ndarray, batch_size: int, seed: int | None) -> Any:
-    import tensorflow as tf
+    tf = tensorflow()
 
     rng = np.random.default_rng(seed) if seed is not None else None
     widths = tokenizer.bucket_width(tokenizer.lengths(texts))
@@ -127,17 +128,18 @@ def prepare(logs: LabelledLogs, settings: TrainSettings, train_rows: np.ndarray)
 
 
 def train(settings: TrainSettings) -> TrainResult:
+    tf = tensorflow()
     import keras
-    import tensorflow as tf
 
     from model_store.scoring import Detector
 
     arch = get_architecture(settings.architecture)
     epochs = settings.epochs or arch.default_epochs
     batch_size = settings.batch_size or arch.default_batch_size
-    logs = read_labelled_csv(settings.data, strict=settings.strict)
+    logs = read_training_data(settings.data, strict=settings.strict, fmt=settings.input_format, label=settings.label)
     if len(np.unique(logs.labels)) < 2:
-        raise DataError(f"{settings.data}: training needs both labels, found only {np.unique(logs.labels)}")
+        names = ", ".join(str(p) for p in settings.data)
+        raise DataError(f"{names}: training needs both labels, found only {np.unique(logs.labels).tolist()}")
     split = split_indices(
         len(logs.events),
         test_size=settings.test_size,
@@ -217,6 +219,7 @@ def train(settings: TrainSettings) -> TrainResult:
                 **hyperparameters,
                 "threshold_rule": settings.threshold_rule,
                 "train_seconds": train_seconds,
+                "input_format": str(settings.input_format),
             },
         )
         draft.manifest = Manifest(
@@ -231,7 +234,7 @@ def train(settings: TrainSettings) -> TrainResult:
             threshold_rule=settings.threshold_rule,
             evaluation={k: v.to_dict() for k, v in evaluations.items()} | {"train_seconds": round(train_seconds, 2)},
             training_data=TrainingData(
-                name=settings.data.name,
+                name=",".join(p.name for p in settings.data),
                 sha256=logs.sha256,
                 rows_read=logs.rows_read,
                 rows_used=len(logs.events),

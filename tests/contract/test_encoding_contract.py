@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from model_store.formats import decode_event
 from model_store.scoring import load_detector
 from model_store.store import ModelStore
-from stream.decode import decode_event
 from trainer.data import read_labelled_csv
 from trainer.evaluation import evaluate
 from trainer.training import split_indices
@@ -66,9 +66,9 @@ def test_saved_artifact_scores_as_the_trainer_measured(trained_store: ModelStore
 
 def test_our_csv_reader_agrees_with_pandas_reference_reader(generated_csv: Path, tmp_path: Path) -> None:
     path = tmp_path / "bars.csv"
-    path.write_text(generated_csv.read_text() + '|{"q":"a||b","x":"||"}|,1\n')
+    path.write_text(generated_csv.read_text() + '|{"path":"/","q":"a||b","x":"||"}|,1\n')
     frame = pd.read_csv(path, engine="python", quotechar="|", header=None)
     ours = read_labelled_csv(path)
     assert [json.loads(t) for t in frame[0]] == ours.events
     assert frame[1].tolist() == ours.labels.tolist()
-    assert ours.events[-1] == {"q": "a|b", "x": "|"}
+    assert ours.events[-1] == {"path": "/", "q": "a|b", "x": "|"}

@@ -34,7 +34,7 @@ def test_demo_runs_broker_training_stream_replay_alerts_and_metrics(tmp_path: Pa
         assert heading in out
     assert len(re.findall(r"score=0\.\d+ +client=", out)) >= 1
     assert re.search(r'logsentry_events_consumed_total\{topic="requests"\} 603\.0', out)
-    assert re.search(r'logsentry_dead_letters_total\{reason="not_json"\} 1\.0', out)
+    assert re.search(r'logsentry_dead_letters_total\{reason="unrecognized_format"\} 1\.0', out)
     assert f"http://127.0.0.1:{metrics_port}/metrics" in out
     assert (work / "models" / "CURRENT").is_file()
     # everything it started is stopped again

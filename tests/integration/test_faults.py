@@ -32,6 +32,11 @@ pytestmark = pytest.mark.integration
 MAX_MESSAGE_BYTES = 300_000
 
 
+def _text_garbage(text: str) -> tuple[bytes, str]:
+    """Meant as JSON if it starts like JSON (``not_json``); else neither JSON nor an access-log line."""
+    return text.encode(), "not_json" if text.lstrip()[:1] in ("{", "[") else "unrecognized_format"
+
+
 def hostile_messages(n: int, seed: int) -> list[tuple[bytes, str]]:
     """``n`` hostile message values with the dead-letter reason each must get (seeded, varied)."""
     r = random.Random(seed)
@@ -42,7 +47,7 @@ def hostile_messages(n: int, seed: int) -> list[tuple[bytes, str]]:
     makers = [
         lambda: (b"\xff" + bytes(r.randrange(128, 256) for _ in range(r.randint(0, 40))), "not_utf8"),
         lambda: (b'{"path": "/' + b"\xed\xa0\x80" + b'"}', "not_utf8"),  # a UTF-8-encoded lone surrogate
-        lambda: (rand_text(r.randint(1, 60)).encode() + b"{", "not_json"),
+        lambda: _text_garbage(rand_text(r.randint(1, 60)) + "{"),
         lambda: (json.dumps([rand_text(5) for _ in range(r.randint(0, 5))]).encode(), "not_object"),
         lambda: (json.dumps(rand_text(10)).encode(), "not_object"),
         lambda: (str(r.randint(-(10**9), 10**9)).encode(), "not_object"),
@@ -169,7 +174,7 @@ def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
     from stream.metrics import StreamMetrics
     from stream.reload import ModelWatcher
     from stream.runner import StreamRunner
-    from stream.settings import KafkaSettings
+    from stream.settings import KafkaSettings, StreamSettings
 
     values = events(1200, seed=27)
     produced = produce(bootstrap, topics.logs, values)
@@ -179,8 +184,9 @@ def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
     watcher = ModelWatcher(trained_store, "current", metrics,
                            loader=lambda store, ref: _Slow(load_detector(store, ref), 0.03))  # type: ignore[arg-type,return-value]  # fmt: skip
     source = KafkaSource(kafka, [topics.logs], topics.group, max_poll_interval_ms=4000, session_timeout_ms=10_000)
-    runner = StreamRunner(source, KafkaSink(kafka), watcher, metrics, alert_topic=topics.alerts,
-                          dead_letter_topic=topics.dead_letters, batch_size=256, max_poll_interval_ms=4000)  # fmt: skip
+    settings = StreamSettings(alert_topic=topics.alerts, dead_letter_topic=topics.dead_letters, batch_size=256,
+                              max_poll_interval_ms=4000, session_timeout_ms=10_000)  # fmt: skip
+    runner = StreamRunner(source, KafkaSink(kafka), watcher, metrics, settings)
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
     try:

@@ -132,3 +132,24 @@ def test_wrong_credentials_or_untrusted_certificate_fail_clearly(
     assert stream.returncode == 2 and re.search(message, stream.stderr), stream.stderr[-2000:]
     assert "TLS handshake failed" not in replay.stderr + stream.stderr or untrusted
     assert password not in replay.stderr + stream.stderr
+    for done in (replay, stream):  # one line, no traceback, whatever the library logged
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "port", "message"),
+    [
+        ("SSL", "plain", r"TLS|closed the connection"),  # TLS spoken to a plaintext listener
+        ("PLAINTEXT", "secure", r"not as a Kafka broker speaking PLAINTEXT .*TLS listener"),
+    ],
+    ids=["tls-to-plaintext", "plaintext-to-tls"],
+)
+def test_a_security_protocol_mismatch_is_named(secure_broker: SecureBroker, protocol: str, port: str,
+                                               message: str, tmp_path: Path) -> None:  # fmt: skip
+    source = tmp_path / "one.jsonl"
+    source.write_bytes(events(1, seed=33)[0] + b"\n")
+    address = secure_broker.plain if port == "plain" else secure_broker.secure
+    env = {"LOGSENTRY_BOOTSTRAP_SERVERS": f"127.0.0.1:{address}", "LOGSENTRY_SECURITY_PROTOCOL": protocol}
+    done = _logsentry(["replay", str(source), "--topic", "secure-logs", "--quiet"], env)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and re.search(message, lines[0]), done.stderr[-2000:]

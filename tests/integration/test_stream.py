@@ -32,7 +32,8 @@ from trainer.generate import generate_events
 pytestmark = pytest.mark.integration
 
 MALFORMED: list[tuple[bytes, str]] = [
-    (b"not json at all", "not_json"),
+    (b"not json at all", "unrecognized_format"),
+    (b"{not json at all", "not_json"),
     (b"\xff\xfe\x00garbage", "not_utf8"),
     (b"[1, 2, 3]", "not_object"),
     (b'"just a string"', "not_object"),

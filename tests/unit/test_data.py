@@ -27,21 +27,27 @@ def test_malformed_rows_are_reported_with_their_line_and_skipped() -> None:
         GOOD  # line 1
         + "|{not json}|,1\n"  # line 2
         + '|{"a":1}|,7\n'  # line 3: bad label
-        + '|{"a":\n1}|,1\n'  # lines 4-5: one record over two lines (valid)
+        + '|{"path":\n"/b"}|,1\n'  # lines 4-5: one record over two lines (valid)
         + "|[1,2]|,0\n"  # line 6: not an object
         + '|{"a":1}|\n'  # line 7: no label
-        + GOOD  # line 8
+        + '|{"path":"/c","q":NaN}|,0\n'  # line 8: NaN is not JSON (the stream refuses it too)
+        + '|{"path":"/c","path":"/d"}|,0\n'  # line 9: duplicate key
+        + '|{"user":"x"}|,0\n'  # line 10: not a request log
+        + GOOD  # line 11
     )
     logs = read_labelled_text(text)
     assert [(r.line, r.reason.split(":")[0]) for r in logs.rejected] == [
-        (2, "request log is not valid JSON"),
+        (2, "not_json"),
         (3, "label must be 0 or 1, found '7'"),
-        (6, "request log must be a JSON object, not list"),
+        (6, "not_object"),
         (7, "expected 2 fields (|json|,label), found 1"),
+        (8, "not_json"),
+        (9, "duplicate_key"),
+        (10, "invalid_event"),
     ]
-    assert logs.lines.tolist() == [1, 4, 8]
-    assert logs.rows_read == 7
-    assert "kept 3" in logs.summary() and "rejected 4" in logs.summary()
+    assert logs.lines.tolist() == [1, 4, 11]
+    assert logs.rows_read == 10
+    assert "kept 3" in logs.summary() and "rejected 7" in logs.summary()
 
 
 def test_strict_mode_makes_a_bad_row_fatal() -> None:

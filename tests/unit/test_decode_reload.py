@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
+from model_store.decode import REASONS, DecodeLimits
 from model_store.errors import CorruptArtifact, InvalidMessage
-from stream.decode import REASONS, DecodeLimits, decode_event
+from model_store.formats import decode_event
 from stream.metrics import StreamMetrics
 from stream.reload import ModelWatcher
 

@@ -132,8 +132,9 @@ class FixedWatcher:
 
 
 def runner(source: ListSource, sink: ListSink, registry: CollectorRegistry) -> StreamRunner:
-    r = StreamRunner(source, sink, FixedWatcher(), StreamMetrics(registry), alert_topic="alerts",  # type: ignore[arg-type]
-                     dead_letter_topic="dlq", max_backoff_s=0.0)  # fmt: skip
+    settings = StreamSettings(alert_topic="alerts", dead_letter_topic="dlq")
+    r = StreamRunner(source, sink, FixedWatcher(), StreamMetrics(registry), settings,  # type: ignore[arg-type]
+                     max_backoff_s=0.0)  # fmt: skip
     return r
 
 
@@ -219,8 +220,8 @@ def test_slow_batches_shrink_the_batch_size_and_fast_ones_grow_it_back() -> None
     source = ListSource(batches)
     watcher = FixedWatcher()
     registry = CollectorRegistry()
-    r = StreamRunner(source, ListSink(), watcher, StreamMetrics(registry), alert_topic="a",  # type: ignore[arg-type]
-                     dead_letter_topic="d", batch_size=8, max_poll_interval_ms=200)  # fmt: skip
+    settings = StreamSettings(alert_topic="a", dead_letter_topic="d", batch_size=8, max_poll_interval_ms=200)
+    r = StreamRunner(source, ListSink(), watcher, StreamMetrics(registry), settings)  # type: ignore[arg-type]
     watcher.detector = SlowScorer(0.02)  # 8 events: 0.16 s > half the 0.2 s poll interval
     r.step()
     assert r.batch_size == 4
@@ -229,3 +230,35 @@ def test_slow_batches_shrink_the_batch_size_and_fast_ones_grow_it_back() -> None
     r.step()
     assert r.batch_size == 8
     assert len(source.commits) == 2
+
+
+def test_a_batch_of_mixed_formats_alerts_per_record_and_counts_formats() -> None:
+    from trainer.render import combined, otlp
+
+    line = combined({"method": "get", "path": "/s", "query": {"q": "attack"}, "statusCode": 200,
+                     "source": {"remoteAddress": "198.51.100.2"}})  # fmt: skip
+    records = [{"method": "get", "path": f"/p{i}", "query": {"q": "attack" if i % 2 else "fine"}} for i in range(4)]
+    broken = json.loads(otlp(records))
+    broken["resourceLogs"][0]["scopeLogs"][0]["logRecords"][2] = {"body": {"intValue": "7"}}
+    batch = [msg(0, line.encode()), msg(1, otlp(records).encode()), msg(2, json.dumps(broken).encode())]
+    out = process_batch(batch, KeywordScorer(), alert_topic="alerts", dead_letter_topic="dlq", now_ms=1.7e12)
+    alerts = [json.loads(a.value) for a in out.alerts]
+    for alert in alerts:
+        jsonschema.validate(alert, SCHEMA)
+    assert [(a["source"]["offset"], a["record_index"]) for a in alerts] == [(0, 0), (1, 1), (1, 3), (2, 1), (2, 3)]
+    assert alerts[0]["message"] == line and alerts[0]["input_format"] == "combined"
+    assert alerts[0]["event"]["query"] == {"q": "attack"} and out.alerts[0].key == b"198.51.100.2"
+    assert alerts[1]["records_in_message"] == 4 and alerts[1]["event"]["path"] == "/p1"
+    (dead,) = out.dead_letters  # the OTLP message with one bad record, once, naming the record
+    headers = dict(dead.headers)
+    assert headers["logsentry-dlq-records"] == b"2" and headers["logsentry-dlq-reason"] == b"invalid_event"
+    assert len(out.scores) == 1 + 4 + 3
+    assert out.formats == {("logs", "combined"): 1, ("logs", "otlp-json"): 2}
+
+
+def test_a_pinned_input_format_refuses_other_shapes() -> None:
+    from model_store.formats import input_format
+
+    out = process_batch([msg(0, event("attack"))], KeywordScorer(), alert_topic="a", dead_letter_topic="d",
+                        input_format=input_format("combined"))  # fmt: skip
+    assert not out.alerts and out.dead_letter_reasons == {"unrecognized_format": 1}

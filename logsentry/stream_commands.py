@@ -1,0 +1,115 @@
+"""The ``stream``, ``replay`` and ``alerts`` subcommands, registered by logsentry.cli (the work is in stream/)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from logsentry.arguments import format_arg, input_file, non_negative_float, non_negative_int, positive_int
+from stream.settings import ENV, kafka_settings, stream_settings
+
+
+def _kafka_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Kafka connection (flags override LOGSENTRY_* variables)")
+    g.add_argument(
+        "--bootstrap-servers", dest="bootstrap_servers", help=f"host:port[,...] (env {ENV['bootstrap_servers']})"
+    )
+    g.add_argument(
+        "--security-protocol", dest="security_protocol", choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+    )
+    g.add_argument("--sasl-mechanism", dest="sasl_mechanism", choices=["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+    g.add_argument("--sasl-username", dest="sasl_username")
+    g.add_argument("--sasl-password", dest="sasl_password", help=f"prefer env {ENV['sasl_password']}")
+    g.add_argument("--ssl-cafile", dest="ssl_cafile")
+    g.add_argument("--ssl-certfile", dest="ssl_certfile")
+    g.add_argument("--ssl-keyfile", dest="ssl_keyfile")
+
+
+_NOT_SETTINGS = {"handler", "command", "log_level", "verbose", "debug"}
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in vars(args).items() if v is not None and k not in _NOT_SETTINGS}
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    from stream.app import run_stream
+
+    return run_stream(stream_settings(_flags(args)))
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from stream.replay import replay
+
+    path = input_file(args.file)  # checked before connecting to anything
+    sent = replay(kafka_settings(_flags(args)), args.topic, path, rate=args.rate, limit=args.limit,
+                  progress=not args.quiet, partitions=args.partitions, fmt=args.input_format)  # fmt: skip
+    print(f"replayed {sent} messages from {args.file} to {args.topic}", file=sys.stderr)
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from stream.follow import follow
+
+    follow(kafka_settings(_flags(args)), args.topic, from_beginning=args.from_beginning, max_alerts=args.max,
+           timeout_s=args.timeout, raw=args.json)  # fmt: skip
+    return 0
+
+
+def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("stream", help="score request logs from Kafka, publish alerts, serve metrics", parents=parents)
+    _kafka_flags(p)
+    p.add_argument("--topics", help=f"log topics, comma-separated (env {ENV['topics']}; default requests)")
+    p.add_argument("--group-id", dest="group_id", help="consumer group (default logsentry)")
+    p.add_argument("--alert-topic", dest="alert_topic", help="default logsentry-alerts")
+    p.add_argument("--dead-letter-topic", dest="dead_letter_topic", help="default logsentry-dead-letters")
+    p.add_argument("--store", type=Path, help=f"model store (env {ENV['store']}; default ./models)")
+    p.add_argument("--model-version", dest="model_version", help="current (follows promotions) or a pinned id")
+    p.add_argument("--input-format", dest="input_format", type=format_arg,
+                   help=f"auto (default), reference, combined, common, ecs, flat, otlp-json, mapping:FILE "
+                        f"(env {ENV['input_format']})")  # fmt: skip
+    p.add_argument("--batch-size", dest="batch_size", type=positive_int, help="most messages per micro-batch (1024)")
+    p.add_argument(
+        "--batch-wait-ms", dest="batch_wait_ms", type=non_negative_int, help="longest wait to fill a batch (100)"
+    )
+    p.add_argument(
+        "--max-message-bytes", dest="max_message_bytes", type=positive_int, help="larger goes to dead letters"
+    )
+    p.add_argument("--max-depth", dest="max_depth", type=positive_int, help="deeper JSON goes to dead letters (32)")
+    p.add_argument("--max-records", dest="max_records", type=positive_int,
+                   help="more request records in one message (OTLP) go to dead letters (10000)")  # fmt: skip
+    p.add_argument("--metrics-address", dest="metrics_address", help="bind address (default 127.0.0.1)")
+    p.add_argument("--metrics-port", dest="metrics_port", type=non_negative_int, help="default 9308")
+    p.add_argument("--reload-interval-s", dest="reload_interval_s", type=non_negative_float,
+                   help="model store check period (5)")  # fmt: skip
+    p.add_argument("--max-poll-interval-ms", dest="max_poll_interval_ms", type=positive_int)
+    p.add_argument("--session-timeout-ms", dest="session_timeout_ms", type=positive_int)
+    p.add_argument("--auto-offset-reset", dest="auto_offset_reset", choices=["earliest", "latest"])
+    p.set_defaults(handler=cmd_stream)
+
+    p = sub.add_parser("replay", help="produce log messages from a file (CSV, or one per line) to a topic",
+                       parents=parents)  # fmt: skip
+    _kafka_flags(p)
+    p.add_argument("file", type=Path)
+    p.add_argument("--topic", default="requests")
+    p.add_argument("--input-format", dest="input_format", type=format_arg, default="auto",
+                   help="how to read each message, to key it by client address (default auto)")  # fmt: skip
+    p.add_argument("--rate", type=non_negative_float, default=0.0, help="events per second (0 = as fast as possible)")
+    p.add_argument("--limit", type=positive_int, help="stop after this many")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--partitions", type=positive_int, help="create the topic with this many partitions if it is missing"
+    )
+    p.set_defaults(handler=cmd_replay)
+
+    p = sub.add_parser("alerts", help="follow the alert topic and print alerts", parents=parents)
+    _kafka_flags(p)
+    p.add_argument("--topic", default="logsentry-alerts")
+    p.add_argument("--from-beginning", action="store_true")
+    p.add_argument("--max", type=positive_int, help="exit after this many alerts")
+    p.add_argument("--timeout", type=non_negative_float, help="exit after this many seconds")
+    p.add_argument("--json", action="store_true", help="print the raw alert JSON")
+    p.set_defaults(handler=cmd_alerts)
