@@ -93,6 +93,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # -- evaluate -----------------------------------------------------------------------------
+def _json_safe(value: Any) -> Any:
+    """NaN (an undefined figure, e.g. ROC AUC of one class) as null: strict JSON for other programs."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from model_store.scoring import load_detector
     from model_store.store import ModelStore
@@ -108,10 +120,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result: dict[str, object] = {**evaluate(logs.labels, scores, detector.threshold).to_dict()}
     result |= {"version": detector.version, "rows_read": logs.rows_read, "rows_rejected": len(logs.rejected)}
     if args.json:
-        print(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.items()}))
+        print(json.dumps(_json_safe(result), allow_nan=False))
     else:
         for key, value in result.items():
-            print(f"{key:>20}  {value:.4f}" if isinstance(value, float) else f"{key:>20}  {value}")
+            if key == "calibration":
+                continue
+            if key == "tpr_at_fpr":
+                for budget, tpr in dict(value).items():  # type: ignore[call-overload]
+                    print(f"{'TPR at FPR ' + format(float(budget), '.2%'):>28}  {tpr:.4f}")
+            elif key == "false_alerts_per_million_ci95":
+                interval: list[float] = list(value)  # type: ignore[call-overload]
+                print(f"{'95% interval':>28}  {interval[0]:,.0f} - {interval[1]:,.0f}")
+            else:
+                print(f"{key:>28}  {value:.4f}" if isinstance(value, float) else f"{key:>28}  {value}")
     return 0
 
 
@@ -237,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_generate)
 
     from trainer.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+    from trainer.threshold_rules import DEFAULT_THRESHOLD_RULE
 
     p = sub.add_parser("train", help="train a model version from labelled logs and publish it", parents=common)
     p.add_argument("--data", type=Path, required=True, nargs="+", action="extend",
@@ -257,7 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="index",
         help="unseen characters: a reserved index (default) or dropped (the reference)",
     )
-    p.add_argument("--threshold-rule", default="f1", help="f1 (default), fpr:<rate> or fixed:<t>")
+    p.add_argument("--threshold-rule", default=DEFAULT_THRESHOLD_RULE,
+                   help=f"fpr:<rate> (default {DEFAULT_THRESHOLD_RULE}: an alert budget on benign validation "
+                        "requests), f1, or fixed:<t>")  # fmt: skip
     p.add_argument("--strict", action="store_true", help="a malformed row is fatal")
     p.add_argument("--no-promote", action="store_true", help="publish without making it current")
     p.add_argument("--keras-verbose", type=int, default=2, choices=[0, 1, 2])

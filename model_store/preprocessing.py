@@ -24,10 +24,16 @@ Semantics, each covered by ``tests/unit/test_preprocessing.py``:
   seen in training maps to the reserved out-of-vocabulary index ``len(vocabulary) + 1``
   (policy ``"index"``, the default) or is dropped (policy ``"drop"``, the reference's
   silent behaviour).
-* padding: sequences longer than ``max_len`` lose their *start* (pre-truncation) and
-  shorter ones get zeros in *front* (pre-padding), as ``pad_sequences`` did. A tokenizer
-  with ``buckets`` pads each event to the smallest bucket width that holds it, a function of
-  the event alone, so a score never depends on what else shares its batch.
+* padding: shorter sequences get zeros in *front* (pre-padding), as ``pad_sequences`` did. A
+  tokenizer with ``buckets`` pads each event to the smallest bucket width that holds it, a
+  function of the event alone, so a score never depends on what else shares its batch.
+* long requests (more than ``max_len`` ids): with ``long_requests="windows"`` (every model
+  trained since this option exists) a request is read as overlapping windows of ``max_len``
+  ids, each starting ``max_len // 2`` after the previous one and the last ending at the
+  request's end, and its score is the highest window score: a payload anywhere in it is
+  seen, however much filler follows. ``"truncate"`` (artifacts written before) keeps only
+  the last ``max_len`` ids, as ``pad_sequences`` did, so 1 KB of filler appended after a
+  payload hides it. Training always reads the last ``max_len`` ids.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ _UNICODE_SIZE = 0x110000
 _DROP = -1
 
 OovPolicy = Literal["index", "drop"]
+LongRequests = Literal["truncate", "windows"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,7 @@ class CharTokenizer:
     filters: str = DEFAULT_FILTERS
     oov: OovPolicy = "index"
     buckets: tuple[int, ...] = ()
+    long_requests: LongRequests = "truncate"
 
     def __post_init__(self) -> None:
         if len(set(self.vocabulary)) != len(self.vocabulary):
@@ -135,6 +143,8 @@ class CharTokenizer:
             raise ValueError("buckets must be increasing positive widths")
         if self.buckets and self.buckets[-1] != self.max_len:
             raise ValueError("the last bucket must equal max_len")
+        if self.long_requests not in ("truncate", "windows"):
+            raise ValueError(f"unknown long-request policy {self.long_requests!r}")
 
     @classmethod
     def fit(
@@ -147,6 +157,7 @@ class CharTokenizer:
         oov: OovPolicy = "index",
         buckets: Sequence[int] = (),
         max_vocab: int | None = None,
+        long_requests: LongRequests = "windows",
     ) -> CharTokenizer:
         counts: Counter[str] = Counter()
         for text in texts:
@@ -161,6 +172,7 @@ class CharTokenizer:
             filters=filters,
             oov=oov,
             buckets=tuple(buckets),
+            long_requests=long_requests,
         )
 
     @property
@@ -212,19 +224,28 @@ class CharTokenizer:
         ids, lengths = self._ids(texts)
         return _place(ids, lengths, self.max_len if width is None else width)
 
-    def encode_buckets(self, texts: Sequence[str]) -> list[Bucket]:
-        """Encode ``texts`` grouped by bucket width (one group if there are no buckets)."""
+    def encode_buckets(self, texts: Sequence[str], *, windows: bool | None = None) -> list[Bucket]:
+        """Encode ``texts`` grouped by bucket width (one group if there are no buckets).
+
+        With windows (the tokenizer's ``long_requests`` policy unless ``windows`` says
+        otherwise), a text longer than ``max_len`` gives one row per window, each row's
+        ``rows`` entry naming the text: a scorer takes the maximum over a text's rows.
+        """
         ids, lengths = self._ids(texts)
-        widths = self.bucket_width(lengths)
         starts = np.cumsum(lengths) - lengths
+        owners = np.arange(len(texts), dtype=np.int64)
+        use_windows = self.long_requests == "windows" if windows is None else windows
+        if use_windows and len(lengths) and int(lengths.max()) > self.max_len:
+            owners, starts, lengths = _windows(starts, lengths, self.max_len)
+        widths = self.bucket_width(lengths)
         out = []
         for width in np.unique(widths):
-            rows = np.flatnonzero(widths == width)
-            if len(rows) == len(texts):
-                out.append(Bucket(int(width), rows, _place(ids, lengths, int(width))))
+            picked = np.flatnonzero(widths == width)
+            if len(picked) == len(texts) and len(owners) == len(texts):
+                out.append(Bucket(int(width), owners, _place(ids, lengths, int(width))))
                 continue
-            sel = _segments(starts[rows], lengths[rows])
-            out.append(Bucket(int(width), rows, _place(ids[sel], lengths[rows], int(width))))
+            sel = _segments(starts[picked], lengths[picked])
+            out.append(Bucket(int(width), owners[picked], _place(ids[sel], lengths[picked], int(width))))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,6 +256,7 @@ class CharTokenizer:
             "filters": self.filters,
             "oov": self.oov,
             "buckets": list(self.buckets),
+            "long_requests": self.long_requests,
         }
 
     @classmethod
@@ -246,7 +268,33 @@ class CharTokenizer:
             filters=data["filters"],
             oov=data["oov"],
             buckets=tuple(int(b) for b in data.get("buckets", ())),
+            # artifacts written before windows existed score as they were measured
+            long_requests=data.get("long_requests", "truncate"),
         )
+
+
+def _windows(starts: np.ndarray, lengths: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(owner, start, length) of every window: texts up to ``width`` are one window each;
+    longer ones are windows of ``width`` ids every ``width // 2``, the last ending at the end."""
+    stride = max(1, width // 2)
+    owners: list[int] = []
+    window_starts: list[int] = []
+    window_lengths: list[int] = []
+    for owner, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist(), strict=True)):
+        if length <= width:
+            owners.append(owner)
+            window_starts.append(start)
+            window_lengths.append(length)
+            continue
+        offsets = [*range(0, length - width, stride), length - width]
+        owners += [owner] * len(offsets)
+        window_starts += [start + o for o in offsets]
+        window_lengths += [width] * len(offsets)
+    return (
+        np.asarray(owners, dtype=np.int64),
+        np.asarray(window_starts, dtype=np.int64),
+        np.asarray(window_lengths, dtype=np.int64),
+    )
 
 
 def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

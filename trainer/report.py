@@ -65,6 +65,18 @@ def _plots(directory: Path, labels: np.ndarray, scores: np.ndarray, threshold: f
         fig.savefig(directory / "precision_recall.png", dpi=100)
         plt.close(fig)
 
+    from trainer.evaluation import reliability
+
+    table = [b for b in reliability(labels, scores) if b["n"]]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfectly calibrated")
+    ax.plot([b["mean_score"] for b in table], [b["attack_share"] for b in table], marker="o", label="model")
+    ax.set(xlabel="mean score in bin", ylabel="share of attacks", title="Reliability (test split)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(directory / "calibration.png", dpi=100)
+    plt.close(fig)
+
     fig, ax = plt.subplots(figsize=(5, 4))
     bins = [i / 50 for i in range(51)]
     ax.hist(scores[labels == 0], bins=bins, alpha=0.6, label="normal", log=True)
@@ -89,6 +101,13 @@ def _summary(
         for name, ev in evaluations.items()
     )
     threshold = evaluations["test"].threshold
+    budget = "\n".join(
+        f"| {name} | {ev.fp + ev.tn} | {ev.fp} | {ev.false_alerts_per_million:,.0f} | "
+        f"{ev.false_alerts_per_million_ci95[0]:,.0f} – {ev.false_alerts_per_million_ci95[1]:,.0f} | "
+        + " | ".join(f"{ev.tpr_at_fpr.get(k, float('nan')):.4f}" for k in ("0.0001", "0.001", "0.01"))
+        + " |"
+        for name, ev in evaluations.items()
+    )
     return f"""# Model {version}
 
 Architecture `{architecture}`; alert threshold {threshold:.4f} (rule `{training.get("threshold_rule")}`,
@@ -99,5 +118,16 @@ chosen on the validation split). Trained {training.get("epochs")} epochs, batch
 |---|---|---|---|---|---|---|---|---|---|---|---|
 {rows}
 
-Plots: `roc.png`, `precision_recall.png`, `scores.png` (test split).
+## Alert budget
+
+False alerts per million benign requests at this threshold, with a 95 % Clopper-Pearson
+interval: its width comes from how many benign requests each split holds (the threshold was
+chosen on validation, so the test split is the fair estimate). TPR at a fixed false-positive
+rate is the best detection rate any threshold reaches within that budget.
+
+| split | benign | false alerts | per million | 95 % interval | TPR at FPR 0.01 % | at 0.1 % | at 1 % |
+|---|---|---|---|---|---|---|---|
+{budget}
+
+Plots: `roc.png`, `precision_recall.png`, `scores.png`, `calibration.png` (reliability; test split).
 """

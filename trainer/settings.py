@@ -8,6 +8,7 @@ from pathlib import Path
 from model_store.errors import ConfigError
 from model_store.formats import InputFormat
 from model_store.preprocessing import REFERENCE_MAX_LEN, OovPolicy
+from trainer.threshold_rules import DEFAULT_THRESHOLD_RULE, check_threshold_rule
 
 # Length buckets for variable-length models: cleaned requests average ~155 characters
 # (p99 ~ 300). Steps of 32 up to 320 pad the average request by ~16 characters instead of
@@ -29,7 +30,7 @@ class TrainSettings:
     seed: int = 42
     max_len: int = REFERENCE_MAX_LEN
     oov: OovPolicy = "index"
-    threshold_rule: str = "f1"
+    threshold_rule: str = DEFAULT_THRESHOLD_RULE  # an alert budget: at most 0.1 % of benign validation
     strict: bool = False
     promote: bool = True
     verbose: int = 2  # Keras progress output: 0 silent, 1 bar, 2 one line per epoch
@@ -47,8 +48,6 @@ class TrainSettings:
             raise ConfigError(f"--max-len must be at least 8, not {self.max_len}")
         if not (0 < self.test_size < 1 and 0 < self.validation_split < 1):
             raise ConfigError("--test-size and --validation-split must lie strictly between 0 and 1")
-        from trainer.evaluation import check_threshold_rule
-
         check_threshold_rule(self.threshold_rule)
         if self.label not in (None, 0, 1):
             raise ConfigError(f"--label must be 0 or 1, not {self.label}")

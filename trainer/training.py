@@ -67,7 +67,7 @@ def batches(
     rng: np.random.Generator | None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Batches that each share one bucket width; shuffled within and across buckets."""
-    encoded = tokenizer.encode_buckets(texts)
+    encoded = tokenizer.encode_buckets(texts, windows=False)  # a window of filler is no attack example
     plan: list[tuple[int, np.ndarray]] = []
     for b, bucket in enumerate(encoded):
         order = rng.permutation(len(bucket.rows)) if rng is not None else np.arange(len(bucket.rows))

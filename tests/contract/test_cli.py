@@ -57,6 +57,11 @@ def test_evaluate_prints_one_json_object(cli_store: tuple[Path, Path]) -> None:
     for key in ("n", "accuracy", "precision", "recall", "f1", "roc_auc", "threshold", "tp", "fp", "tn", "fn"):
         assert key in result
     assert result["n"] == 800 and result["tp"] + result["fp"] + result["tn"] + result["fn"] == 800
+    # the alert budget: false alerts per million with an interval, TPR at fixed FPRs, reliability
+    assert set(result["tpr_at_fpr"]) == {"0.0001", "0.001", "0.01"}
+    low, high = result["false_alerts_per_million_ci95"]
+    assert low <= result["false_alerts_per_million"] <= high
+    assert sum(b["n"] for b in result["calibration"]) == 800
 
 
 def test_score_prints_one_line_per_input_including_bad_ones(cli_store: tuple[Path, Path]) -> None:

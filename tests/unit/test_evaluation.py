@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -43,3 +45,34 @@ def test_fixed_rule_and_bad_rules() -> None:
         choose_threshold(LABELS, SCORES, "fpr:2")
     with pytest.raises(DataError):
         choose_threshold(np.zeros(3), np.zeros(3), "f1")
+
+
+def test_alert_budget_figures() -> None:
+    from trainer.evaluation import clopper_pearson, evaluate, reliability, tpr_at_fprs
+
+    labels = np.array([0] * 1000 + [1] * 100)
+    scores = np.r_[np.linspace(0.0, 0.5, 1000), np.linspace(0.4, 1.0, 100)]
+    budget = tpr_at_fprs(labels, scores, (0.0, 0.01, 1.0))
+    assert budget["0"] == pytest.approx(84 / 100, abs=0.011)  # attacks above the highest benign score
+    assert budget["0.01"] >= budget["0"] and budget["1"] == 1.0
+    low, high = clopper_pearson(0, 1000)
+    assert low == 0.0 and high == pytest.approx(0.003682, rel=1e-3)  # the "rule of three", exactly
+    low, high = clopper_pearson(5, 1000)
+    assert low < 0.005 < high
+    e = evaluate(labels, scores, 0.45)
+    assert e.false_alerts_per_million == pytest.approx(e.fp / 1000 * 1e6)
+    assert e.false_alerts_per_million_ci95[0] <= e.false_alerts_per_million <= e.false_alerts_per_million_ci95[1]
+    table = reliability(labels, scores)
+    assert sum(b["n"] for b in table) == 1100 and table[-1]["attack_share"] == 1.0 and table[0]["attack_share"] == 0.0
+
+
+def test_the_default_threshold_rule_is_an_alert_budget() -> None:
+    from trainer.settings import TrainSettings
+    from trainer.threshold_rules import DEFAULT_THRESHOLD_RULE
+
+    assert DEFAULT_THRESHOLD_RULE == "fpr:0.001"
+    assert TrainSettings(data=(Path("x.csv"),), store=Path("m")).threshold_rule == DEFAULT_THRESHOLD_RULE
+    labels = np.array([0] * 2000 + [1] * 50)
+    scores = np.r_[np.linspace(0.0, 0.6, 2000), np.linspace(0.3, 1.0, 50)]
+    t = choose_threshold(labels, scores)
+    assert np.mean(scores[labels == 0] >= t) <= 0.001

@@ -122,7 +122,7 @@ def test_pre_padding_and_pre_truncation() -> None:
 
 
 def test_buckets_pad_each_event_to_its_own_width() -> None:
-    tok = CharTokenizer.fit(["abc"], max_len=8, buckets=(2, 4, 8))
+    tok = CharTokenizer.fit(["abc"], max_len=8, buckets=(2, 4, 8), long_requests="truncate")
     groups = {b.width: b for b in tok.encode_buckets(["a", "abc", "abcabcabcabc", "ab"])}
     assert sorted(groups) == [2, 4, 8]
     assert groups[2].rows.tolist() == [0, 3]
@@ -145,7 +145,7 @@ def test_tokenizer_rejects_inconsistent_buckets() -> None:
         CharTokenizer("ab", max_len=8, buckets=(2, 4))
 
 
-def _naive(tok: CharTokenizer, text: str, width: int) -> list[int]:
+def _naive_ids(tok: CharTokenizer, text: str) -> list[int]:
     ids = []
     for ch in text.lower() if tok.lower else text:
         if ch in tok.filters:
@@ -155,6 +155,11 @@ def _naive(tok: CharTokenizer, text: str, width: int) -> list[int]:
             ids.append(i + 1)
         elif tok.oov_index is not None:
             ids.append(tok.oov_index)
+    return ids
+
+
+def _naive(tok: CharTokenizer, text: str, width: int) -> list[int]:
+    ids = _naive_ids(tok, text)
     ids = ids[-width:] if ids else []
     return [0] * (width - len(ids)) + ids
 
@@ -168,11 +173,50 @@ def _naive(tok: CharTokenizer, text: str, width: int) -> list[int]:
     oov=st.sampled_from(["index", "drop"]),
 )
 def test_vectorised_encoding_equals_the_naive_definition(texts: list[str], fit_texts: list[str], oov: str) -> None:
-    tok = CharTokenizer.fit(fit_texts, max_len=16, oov=oov, buckets=(4, 16))  # type: ignore[arg-type]
+    tok = CharTokenizer.fit(fit_texts, max_len=16, oov=oov, buckets=(4, 16), long_requests="truncate")  # type: ignore[arg-type]
     assert tok.encode(texts).tolist() == [_naive(tok, t, 16) for t in texts]
     for bucket in tok.encode_buckets(texts):
         for row, ids in zip(bucket.rows, bucket.ids, strict=True):
             assert ids.tolist() == _naive(tok, texts[row], bucket.width)
+
+
+def _naive_windows(tok: CharTokenizer, text: str) -> list[list[int]]:
+    """The windows definition, written the slow way: every max_len // 2, the last ending at the end."""
+    ids, width = _naive_ids(tok, text), tok.max_len
+    if len(ids) <= width:
+        return [_naive(tok, text, int(tok.bucket_width(len(ids))))]
+    offsets = sorted({*range(0, len(ids) - width, width // 2), len(ids) - width})
+    return [ids[o : o + width] for o in offsets]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet="abcxyz", max_size=70), max_size=8),
+    oov=st.sampled_from(["index", "drop"]),
+)
+def test_windows_cover_a_long_request_from_start_to_end(texts: list[str], oov: str) -> None:
+    tok = CharTokenizer.fit(["abcdefxy"], max_len=16, oov=oov, buckets=(4, 8, 16))  # type: ignore[arg-type]
+    assert tok.long_requests == "windows"
+    got: dict[int, list[list[int]]] = {}
+    for bucket in tok.encode_buckets(texts):
+        for row, ids in zip(bucket.rows.tolist(), bucket.ids.tolist(), strict=True):
+            got.setdefault(row, []).append(ids)
+    assert sorted(got) == list(range(len(texts)))
+    for row, text in enumerate(texts):
+        assert sorted(got[row]) == sorted(_naive_windows(tok, text))
+    assert all(len(w) <= 16 for rows in got.values() for w in rows)
+
+
+def test_a_payload_at_the_start_of_a_long_request_is_in_a_window() -> None:
+    tok = CharTokenizer.fit(["payload filler"], max_len=16, buckets=(16,))
+    text = "payload" + " filler" * 20
+    windows = [ids for b in tok.encode_buckets([text]) for ids in b.ids.tolist()]
+    payload = tok.encode(["payload"], width=7)[0].tolist()
+    assert any(w[: len(payload)] == payload for w in windows)
+    truncated = CharTokenizer.fit(["payload filler"], max_len=16, buckets=(16,), long_requests="truncate")
+    assert [ids for b in truncated.encode_buckets([text]) for ids in b.ids.tolist()] == [
+        truncated.encode([text])[0].tolist()
+    ]
 
 
 def test_empty_batch_and_empty_text() -> None:

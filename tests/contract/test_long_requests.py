@@ -1,0 +1,53 @@
+"""No blind spot for long requests: a payload followed by kilobytes of filler is still seen."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from model_store.scoring import Detector, load_detector
+from model_store.store import ModelStore
+from trainer.generate import generate_events
+
+# The test model is small and never saw a long benign request, so long natural text reads as
+# unusual to it; a run of one letter it reads as benign (asserted below), so what changes the
+# verdict is only where the payload sits.
+FILLER = "a" * 4096
+
+
+def _with_truncation(detector: Detector) -> Detector:
+    """The same model read the way artifacts were before windows: the last max_len characters only."""
+    tokenizer = dataclasses.replace(detector.preprocessing.tokenizer, long_requests="truncate")
+    preprocessing = dataclasses.replace(detector.preprocessing, tokenizer=tokenizer)
+    return Detector(detector.model, preprocessing, variable_length=True, threshold=detector.threshold)
+
+
+def test_a_payload_before_four_kilobytes_of_filler_is_still_flagged(trained_store: ModelStore) -> None:
+    detector = load_detector(trained_store)
+    assert detector.preprocessing.tokenizer.long_requests == "windows", "new models read long requests in windows"
+    attacks = [e for e, _ in generate_events(600, seed=51, attack_share=1.0) if e["query"] and e["method"] == "get"]
+    alone = detector.score_events(attacks)
+    seen = [e for e, s in zip(attacks, alone, strict=True) if s >= detector.threshold]
+    assert len(seen) >= 50, "the model flags the attacks on their own"
+    padded = [{**e, "query": {**e["query"], "notes": FILLER}} for e in seen]
+    assert all(len(detector.preprocessing.texts([e])[0]) > 4 * detector.preprocessing.tokenizer.max_len for e in padded)
+
+    benign = [e for e, _ in generate_events(300, seed=53, attack_share=0.0) if e["query"] and e["method"] == "get"]
+    benign_padded = [{**e, "query": {**e["query"], "notes": FILLER}} for e in benign]
+    assert float(np.mean(detector.score_events(benign_padded) >= detector.threshold)) <= 0.05, "filler reads benign"
+
+    windows = detector.score_events(padded)
+    truncated = _with_truncation(detector).score_events(padded)
+    still = float(np.mean(windows >= detector.threshold))
+    blind = float(np.mean(truncated >= detector.threshold))
+    assert still >= 0.95, f"windows flag {still:.0%} of the padded attacks"
+    assert blind < 0.5, f"the last 1,024 characters alone flag {blind:.0%}: the filler should hide the payload"
+    assert np.all(windows >= truncated - 1e-6), "the highest window is at least the last window"
+
+
+def test_short_requests_score_the_same_with_or_without_windows(trained_store: ModelStore) -> None:
+    detector = load_detector(trained_store)
+    events = [e for e, _ in generate_events(300, seed=52)]
+    assert max(len(t) for t in detector.preprocessing.texts(events)) <= detector.preprocessing.tokenizer.max_len
+    assert np.array_equal(detector.score_events(events), _with_truncation(detector).score_events(events))
