@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup tools demo test lint kafka-fetch bench-accuracy bench-scoring clean
+.PHONY: setup tools demo test lint kafka-fetch bench-accuracy bench-scoring bench-formats bench-long-requests clean
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,14 @@ bench-accuracy: setup
 
 bench-scoring: setup kafka-fetch
 	$(BIN)/python bench/scoring.py
+
+# detection an access log loses (no body), and what each input format costs to read
+bench-formats: setup kafka-fetch
+	$(BIN)/python bench/formats.py
+
+# payloads followed by kilobytes of filler: windows versus truncation
+bench-long-requests: setup
+	$(BIN)/python bench/long_requests.py
 
 clean:
 	rm -rf .cache work

@@ -20,16 +20,13 @@ The ratios matter more than the absolute figures, which vary between machines.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from bench.common import free_port, machine, metric, write_results  # noqa: E402
 from model_store.formats import input_format  # noqa: E402
 from model_store.scoring import load_detector  # noqa: E402
 from model_store.store import ModelStore  # noqa: E402
@@ -95,20 +93,6 @@ def accuracy_and_decode(store: Path, events_csv: Path) -> dict[str, Any]:
     return results
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _metric(port: int, name: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-        text = reply.read().decode()
-    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
-
-
 def stream_throughput(store: Path, events_csv: Path, n_events: int) -> dict[str, float]:
     from kafka import KafkaProducer
     from kafka.admin import KafkaAdminClient, NewTopic
@@ -116,9 +100,9 @@ def stream_throughput(store: Path, events_csv: Path, n_events: int) -> dict[str,
     events = read_labelled_csv(events_csv).events
     events = (events * (n_events // len(events) + 1))[:n_events]
     work = Path(tempfile.mkdtemp(prefix="logsentry-bench-formats-"))
-    port = _free_port()
+    port = free_port()
     bootstrap = f"127.0.0.1:{port}"
-    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(_free_port()),
+    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(free_port()),
                     "--dir", str(work / "kafka")], check=True, capture_output=True)  # fmt: skip
     stream = None
     try:
@@ -134,7 +118,7 @@ def stream_throughput(store: Path, events_csv: Path, n_events: int) -> dict[str,
         out: dict[str, float] = {}
         for topic_fmt, mode in (("reference", "reference"), ("combined", "combined"), ("combined", "auto"),
                                 ("reference", "auto")):  # fmt: skip
-            metrics_port = _free_port()
+            metrics_port = free_port()
             group = f"g-{topic_fmt}-{mode}"
             stream = subprocess.Popen(
                 [sys.executable, "-m", "logsentry", "stream", "--bootstrap-servers", bootstrap,
@@ -144,13 +128,13 @@ def stream_throughput(store: Path, events_csv: Path, n_events: int) -> dict[str,
             )  # fmt: skip
             while True:
                 try:
-                    if _metric(metrics_port, "logsentry_events_consumed_total") >= 1:
+                    if metric(metrics_port, "logsentry_events_consumed_total") >= 1:
                         break
                 except OSError:
                     pass
                 time.sleep(0.05)
-            t0, c0 = time.perf_counter(), _metric(metrics_port, "logsentry_events_consumed_total")
-            while (done := _metric(metrics_port, "logsentry_events_consumed_total")) < n_events:
+            t0, c0 = time.perf_counter(), metric(metrics_port, "logsentry_events_consumed_total")
+            while (done := metric(metrics_port, "logsentry_events_consumed_total")) < n_events:
                 time.sleep(0.1)
             out[f"{topic_fmt} as {mode}"] = (done - c0) / (time.perf_counter() - t0)
             print(f"stream {topic_fmt} as {mode}: {out[f'{topic_fmt} as {mode}']:,.0f} events/s", flush=True)
@@ -175,8 +159,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=Path("bench/results/formats.json"))
     args = parser.parse_args()
     results: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or 'unknown CPU'}, "
-        f"Python {platform.python_version()}",
+        "machine": machine(),
         "data": args.data.name,
         "events": args.events.name,
     }
@@ -208,9 +191,7 @@ def main() -> int:
         base = results["stream_events_per_s"]["reference as reference"]
         lines += ["| one stream process | events/s | vs reference |", "|---|---|---|"]
         lines += [f"| {k} | {v:,.0f} | {v / base:.2f} |" for k, v in results["stream_events_per_s"].items()]
-    print("\n".join(lines))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.json, results, lines)
     return 0
 
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -35,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from bench.common import machine, write_results  # noqa: E402
 from model_store.scoring import Detector, load_detector  # noqa: E402
 from model_store.store import ModelStore  # noqa: E402
 from trainer.data import read_labelled_csv  # noqa: E402
@@ -101,7 +100,7 @@ def main() -> int:
         bt = truncate.score_events(long_benign)
         t = windows.threshold
         results = {
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "machine": machine(),
             "model_version": ModelStore(store).current(),
             "threshold": t,
             "filler_bytes": args.filler_bytes,
@@ -123,9 +122,7 @@ def main() -> int:
         f"| scoring the holdout, events/s | {plain_rate_w:,.0f} | {plain_rate_t:,.0f} |",
         f"| scoring padded requests, events/s | {long_rate_w:,.0f} | {long_rate_t:,.0f} |",
     ]
-    print("\n".join(lines))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.json, results, lines)
     return 0
 
 

@@ -104,7 +104,6 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from model_store.scoring import load_detector
     from model_store.store import ModelStore
