@@ -28,10 +28,12 @@ Semantics, each covered by ``tests/unit/test_preprocessing.py``:
   tokenizer with ``buckets`` pads each event to the smallest bucket width that holds it, a
   function of the event alone, so a score never depends on what else shares its batch.
 * long requests (more than ``max_len`` ids): with ``long_requests="windows"`` (every model
-  trained since this option exists) a request is read as overlapping windows of ``max_len``
-  ids, each starting ``max_len // 2`` after the previous one and the last ending at the
+  trained since this option exists) a request is read as overlapping windows of ``window``
+  ids (256), each starting ``window // 2`` after the previous one and the last ending at the
   request's end, and its score is the highest window score: a payload anywhere in it is
-  seen, however much filler follows. ``"truncate"`` (artifacts written before) keeps only
+  seen, however much filler follows. Windows are short, close to the requests the model
+  learned from, so the filler around a payload does not drown it (measured in
+  ``bench/long_requests.py``: windows of 1,024 lost a quarter of the padded attacks). ``"truncate"`` (artifacts written before) keeps only
   the last ``max_len`` ids, as ``pad_sequences`` did, so 1 KB of filler appended after a
   payload hides it. Training always reads the last ``max_len`` ids.
 """
@@ -131,6 +133,7 @@ class CharTokenizer:
     oov: OovPolicy = "index"
     buckets: tuple[int, ...] = ()
     long_requests: LongRequests = "truncate"
+    window: int = 256  # width of the windows a long request is read in
 
     def __post_init__(self) -> None:
         if len(set(self.vocabulary)) != len(self.vocabulary):
@@ -145,6 +148,8 @@ class CharTokenizer:
             raise ValueError("the last bucket must equal max_len")
         if self.long_requests not in ("truncate", "windows"):
             raise ValueError(f"unknown long-request policy {self.long_requests!r}")
+        if not 2 <= self.window <= self.max_len:
+            raise ValueError("window must lie between 2 and max_len")
 
     @classmethod
     def fit(
@@ -158,6 +163,7 @@ class CharTokenizer:
         buckets: Sequence[int] = (),
         max_vocab: int | None = None,
         long_requests: LongRequests = "windows",
+        window: int = 256,
     ) -> CharTokenizer:
         counts: Counter[str] = Counter()
         for text in texts:
@@ -173,6 +179,7 @@ class CharTokenizer:
             oov=oov,
             buckets=tuple(buckets),
             long_requests=long_requests,
+            window=min(window, max_len),
         )
 
     @property
@@ -236,7 +243,7 @@ class CharTokenizer:
         owners = np.arange(len(texts), dtype=np.int64)
         use_windows = self.long_requests == "windows" if windows is None else windows
         if use_windows and len(lengths) and int(lengths.max()) > self.max_len:
-            owners, starts, lengths = _windows(starts, lengths, self.max_len)
+            owners, starts, lengths = _windows(starts, lengths, self.max_len, self.window)
         widths = self.bucket_width(lengths)
         out = []
         for width in np.unique(widths):
@@ -257,6 +264,7 @@ class CharTokenizer:
             "oov": self.oov,
             "buckets": list(self.buckets),
             "long_requests": self.long_requests,
+            "window": self.window,
         }
 
     @classmethod
@@ -270,18 +278,21 @@ class CharTokenizer:
             buckets=tuple(int(b) for b in data.get("buckets", ())),
             # artifacts written before windows existed score as they were measured
             long_requests=data.get("long_requests", "truncate"),
+            window=int(data.get("window", min(256, int(data["max_len"])))),
         )
 
 
-def _windows(starts: np.ndarray, lengths: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(owner, start, length) of every window: texts up to ``width`` are one window each;
-    longer ones are windows of ``width`` ids every ``width // 2``, the last ending at the end."""
+def _windows(
+    starts: np.ndarray, lengths: np.ndarray, limit: int, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(owner, start, length) of every row: a text of up to ``limit`` ids is one row; a longer
+    one is windows of ``width`` ids every ``width // 2``, the last ending at its end."""
     stride = max(1, width // 2)
     owners: list[int] = []
     window_starts: list[int] = []
     window_lengths: list[int] = []
     for owner, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist(), strict=True)):
-        if length <= width:
+        if length <= limit:
             owners.append(owner)
             window_starts.append(start)
             window_lengths.append(length)

@@ -181,12 +181,12 @@ def test_vectorised_encoding_equals_the_naive_definition(texts: list[str], fit_t
 
 
 def _naive_windows(tok: CharTokenizer, text: str) -> list[list[int]]:
-    """The windows definition, written the slow way: every max_len // 2, the last ending at the end."""
-    ids, width = _naive_ids(tok, text), tok.max_len
-    if len(ids) <= width:
+    """The windows definition, written the slow way: above max_len, every window // 2, the last at the end."""
+    ids, width = _naive_ids(tok, text), tok.window
+    if len(ids) <= tok.max_len:
         return [_naive(tok, text, int(tok.bucket_width(len(ids))))]
-    offsets = sorted({*range(0, len(ids) - width, width // 2), len(ids) - width})
-    return [ids[o : o + width] for o in offsets]
+    offsets = [*range(0, len(ids) - width, width // 2), len(ids) - width]
+    return [_naive(tok, "", int(tok.bucket_width(width)) - width) + ids[o : o + width] for o in offsets]
 
 
 @settings(max_examples=200, deadline=None)
@@ -195,8 +195,8 @@ def _naive_windows(tok: CharTokenizer, text: str) -> list[list[int]]:
     oov=st.sampled_from(["index", "drop"]),
 )
 def test_windows_cover_a_long_request_from_start_to_end(texts: list[str], oov: str) -> None:
-    tok = CharTokenizer.fit(["abcdefxy"], max_len=16, oov=oov, buckets=(4, 8, 16))  # type: ignore[arg-type]
-    assert tok.long_requests == "windows"
+    tok = CharTokenizer.fit(["abcdefxy"], max_len=16, oov=oov, buckets=(4, 6, 16), window=6)  # type: ignore[arg-type]
+    assert tok.long_requests == "windows" and tok.window == 6
     got: dict[int, list[list[int]]] = {}
     for bucket in tok.encode_buckets(texts):
         for row, ids in zip(bucket.rows.tolist(), bucket.ids.tolist(), strict=True):
@@ -208,7 +208,7 @@ def test_windows_cover_a_long_request_from_start_to_end(texts: list[str], oov: s
 
 
 def test_a_payload_at_the_start_of_a_long_request_is_in_a_window() -> None:
-    tok = CharTokenizer.fit(["payload filler"], max_len=16, buckets=(16,))
+    tok = CharTokenizer.fit(["payload filler"], max_len=16, buckets=(8, 16), window=8)
     text = "payload" + " filler" * 20
     windows = [ids for b in tok.encode_buckets([text]) for ids in b.ids.tolist()]
     payload = tok.encode(["payload"], width=7)[0].tolist()
