@@ -32,10 +32,10 @@ Semantics, each covered by ``tests/unit/test_preprocessing.py``:
   ids (256), each starting ``window // 2`` after the previous one and the last ending at the
   request's end, and its score is the highest window score: a payload anywhere in it is
   seen, however much filler follows. Windows are short, close to the requests the model
-  learned from, so the filler around a payload does not drown it (measured in
-  ``bench/long_requests.py``: windows of 1,024 lost a quarter of the padded attacks). ``"truncate"`` (artifacts written before) keeps only
-  the last ``max_len`` ids, as ``pad_sequences`` did, so 1 KB of filler appended after a
-  payload hides it. Training always reads the last ``max_len`` ids.
+  learned from, so the filler around a payload does not drown it (``bench/long_requests.py``
+  compares window widths). ``"truncate"`` (artifacts written before) keeps only the last
+  ``max_len`` ids, as ``pad_sequences`` did, so 1 KB of filler appended after a payload
+  hides it. Training always reads the last ``max_len`` ids.
 """
 
 from __future__ import annotations
