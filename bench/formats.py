@@ -75,12 +75,13 @@ def accuracy_and_decode(store: Path, events_csv: Path) -> dict[str, Any]:
     events, labels = logs.events, logs.labels
     rendered = {fmt: [render(e, fmt).encode() for e in events] for fmt in ("reference", "combined", "ecs", "flat")}
     rendered["otlp-json"] = [otlp(events[i : i + 25]).encode() for i in range(0, len(events), 25)]
-    _scores(detector, rendered["reference"][:2048], "reference")  # warm up the inference function
-    results: dict[str, Any] = {"events": len(events), "threshold": detector.threshold}
+    _scores(detector, rendered["reference"], "reference")  # warm up: trace every bucket width once
+    results: dict[str, Any] = {"events": len(events), "threshold": detector.threshold, "repeats": 2}
     decode: dict[str, float] = {}
     for fmt, mode in (("reference", "reference"), ("reference", "auto"), ("combined", "combined"),
                       ("combined", "auto"), ("ecs", "ecs"), ("flat", "flat"), ("otlp-json", "otlp-json")):  # fmt: skip
-        scores, seconds = _scores(detector, rendered[fmt], mode)
+        runs = [_scores(detector, rendered[fmt], mode) for _ in range(2)]  # best of two: less noise
+        scores, seconds = runs[0][0], min(r[1] for r in runs)
         assert len(scores) == len(events), (fmt, mode, len(scores))
         decode[f"{fmt} as {mode}"] = len(events) / seconds
         if mode == fmt and fmt in ("reference", "combined"):
@@ -116,10 +117,12 @@ def stream_throughput(store: Path, events_csv: Path, n_events: int) -> dict[str,
         producer.flush()
         producer.close()
         out: dict[str, float] = {}
-        for topic_fmt, mode in (("reference", "reference"), ("combined", "combined"), ("combined", "auto"),
-                                ("reference", "auto")):  # fmt: skip
+        # the reference run comes first and last: the first run of a fresh broker is slower
+        runs = (("reference", "reference", 1), ("combined", "combined", 1), ("combined", "auto", 1),
+                ("reference", "auto", 1), ("reference", "reference", 2))  # fmt: skip
+        for topic_fmt, mode, attempt in runs:
             metrics_port = free_port()
-            group = f"g-{topic_fmt}-{mode}"
+            group = f"g-{topic_fmt}-{mode}-{attempt}"
             stream = subprocess.Popen(
                 [sys.executable, "-m", "logsentry", "stream", "--bootstrap-servers", bootstrap,
                  "--topics", f"bench-{topic_fmt}", "--group-id", group, "--store", str(store),
@@ -136,8 +139,9 @@ def stream_throughput(store: Path, events_csv: Path, n_events: int) -> dict[str,
             t0, c0 = time.perf_counter(), metric(metrics_port, "logsentry_events_consumed_total")
             while (done := metric(metrics_port, "logsentry_events_consumed_total")) < n_events:
                 time.sleep(0.1)
-            out[f"{topic_fmt} as {mode}"] = (done - c0) / (time.perf_counter() - t0)
-            print(f"stream {topic_fmt} as {mode}: {out[f'{topic_fmt} as {mode}']:,.0f} events/s", flush=True)
+            name = f"{topic_fmt} as {mode}" + (" (again, last)" if attempt == 2 else "")
+            out[name] = (done - c0) / (time.perf_counter() - t0)
+            print(f"stream {name}: {out[name]:,.0f} events/s", flush=True)
             stream.send_signal(signal.SIGTERM)
             stream.wait(60)
             stream = None

@@ -18,6 +18,13 @@ def lookup(obj: Any, path: str) -> Any:
     if path in obj:
         return obj[path]
     parts = path.split(".")
+    node: Any = obj  # the common case first: plain nesting
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            break
+        node = node[part]
+    else:
+        return node
     for cut in range(len(parts) - 1, 0, -1):
         head = obj.get(".".join(parts[:cut]))
         if isinstance(head, dict):
@@ -60,6 +67,6 @@ def status(obj: Any, paths: Sequence[str]) -> int | None:
 
 
 def body(obj: Any, paths: Sequence[str], *, missing: Any = MISSING) -> Any:
-    """The body field's value; ``missing`` (``None``: "no body") when the log has none."""
+    """The first present field's value as it is (a body, a time); ``missing`` when there is none."""
     value = first(obj, paths)[1]
     return missing if value is MISSING else value

@@ -86,7 +86,7 @@ def from_ecs(obj: dict[str, Any]) -> dict[str, Any]:
         status=fields.status(obj, ECS_STATUS),
         body=fields.body(obj, ECS_BODY, missing=None),
         client=fields.text(obj, ECS_CLIENT),
-        timestamp=fields.first(obj, ECS_TIME)[1] if fields.first(obj, ECS_TIME)[0] else None,
+        timestamp=fields.body(obj, ECS_TIME, missing=None),
     )
 
 
@@ -130,7 +130,7 @@ def from_flat(obj: dict[str, Any]) -> dict[str, Any]:
         status=fields.status(obj, FLAT_STATUS),
         body=fields.body(obj, FLAT_BODY, missing=None),
         client=fields.text(obj, FLAT_CLIENT),
-        timestamp=fields.first(obj, FLAT_TIME)[1] if fields.first(obj, FLAT_TIME)[0] else None,
+        timestamp=fields.body(obj, FLAT_TIME, missing=None),
     )
 
 
