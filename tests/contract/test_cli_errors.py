@@ -205,3 +205,37 @@ def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(places: di
     assert len(lines) == 1 and "ZeroDivisionError" in lines[0] and "run with --debug for the traceback" in lines[0]
     debug = _crashing_cli("models", "list", "--debug", "--store", places["{store}"])
     assert debug.returncode != 0 and "Traceback" in debug.stderr and "ZeroDivisionError" in debug.stderr
+
+
+@pytest.mark.parametrize("command", ["score", "train", "replay"])
+def test_an_unreadable_input_file_is_named(command: str) -> None:
+    """Permission denied, as a user other than the file's owner meets it (root reads everything: nobody then)."""
+    import os
+    import shutil
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(dir="/tmp", prefix="logsentry-unreadable-"))
+    try:
+        directory.chmod(0o755)
+        secret = directory / "secret.log"
+        secret.write_text('1.2.3.4 - - [01/Jan/2026:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "-"\n')
+        secret.chmod(0)
+        args = {"score": ["score", str(secret)], "train": ["train", "--data", str(secret), "--label", "0"],
+                "replay": ["replay", str(secret), "--bootstrap-servers", "127.0.0.1:1"]}[command]  # fmt: skip
+        command_line = [sys.executable, "-m", "logsentry", *args]
+        if os.geteuid() == 0:
+            nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+            probe = subprocess.run([*nobody, sys.executable, "-c", "import logsentry.cli"], capture_output=True,
+                                   env=ROOT_ENV, cwd=directory)  # fmt: skip
+            if probe.returncode == 0:
+                command_line = [*nobody, *command_line]
+            else:  # the checkout is not readable by nobody: deny reading as the OS would, in the real CLI
+                code = ("import os, sys, logsentry.cli as cli\n"
+                        "real = os.access\n"
+                        "os.access = lambda p, m, *a, **k: False if str(p).endswith('secret.log') else real(p, m, *a, **k)\n"
+                        "sys.exit(cli.main(sys.argv[1:]))")  # fmt: skip
+                command_line = [sys.executable, "-c", code, *args]
+        done = subprocess.run(command_line, capture_output=True, text=True, timeout=120, env=ROOT_ENV, cwd=directory)
+        assert_one_clear_line(Case(command, tuple(args), "is not readable (permission denied)"), done)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
