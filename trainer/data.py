@@ -37,7 +37,9 @@ from model_store.formats import InputFormat, decode_message
 log = logging.getLogger(__name__)
 
 _LABELS = {"0": 0, "1": 1}
-_TRAINING_LIMITS = DecodeLimits(max_bytes=10_000_000)
+# the stream's own default limits: a row the stream would refuse as too large or too deep is
+# reported here too, so training never learns from what serving would dead-letter
+_TRAINING_LIMITS = DecodeLimits()
 
 
 @dataclass(frozen=True)
