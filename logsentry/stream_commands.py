@@ -66,6 +66,8 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     p.add_argument("--group-id", dest="group_id", help="consumer group (default logsentry)")
     p.add_argument("--alert-topic", dest="alert_topic", help="default logsentry-alerts")
     p.add_argument("--dead-letter-topic", dest="dead_letter_topic", help="default logsentry-dead-letters")
+    p.add_argument("--verdict-topic", dest="verdict_topic",
+                   help=f"publish a verdict of every scored record here (env {ENV['verdict_topic']})")  # fmt: skip
     p.add_argument("--store", type=Path, help=f"model store (env {ENV['store']}; default ./models)")
     p.add_argument("--model-version", dest="model_version", help="current (follows promotions) or a pinned id")
     p.add_argument("--input-format", dest="input_format", type=format_arg,

@@ -34,7 +34,8 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
             "which costs more than scoring; pip install 'kafka-python[crc32c]'"
         )
     if settings.create_topics:
-        ensure_topics(settings.kafka, {settings.alert_topic: 3, settings.dead_letter_topic: 1})
+        wanted = {settings.alert_topic: 3, settings.dead_letter_topic: 1}
+        ensure_topics(settings.kafka, wanted | ({settings.verdict_topic: 3} if settings.verdict_topic else {}))
     sink = KafkaSink(
         settings.kafka,
         timeout_s=settings.publish_timeout_s,

@@ -31,6 +31,9 @@ class StreamMetrics:
         )
         self.flagged = Counter("logsentry_events_flagged", "Request logs scored at or above the threshold.", registry=r)
         self.alerts_published = Counter("logsentry_alerts_published", "Alerts acknowledged by the broker.", registry=r)
+        self.verdicts_published = Counter(
+            "logsentry_verdicts_published", "Verdicts acknowledged by the broker (--verdict-topic).", registry=r
+        )
         self.dead_letters = Counter(
             "logsentry_dead_letters", "Messages sent to the dead-letter topic.", ["reason"], registry=r
         )

@@ -19,7 +19,7 @@ import numpy as np
 from model_store.decode import DecodeLimits
 from model_store.formats import InputFormat
 from model_store.verdict import Scorer, judge
-from stream.records import Message, Outgoing, alert_record, dead_letter_record
+from stream.records import Message, Outgoing, alert_record, dead_letter_record, verdict_record
 
 TopicPartition = tuple[str, int]
 
@@ -30,6 +30,7 @@ __all__ = ["BatchOutcome", "Scorer", "TopicPartition", "offsets_of", "process_ba
 class BatchOutcome:
     alerts: list[Outgoing] = field(default_factory=list)
     dead_letters: list[Outgoing] = field(default_factory=list)
+    verdicts: list[Outgoing] = field(default_factory=list)
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
     formats: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, detected format) -> messages
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
@@ -42,7 +43,7 @@ class BatchOutcome:
 
     @property
     def outgoing(self) -> list[Outgoing]:
-        return self.alerts + self.dead_letters
+        return self.alerts + self.dead_letters + self.verdicts
 
 
 def offsets_of(messages: Sequence[Message]) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
@@ -62,6 +63,7 @@ def process_batch(
     *,
     alert_topic: str,
     dead_letter_topic: str,
+    verdict_topic: str = "",
     input_format: InputFormat = InputFormat(),
     limits: DecodeLimits = DecodeLimits(),
     now_ms: float | None = None,
@@ -84,6 +86,14 @@ def process_batch(
             out.dead_letter_reasons[error.reason] += 1
         for record in verdict.records:
             out.scored_timestamps_ms.append(message.timestamp_ms)
+            if verdict_topic:
+                out.verdicts.append(
+                    verdict_record(
+                        verdict_topic, message, record_index=record.index, score=record.score,
+                        threshold=scorer.threshold, version=scorer.version, flagged=record.flagged,
+                        input_format=verdict.format or "",
+                    )
+                )  # fmt: skip
             if record.flagged:
                 out.alerts.append(
                     alert_record(

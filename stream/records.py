@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 ALERT_SCHEMA = "logsentry.alert/1"
+VERDICT_SCHEMA = "logsentry.verdict/1"
 Headers = tuple[tuple[str, bytes], ...]
 
 
@@ -107,6 +108,42 @@ def alert_record(
             ("logsentry-schema", ALERT_SCHEMA.encode()),
             ("content-type", b"application/json"),
         ),
+    )
+
+
+def verdict_record(
+    topic: str,
+    message: Message,
+    *,
+    record_index: int,
+    score: float,
+    threshold: float,
+    version: str,
+    flagged: bool,
+    input_format: str,
+) -> Outgoing:
+    """The compact verdict of one scored record (``--verdict-topic``), keyed like its message.
+
+    ``{"schema", "source": {"topic", "partition", "offset"}, "record_index", "score",
+    "threshold", "model_version", "flagged", "input_format"}``: enough to join the score onto
+    the same request wherever the log topic is also stored (a SIEM, a data lake).
+    """
+    body = {
+        "schema": VERDICT_SCHEMA,
+        "source": {"topic": message.topic, "partition": message.partition, "offset": message.offset},
+        "record_index": record_index,
+        "score": round(float(score), 6),
+        "threshold": float(threshold),
+        "model_version": version,
+        "flagged": flagged,
+        "input_format": input_format,
+    }
+    return Outgoing(
+        topic=topic,
+        key=message.key,
+        value=json.dumps(body, separators=(",", ":")).encode(),
+        headers=(("logsentry-schema", VERDICT_SCHEMA.encode()), ("content-type", b"application/json")),
+        timestamp_ms=message.timestamp_ms if message.timestamp_ms >= 0 else None,
     )
 
 

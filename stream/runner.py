@@ -60,6 +60,7 @@ class StreamRunner:
         self.metrics = metrics
         self.alert_topic = settings.alert_topic
         self.dead_letter_topic = settings.dead_letter_topic
+        self.verdict_topic = settings.verdict_topic
         self.limits = settings.limits
         self.input_format = settings.input_format
         self.max_batch_size = settings.batch_size
@@ -101,6 +102,7 @@ class StreamRunner:
                 detector,
                 alert_topic=self.alert_topic,
                 dead_letter_topic=self.dead_letter_topic,
+                verdict_topic=self.verdict_topic,
                 input_format=self.input_format,
                 limits=self.limits,
             )
@@ -138,6 +140,7 @@ class StreamRunner:
         m.scored.inc(len(outcome.scores))
         m.flagged.inc(len(outcome.alerts))
         m.alerts_published.inc(len(outcome.alerts))
+        m.verdicts_published.inc(len(outcome.verdicts))
         for reason, n in outcome.dead_letter_reasons.items():
             m.dead_letters.labels(reason).inc(n)
         for (topic, fmt), n in outcome.formats.items():

@@ -31,6 +31,7 @@ ENV: dict[str, str] = {
     "group_id": "LOGSENTRY_GROUP_ID",
     "alert_topic": "LOGSENTRY_ALERT_TOPIC",
     "dead_letter_topic": "LOGSENTRY_DEAD_LETTER_TOPIC",
+    "verdict_topic": "LOGSENTRY_VERDICT_TOPIC",
     "store": "LOGSENTRY_STORE",
     "model_version": "LOGSENTRY_MODEL_VERSION",
     "batch_size": "LOGSENTRY_BATCH_SIZE",
@@ -125,6 +126,7 @@ class StreamSettings:
     group_id: str = "logsentry"
     alert_topic: str = "logsentry-alerts"
     dead_letter_topic: str = "logsentry-dead-letters"
+    verdict_topic: str = ""  # off; a topic name publishes a verdict for every scored record
     store: Path = Path("models")
     model_version: str = "current"  # "current" follows promotions; a pinned id never reloads
     batch_size: int = 1024
@@ -157,8 +159,10 @@ class StreamSettings:
                 raise ConfigError(f"{_flag(name)} must be more than 0, not {getattr(self, name)}")
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"--metrics-port must be between 0 and 65535, not {self.metrics_port}")
-        if set(self.topics) & {self.alert_topic, self.dead_letter_topic}:
-            raise ConfigError("the alert and dead-letter topics cannot also be log topics")
+        if set(self.topics) & {self.alert_topic, self.dead_letter_topic, self.verdict_topic}:
+            raise ConfigError("the alert, dead-letter and verdict topics cannot also be log topics")
+        if self.verdict_topic and self.verdict_topic in (self.alert_topic, self.dead_letter_topic):
+            raise ConfigError("the verdict topic must be a topic of its own")
         if self.auto_offset_reset not in ("earliest", "latest"):
             raise ConfigError("auto_offset_reset must be earliest or latest")
 

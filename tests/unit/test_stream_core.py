@@ -262,3 +262,17 @@ def test_a_pinned_input_format_refuses_other_shapes() -> None:
     out = process_batch([msg(0, event("attack"))], KeywordScorer(), alert_topic="a", dead_letter_topic="d",
                         input_format=input_format("combined"))  # fmt: skip
     assert not out.alerts and out.dead_letter_reasons == {"unrecognized_format": 1}
+
+
+def test_verdicts_for_every_scored_record_when_a_verdict_topic_is_set() -> None:
+    from trainer.render import otlp
+
+    records = [{"method": "get", "path": f"/p{i}", "query": {"q": "attack" if i else "fine"}} for i in range(3)]
+    batch = [msg(0, event("fine")), msg(1, event("attack")), msg(2, b"{oops"), msg(3, otlp(records).encode())]
+    out = process_batch(batch, KeywordScorer(), alert_topic="a", dead_letter_topic="d", verdict_topic="v")
+    verdicts = [json.loads(v.value) for v in out.verdicts]
+    assert [(v["source"]["offset"], v["record_index"], v["flagged"]) for v in verdicts] == [
+        (0, 0, False), (1, 0, True), (3, 0, False), (3, 1, True), (3, 2, True)]  # fmt: skip
+    assert all(v["schema"] == "logsentry.verdict/1" and v["model_version"] == "v-test" for v in verdicts)
+    assert {o.topic for o in out.outgoing} == {"a", "d", "v"} and len(out.dead_letters) == 1
+    assert process_batch(batch, KeywordScorer(), alert_topic="a", dead_letter_topic="d").verdicts == []
