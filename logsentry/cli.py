@@ -23,6 +23,7 @@ from logsentry.arguments import (
     fraction,
     input_file,
     input_format_arg,
+    non_negative_int,
     output_file,
     positive_int,
 )
@@ -76,6 +77,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         verbose=args.keras_verbose,
         input_format=args.input_format,
         label=args.label,
+        augment=args.augment,
     )
     from model_store.store import ModelStore
 
@@ -281,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold-rule", default=DEFAULT_THRESHOLD_RULE,
                    help=f"fpr:<rate> (default {DEFAULT_THRESHOLD_RULE}: an alert budget on benign validation "
                         "requests), f1, or fixed:<t>")  # fmt: skip
+    p.add_argument("--augment", type=non_negative_int, default=0, metavar="N",
+                   help="add N generated requests of many other sites to training and validation")  # fmt: skip
     p.add_argument("--strict", action="store_true", help="a malformed row is fatal")
     p.add_argument("--no-promote", action="store_true", help="publish without making it current")
     p.add_argument("--keras-verbose", type=int, default=2, choices=[0, 1, 2])

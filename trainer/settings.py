@@ -36,6 +36,7 @@ class TrainSettings:
     verbose: int = 2  # Keras progress output: 0 silent, 1 bar, 2 one line per epoch
     input_format: InputFormat = field(default_factory=InputFormat)
     label: int | None = None  # one label for every row of log files (not labelled CSV)
+    augment: int = 0  # generated requests of many sites added to training and validation
 
     def __post_init__(self) -> None:
         if not self.data:
@@ -49,5 +50,7 @@ class TrainSettings:
         if not (0 < self.test_size < 1 and 0 < self.validation_split < 1):
             raise ConfigError("--test-size and --validation-split must lie strictly between 0 and 1")
         check_threshold_rule(self.threshold_rule)
+        if self.augment < 0:
+            raise ConfigError(f"--augment must be 0 or more, not {self.augment}")
         if self.label not in (None, 0, 1):
             raise ConfigError(f"--label must be 0 or 1, not {self.label}")

@@ -99,6 +99,38 @@ def _dataset(tokenizer: CharTokenizer, texts: list[str], labels: np.ndarray, bat
     return dataset.apply(tf.data.experimental.assert_cardinality(steps))
 
 
+TRAINING_SITES = tuple(range(1000, 1020))  # generated sites mixed into training; benchmarks test on others
+
+
+def augment(logs: LabelledLogs, split: Split, settings: TrainSettings) -> tuple[LabelledLogs, Split]:
+    """Add ``settings.augment`` requests of many generated sites to the training and validation parts.
+
+    The test part stays the user's data alone, so its figures keep their meaning; the
+    validation part, where the threshold is chosen, gets its share of other sites' ordinary
+    requests, so the alert budget holds beyond the one site the data came from.
+    """
+    from trainer.sites import site_traffic
+
+    generated = list(site_traffic(list(TRAINING_SITES), settings.augment, seed=settings.seed, attack_share=0.5))
+    start = len(logs.events)
+    rows = np.arange(start, start + len(generated))
+    cut = int(len(rows) * (1 - settings.validation_split))
+    combined = LabelledLogs(
+        events=[*logs.events, *(e for e, _, _ in generated)],
+        labels=np.concatenate([logs.labels, np.asarray([y for _, y, _ in generated], dtype=np.int8)]),
+        lines=np.concatenate([logs.lines, np.zeros(len(generated), dtype=np.int64)]),
+        rows_read=logs.rows_read,
+        rejected=logs.rejected,
+        sha256=logs.sha256,
+    )
+    log.info("augmented with %d generated requests of %d sites", len(generated), len(TRAINING_SITES))
+    return combined, Split(
+        train=np.concatenate([split.train, rows[:cut]]),
+        validation=np.concatenate([split.validation, rows[cut:]]),
+        test=split.test,
+    )
+
+
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for dist in ("logsentry", "tensorflow-cpu", "tensorflow", "keras", "numpy", "scikit-learn"):
@@ -146,6 +178,8 @@ def train(settings: TrainSettings) -> TrainResult:
         validation_split=settings.validation_split,
         seed=settings.seed,
     )
+    if settings.augment:
+        logs, split = augment(logs, split, settings)
     train_rows = np.concatenate([split.train, split.validation])
     preprocessing = prepare(logs, settings, train_rows)
     tokenizer = preprocessing.tokenizer
@@ -203,6 +237,8 @@ def train(settings: TrainSettings) -> TrainResult:
         "seed": settings.seed,
         "test_size": settings.test_size,
         "validation_split": settings.validation_split,
+        "augment": settings.augment,
+        "augment_sites": list(TRAINING_SITES) if settings.augment else [],
         "description": arch.description,
     }
     store = ModelStore(settings.store)
