@@ -100,3 +100,17 @@ def test_errors_are_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     done = run("score", "--store", str(tmp_path / "none"), "-", stdin="{}\n")
     assert done.returncode == 2
     assert "error:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_augment_adds_other_sites_to_training_and_validation_only(cli_store: tuple[Path, Path], tmp_path: Path) -> None:
+    data, _ = cli_store
+    models = tmp_path / "models"
+    done = run("train", "--data", str(data), "--store", str(models), "--epochs", "1", "--keras-verbose", "0",
+               "--augment", "400")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "augmented with 400 generated requests of 20 sites" in done.stderr
+    manifest = ModelStore(models).manifest()
+    assert manifest.hyperparameters["augment"] == 400 and len(manifest.hyperparameters["augment_sites"]) == 20
+    evaluation = manifest.evaluation
+    assert evaluation["test"]["n"] == 200, "the test split stays the user's data: 25 % of 800 rows"
+    assert evaluation["validation"]["n"] == 150 + 100, "validation gets its share of the generated requests"
