@@ -6,9 +6,13 @@ import json
 import os
 import platform
 import socket
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def machine() -> str:
@@ -42,3 +46,10 @@ def write_results(path: Path, results: dict[str, Any], table: list[str]) -> None
     print("\n".join(table))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def train_default(data: Path, store: Path, *extra: str) -> Path:
+    """Train the default recipe on ``data`` into ``store`` with the real CLI; return the store."""
+    subprocess.run([sys.executable, "-m", "logsentry", "train", "--data", str(data), "--store", str(store),
+                    "--keras-verbose", "0", *extra], check=True, cwd=ROOT)  # fmt: skip
+    return store

@@ -20,7 +20,6 @@ detection rate at fixed false-positive rates.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import machine, write_results  # noqa: E402
+from bench.common import machine, train_default, write_results  # noqa: E402
 from model_store.scoring import load_detector  # noqa: E402
 from model_store.store import ModelStore  # noqa: E402
 from trainer.data import read_labelled_csv  # noqa: E402
@@ -76,9 +75,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         recipes = (("default recipe", []), (f"+ {args.augment} requests of 20 sites", ["--augment", str(args.augment)]))
         for name, extra in recipes:
-            store = Path(tmp) / name.replace(" ", "_")
-            subprocess.run([sys.executable, "-m", "logsentry", "train", "--data", str(args.data), "--store",
-                            str(store), "--keras-verbose", "0", *extra], check=True, cwd=ROOT)  # fmt: skip
+            store = train_default(args.data, Path(tmp) / name.replace(" ", "_"), *extra)
             detector = load_detector(ModelStore(store))
             per_set = {label: figures(detector, *data) for label, data in sets.items()}
             sites = [k for k in per_set if k.startswith("site ")]

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import free_port, machine, metric, write_results  # noqa: E402
+from bench.common import free_port, machine, metric, train_default, write_results  # noqa: E402
 from model_store.formats import input_format  # noqa: E402
 from model_store.scoring import load_detector  # noqa: E402
 from model_store.store import ModelStore  # noqa: E402
@@ -168,11 +168,7 @@ def main() -> int:
         "events": args.events.name,
     }
     with tempfile.TemporaryDirectory() as tmp:
-        store = args.store
-        if store is None:
-            store = Path(tmp) / "models"
-            subprocess.run([sys.executable, "-m", "logsentry", "train", "--data", str(args.data), "--store",
-                            str(store), "--keras-verbose", "0"], check=True, cwd=ROOT)  # fmt: skip
+        store = args.store or train_default(args.data, Path(tmp) / "models")
         results["model_version"] = ModelStore(store).current()
         results.update(accuracy_and_decode(store, args.events))
         if not args.skip_stream:

@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import machine, write_results  # noqa: E402
+from bench.common import machine, train_default, write_results  # noqa: E402
 from model_store.scoring import Detector, load_detector  # noqa: E402
 from model_store.store import ModelStore  # noqa: E402
 from trainer.data import read_labelled_csv  # noqa: E402
@@ -77,11 +76,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=Path("bench/results/long_requests.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        store = args.store
-        if store is None:
-            store = Path(tmp) / "models"
-            subprocess.run([sys.executable, "-m", "logsentry", "train", "--data", str(args.data), "--store",
-                            str(store), "--keras-verbose", "0"], check=True, cwd=ROOT)  # fmt: skip
+        store = args.store or train_default(args.data, Path(tmp) / "models")
         windows = load_detector(ModelStore(store))
         truncate = truncating(windows)
         logs = read_labelled_csv(args.events)

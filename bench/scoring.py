@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from bench.common import free_port, metric  # noqa: E402
 from model_store.formats import decode_event  # noqa: E402
 from model_store.preprocessing import clean  # noqa: E402
 from model_store.scoring import load_detector  # noqa: E402
@@ -118,20 +119,6 @@ def offline_in_fresh_process(stores: dict[str, Path], events_csv: Path) -> dict[
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _metric(port: int, name: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-        text = reply.read().decode()
-    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
-
-
 def _produce(bootstrap: str, topic: str, values: list[bytes], rate: float = 0.0) -> None:
     from kafka import KafkaProducer
 
@@ -156,9 +143,9 @@ def end_to_end(
     values = list(read_values(events_csv))
     values = (values * (n_events // len(values) + 1))[:n_events]
     work = Path(tempfile.mkdtemp(prefix="logsentry-bench-"))
-    port = _free_port()
+    port = free_port()
     bootstrap = f"127.0.0.1:{port}"
-    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(_free_port()),
+    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(free_port()),
                     "--dir", str(work / "kafka")], check=True, capture_output=True)  # fmt: skip
     stream = None
     try:
@@ -166,7 +153,7 @@ def end_to_end(
         admin.create_topics([NewTopic("bench", 4, 1), NewTopic("bench-latency", 4, 1)])
         admin.close()
         _produce(bootstrap, "bench", values)
-        metrics_port = _free_port()
+        metrics_port = free_port()
 
         def start(topic: str, group: str, batch_size: int) -> subprocess.Popen[bytes]:
             return subprocess.Popen(
@@ -191,10 +178,10 @@ def end_to_end(
         for batch_size in batch_sizes:
             stream = start("bench", f"g-bench-{batch_size}", batch_size)
             wait_healthy()
-            while _metric(metrics_port, "logsentry_events_consumed_total") < 1:
+            while metric(metrics_port, "logsentry_events_consumed_total") < 1:
                 time.sleep(0.05)
-            t0, c0 = time.perf_counter(), _metric(metrics_port, "logsentry_events_consumed_total")
-            while (done := _metric(metrics_port, "logsentry_events_consumed_total")) < n_events:
+            t0, c0 = time.perf_counter(), metric(metrics_port, "logsentry_events_consumed_total")
+            while (done := metric(metrics_port, "logsentry_events_consumed_total")) < n_events:
                 time.sleep(0.1)
             sustained[batch_size] = (done - c0) / (time.perf_counter() - t0)
             rss_mb = max(rss_mb, _peak_rss_mb(stream.pid))
@@ -212,7 +199,7 @@ def end_to_end(
         producer = threading.Thread(target=_produce, args=(bootstrap, "bench-latency", steady, rate))
         producer.start()
         producer.join()
-        while _metric(metrics_port, "logsentry_events_consumed_total") < count:
+        while metric(metrics_port, "logsentry_events_consumed_total") < count:
             time.sleep(0.1)
         rss_mb = max(rss_mb, _peak_rss_mb(stream.pid))
         consumer = KafkaConsumer("alerts-g-latency", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
