@@ -113,10 +113,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from trainer.evaluation import evaluate
 
     data = tuple(input_file(p, "--data file") for p in args.data)
-    store = ModelStore(args.store)
-    store.manifest(args.version)  # a missing, unknown or tampered version is reported before reading the data
+    detector = load_detector(ModelStore(args.store), args.version)  # a bad store or version before the data
     logs = read_training_data(data, strict=args.strict, fmt=args.input_format, label=args.label)
-    detector = load_detector(store, args.version)
     scores = detector.score_events(logs.events)
     result: dict[str, object] = {**evaluate(logs.labels, scores, detector.threshold).to_dict()}
     result |= {"version": detector.version, "rows_read": logs.rows_read, "rows_rejected": len(logs.rejected)}

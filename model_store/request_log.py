@@ -55,7 +55,7 @@ def request_log(
     target: str | None = None,
     path: str | None = None,
     query: str | dict[str, Any] | None = None,
-    status: int | str | None = None,
+    status: int | None = None,
     body: Any = ABSENT,
     client: str | None = None,
     timestamp: Any = None,
@@ -80,9 +80,8 @@ def request_log(
     event["query"] = parse_query(query) if isinstance(query, str) else dict(query or {})
     if path not in (None, ""):
         event["path"] = path
-    code = status_code(status)
-    if code is not None:
-        event["statusCode"] = code
+    if status is not None:
+        event["statusCode"] = status
     if client not in (None, "", "-"):
         event["source"] = {"remoteAddress": str(client)}
     if body is not ABSENT:
@@ -152,12 +151,3 @@ def parse_body(body: Any) -> Any:
     if _FORM.match(text):
         return parse_query(text)
     return body
-
-
-def status_code(value: int | str | None) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    return int(text) if text.isdigit() and len(text) <= 3 else None

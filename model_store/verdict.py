@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from model_store.decode import INVALID_EVENT, DecodeLimits
 from model_store.errors import InvalidEvent, InvalidMessage
-from model_store.formats import Decoded, InputFormat, Record, decode_message
+from model_store.formats import InputFormat, Record, decode_message
 from model_store.preprocessing import clean
 
 
@@ -55,11 +55,43 @@ class Verdict:
 @dataclass(frozen=True)
 class Judgement:
     verdicts: list[Verdict]
+    scores: np.ndarray  # every scored record's score, in verdict order
     inference_seconds: float
 
-    @property
-    def scores(self) -> np.ndarray:
-        return np.asarray([r.score for v in self.verdicts for r in v.records], dtype=np.float32)
+
+@dataclass
+class _Read:
+    """One message after decoding and cleanup, before scoring."""
+
+    format: str | None
+    label: int | None = None
+    good: list[tuple[int, Record]] = field(default_factory=list)
+    refused: list[tuple[int, InvalidMessage]] = field(default_factory=list)
+    error: InvalidMessage | None = None
+
+
+def _read(value: bytes | None, fmt: InputFormat, limits: DecodeLimits, cleanup: Any, texts: list[str]) -> _Read:
+    """Decode and clean one message; its records' texts are appended to ``texts``."""
+    try:
+        message = decode_message(value, fmt, limits)
+    except InvalidMessage as exc:
+        return _Read(None, error=exc)
+    read = _Read(message.format, message.label)
+    for index, record in enumerate(message.records):
+        if isinstance(record, InvalidMessage):
+            read.refused.append((index, record))
+            continue
+        try:
+            texts.append(clean(record, cleanup))
+        except InvalidEvent as exc:
+            read.refused.append((index, InvalidMessage(INVALID_EVENT, str(exc))))
+            continue
+        read.good.append((index, record))
+    if not read.good:  # nothing to score: the message is refused as a whole
+        read.error = read.refused[0][1] if read.refused else InvalidMessage(INVALID_EVENT, "no request record")
+        if len(message.records) == 1:
+            read.refused = []
+    return read
 
 
 def judge(
@@ -68,53 +100,23 @@ def judge(
     fmt: InputFormat = InputFormat(),
     limits: DecodeLimits = DecodeLimits(),
 ) -> Judgement:
-    """Decode, clean and score ``values`` as one batch; one :class:`Verdict` per value, in order."""
-    cleanup = scorer.preprocessing.cleanup
-    decoded: list[
-        tuple[Decoded | None, InvalidMessage | None, list[tuple[int, Record]], list[tuple[int, InvalidMessage]]]
-    ] = []
+    """Decode, clean and score ``values`` as one batch; one :class:`Verdict` per value, in order.
+
+    A multi-record message lists its refused records in ``refused`` beside the scored ones;
+    a message none of whose records can be scored has ``error`` set.
+    """
     texts: list[str] = []
-    for value in values:
-        try:
-            message = decode_message(value, fmt, limits)
-        except InvalidMessage as exc:
-            decoded.append((None, exc, [], []))
-            continue
-        good: list[tuple[int, Record]] = []
-        bad: list[tuple[int, InvalidMessage]] = []
-        for index, record in enumerate(message.records):
-            if isinstance(record, InvalidMessage):
-                bad.append((index, record))
-                continue
-            try:
-                text = clean(record, cleanup)
-            except InvalidEvent as exc:
-                bad.append((index, InvalidMessage(INVALID_EVENT, str(exc))))
-                continue
-            texts.append(text)
-            good.append((index, record))
-        if not good and len(bad) == 1 and len(message.records) == 1:
-            decoded.append((message, bad[0][1], [], []))  # a one-record message: refuse the message
-        else:
-            decoded.append((message, None, good, bad))
+    reads = [_read(value, fmt, limits, scorer.preprocessing.cleanup, texts) for value in values]
     started = time.perf_counter()
     scores = scorer.score_texts(texts)
     seconds = time.perf_counter() - started
-    threshold = scorer.threshold
     verdicts: list[Verdict] = []
     position = 0
-    for maybe, error, good, bad in decoded:
-        if error is not None or maybe is None:
-            verdicts.append(Verdict(maybe.format if maybe else None, error=error))
-            continue
-        message = maybe
-        scored = []
-        for index, record in good:
+    for read in reads:
+        records = []
+        for index, record in read.good:
             score = float(scores[position])
             position += 1
-            scored.append(RecordVerdict(index, record, score, score >= threshold))
-        if not scored and bad:
-            verdicts.append(Verdict(message.format, refused=tuple(bad), error=bad[0][1], label=message.label))
-        else:
-            verdicts.append(Verdict(message.format, tuple(scored), tuple(bad), label=message.label))
-    return Judgement(verdicts, seconds)
+            records.append(RecordVerdict(index, record, score, score >= scorer.threshold))
+        verdicts.append(Verdict(read.format, tuple(records), tuple(read.refused), read.error, read.label))
+    return Judgement(verdicts, np.asarray(scores, dtype=np.float32), seconds)

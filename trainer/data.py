@@ -96,6 +96,8 @@ def parse_row(line: int, fields: list[str], fmt: InputFormat = InputFormat()) ->
 
 
 class _Collector:
+    """Rows as they are read: the records kept (with label and line), the rows refused."""
+
     def __init__(self, strict: bool) -> None:
         self.strict = strict
         self.events: list[dict[str, Any]] = []
@@ -104,18 +106,17 @@ class _Collector:
         self.rejected: list[MalformedRow] = []
         self.rows = 0
 
-    def add(self, line: int, read: Any) -> None:
+    def keep(self, line: int, records: list[dict[str, Any]], label: int) -> None:
         self.rows += 1
-        try:
-            records, label = read()
-        except MalformedRow as bad:
-            if self.strict:
-                raise
-            self.rejected.append(bad)
-            return
         self.events.extend(records)
         self.labels.extend([label] * len(records))
         self.lines.extend([line] * len(records))
+
+    def reject(self, bad: MalformedRow) -> None:
+        if self.strict:
+            raise bad
+        self.rows += 1
+        self.rejected.append(bad)
 
     def logs(self, sha256: str) -> LabelledLogs:
         return LabelledLogs(
@@ -133,8 +134,14 @@ def read_labelled_text(
 ) -> LabelledLogs:
     rows = _Collector(strict)
     for line, fields in _records(io.StringIO(text, newline="")):
-        if fields:  # a blank line is not a row
-            rows.add(line, lambda line=line, fields=fields: parse_row(line, fields, fmt))
+        if not fields:  # a blank line is not a row
+            continue
+        try:
+            records, label = parse_row(line, fields, fmt)
+        except MalformedRow as bad:
+            rows.reject(bad)
+            continue
+        rows.keep(line, records, label)
     return rows.logs(sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
 
 
@@ -145,17 +152,18 @@ def read_log_text(
     if label is None and (fmt.mapping is None or not fmt.mapping.label):
         raise ConfigError("a log file needs --label 0|1, or an input mapping with a label field")
     rows = _Collector(strict)
-
-    def read(number: int, line: str) -> tuple[list[dict[str, Any]], int]:
-        records, found = decode_row(number, line, fmt)
-        chosen = label if label is not None else found
-        if chosen is None:
-            raise MalformedRow(number, "no label")
-        return records, chosen
-
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            rows.add(number, lambda number=number, line=line: read(number, line))
+        if not line.strip():
+            continue
+        try:
+            records, found = decode_row(number, line, fmt)
+            chosen = label if label is not None else found
+            if chosen is None:
+                raise MalformedRow(number, "no label")
+        except MalformedRow as bad:
+            rows.reject(bad)
+            continue
+        rows.keep(number, records, chosen)
     return rows.logs(sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
 
 

@@ -159,14 +159,6 @@ def decode_event(value: bytes | None, limits: DecodeLimits = DecodeLimits()) -> 
     return record
 
 
-def detect(value: bytes) -> str:
-    """The format ``auto`` reads ``value`` as, or the refusal reason."""
-    try:
-        return decode_message(value).format
-    except InvalidMessage as exc:
-        return exc.reason
-
-
 __all__ = [
     "AUTO",
     "FORMAT_NAMES",
@@ -176,6 +168,5 @@ __all__ = [
     "Record",
     "decode_event",
     "decode_message",
-    "detect",
     "input_format",
 ]

@@ -68,4 +68,5 @@ def parse_line(line: str) -> dict[str, Any]:
     if method is None:
         preview = request[:60].encode("ascii", "backslashreplace").decode()
         raise InvalidMessage(INVALID_EVENT, f"not a request log: the request line {preview!r} has no method and path")
-    return request_log(method=method, target=target, status=status, client=client, timestamp=_timestamp(when))
+    code = None if status == "-" else int(status)  # the pattern allows three digits or "-"
+    return request_log(method=method, target=target, status=code, client=client, timestamp=_timestamp(when))

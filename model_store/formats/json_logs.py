@@ -31,7 +31,7 @@ from typing import Any
 from model_store.errors import InvalidMessage
 from model_store.formats import fields
 from model_store.formats.access_log import UNRECOGNIZED_FORMAT, parse_line, parse_request_line
-from model_store.request_log import ABSENT, request_log
+from model_store.request_log import request_log
 
 ECS_METHOD = ("http.request.method",)
 ECS_URL = ("url.original", "url.full")
@@ -137,6 +137,3 @@ def from_flat(obj: dict[str, Any]) -> dict[str, Any]:
 def _keys(obj: dict[str, Any]) -> str:
     names = list(obj)[:8]
     return ",".join(k[:20] for k in names) + ("..." if len(obj) > 8 else "")
-
-
-__all__ = ["ABSENT", "from_ecs", "from_envelope", "from_flat", "is_ecs", "is_flat", "looks_flat"]

@@ -101,9 +101,7 @@ class FieldMapping:
         if not self.label:
             return None
         path, value = lookup.first(obj, self.label)
-        if value in (0, 1, "0", "1") and not isinstance(value, float):
-            return int(value)
-        if isinstance(value, bool):
+        if value in (0, 1, "0", "1") and not isinstance(value, float):  # true/false count as 1/0
             return int(value)
         raise InvalidMessage(INVALID_EVENT, f"label {path or self.label[0]!r} must be 0 or 1, not {value!r}"[:200])
 
