@@ -1,27 +1,30 @@
 """Does the model learn attacks or the site? Scored on sites that training never contained.
 
-    python bench/cross_site.py [--data ../shared/data/fwaf-access.csv] [--augment 20000]
-                               [--json bench/results/cross_site.json]
+    python bench/cross_site.py [--data ../shared/data/fwaf-access.csv] [--augments 0,8000,20000]
+                               [--seeds 42] [--json bench/results/cross_site.json]
 
-Trains, side by side in one run, the default recipe on ``--data`` alone and with ``--augment``
-generated requests of 20 generated sites (``trainer.sites``, seeds 1000-1019), then scores,
-at each model's own threshold:
+Trains, side by side in one run, the default architecture on ``--data`` with each number of
+generated requests of the 20 training sites (``train --augment N``; ``trainer.sites``, seeds
+1000-1019), then scores, at each model's own threshold:
 
-* five generated sites never used in training (seeds 2000-2004), each with its own routes,
-  parameter names and value shapes, 30 % attacks grafted into its own parameters;
-* the project's generated shop (``logsentry generate --rows 4000 --seed 11 --attack-share 0.3``),
-  whose vocabulary neither model saw;
+* validation sites: five sites built from the held-out vocabulary (``bench/heldout.py``,
+  seeds 5000-5004), with their own routes, parameter names, value shapes and free text,
+  30 % attacks grafted into their own parameters. The recipe is chosen on these;
+* test sites: five more of the held-out vocabulary (seeds 6000-6004), reported once;
+* the project's generated shop (``logsentry generate --rows 4000 --seed 11 --attack-share 0.3``);
 * the shared holdout (the same site as the training file: it flatters every model).
 
 For each: the share of ordinary requests flagged, the share of attacks detected, and the
-detection rate at fixed false-positive rates.
+detection rate at fixed false-positive rates; with several seeds, mean and spread.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench.common import machine, train_default, write_results  # noqa: E402
+from bench.heldout import HELD_OUT, HELD_OUT_SITES  # noqa: E402
 from model_store.scoring import load_detector  # noqa: E402
 from model_store.store import ModelStore  # noqa: E402
 from trainer.data import read_labelled_csv  # noqa: E402
@@ -39,7 +43,7 @@ from trainer.generate import generate_events  # noqa: E402
 from trainer.sites import site_traffic  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-HELD_OUT_SITES = (2000, 2001, 2002, 2003, 2004)
+TEST_SITES = (6000, 6001, 6002, 6003, 6004)
 
 
 def figures(detector: Any, events: list[dict[str, Any]], labels: np.ndarray) -> dict[str, Any]:
@@ -53,48 +57,69 @@ def figures(detector: Any, events: list[dict[str, Any]], labels: np.ndarray) -> 
     }
 
 
+def site_set(sites: tuple[int, ...], rows_per_site: int) -> tuple[list[dict[str, Any]], np.ndarray]:
+    rows = [r for site in sites for r in site_traffic([site], rows_per_site, seed=site, attack_share=0.3,
+                                                       vocabulary=HELD_OUT)]  # fmt: skip
+    return [e for e, _, _ in rows], np.asarray([y for _, y, _ in rows])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED / "fwaf-access.csv")
     parser.add_argument("--holdout", type=Path, default=SHARED / "fwaf-holdout.csv")
-    parser.add_argument("--augment", type=int, default=20_000)
-    parser.add_argument("--rows-per-site", type=int, default=4000)
+    parser.add_argument("--augments", default="0,8000,20000", help="generated requests per recipe, comma-separated")
+    parser.add_argument("--seeds", default="42", help="training seeds, comma-separated")
+    parser.add_argument("--rows-per-site", type=int, default=2000)
     parser.add_argument("--json", type=Path, default=Path("bench/results/cross_site.json"))
     args = parser.parse_args()
+    augments = [int(a) for a in args.augments.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
 
     sets: dict[str, tuple[list[dict[str, Any]], np.ndarray]] = {}
-    for site in HELD_OUT_SITES:
-        rows = list(site_traffic([site], args.rows_per_site, seed=site, attack_share=0.3))
-        sets[f"site {site}"] = ([e for e, _, _ in rows], np.asarray([y for _, y, _ in rows]))
+    for group, sites in (("validation", HELD_OUT_SITES), ("test", TEST_SITES)):
+        for site in sites:
+            sets[f"{group} site {site}"] = site_set((site,), args.rows_per_site)
+        sets[f"{group} sites, pooled"] = site_set(sites, args.rows_per_site)
     shop = list(generate_events(4000, seed=11, attack_share=0.3))
     sets["generated shop"] = ([e for e, _ in shop], np.asarray([y for _, y in shop]))
     holdout = read_labelled_csv(args.holdout)
     sets["shared holdout (same site)"] = (holdout.events, holdout.labels)
 
-    results: dict[str, Any] = {"machine": machine(), "data": args.data.name, "augment": args.augment, "models": {}}
+    results: dict[str, Any] = {"machine": machine(), "data": args.data.name, "seeds": seeds, "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
-        recipes = (("default recipe", []), (f"+ {args.augment} requests of 20 sites", ["--augment", str(args.augment)]))
-        for name, extra in recipes:
-            store = train_default(args.data, Path(tmp) / name.replace(" ", "_"), *extra)
-            detector = load_detector(ModelStore(store))
-            per_set = {label: figures(detector, *data) for label, data in sets.items()}
-            sites = [k for k in per_set if k.startswith("site ")]
-            pooled_events = [e for k in sites for e in sets[k][0]]
-            pooled_labels = np.concatenate([sets[k][1] for k in sites])
-            per_set["held-out sites, pooled"] = figures(detector, pooled_events, pooled_labels)
-            results["models"][name] = {"threshold": detector.threshold, "sets": per_set}
-            print(f"{name}: threshold {detector.threshold:.4f}", flush=True)
-    lines = [f"machine: {results['machine']}"]
-    for name, model in results["models"].items():
+        for augment in augments:
+            for seed in seeds:
+                store = Path(tmp) / f"augment-{augment}-seed-{seed}"
+                started = time.perf_counter()
+                train_default(args.data, store, "--augment", str(augment), "--seed", str(seed))
+                seconds = time.perf_counter() - started
+                detector = load_detector(ModelStore(store))
+                per_set = {label: figures(detector, *data) for label, data in sets.items()}
+                results["runs"].append({"augment": augment, "seed": seed, "threshold": detector.threshold,
+                                        "train_seconds": round(seconds, 1), "sets": per_set})  # fmt: skip
+                print(f"augment {augment} seed {seed}: threshold {detector.threshold:.4f}, {seconds:.0f} s", flush=True)
+
+    def cell(values: list[float]) -> str:
+        if len(values) == 1:
+            return f"{values[0]:.4f}"
+        return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+
+    lines = [f"machine: {results['machine']}; seeds {seeds}"]
+    for augment in augments:
+        runs = [r for r in results["runs"] if r["augment"] == augment]
         lines += [
-            f"### {name} (threshold {model['threshold']:.4f})",
+            f"### --augment {augment} (threshold {cell([r['threshold'] for r in runs])}, "
+            f"training {cell([r['train_seconds'] for r in runs])} s)",
             "| scored on | benign flagged | attacks detected | TPR at FPR 0.1 % | TPR at FPR 1 % |",
             "|---|---|---|---|---|",
         ]
-        for label, f in model["sets"].items():
+        for label in sets:
+            got = [r["sets"][label] for r in runs]
             lines.append(
-                f"| {label} | {f['benign_flagged']:.4f} | {f['attacks_detected']:.4f} | "
-                f"{f['tpr_at_fpr'].get('0.001', float('nan')):.4f} | {f['tpr_at_fpr'].get('0.01', float('nan')):.4f} |"
+                f"| {label} | {cell([f['benign_flagged'] for f in got])} | "
+                f"{cell([f['attacks_detected'] for f in got])} | "
+                f"{cell([f['tpr_at_fpr'].get('0.001', float('nan')) for f in got])} | "
+                f"{cell([f['tpr_at_fpr'].get('0.01', float('nan')) for f in got])} |"
             )
     write_results(args.json, results, lines)
     return 0

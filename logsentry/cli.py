@@ -61,7 +61,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from trainer.settings import TrainSettings
 
     settings = TrainSettings(
-        data=tuple(input_file(p, "--data file") for p in args.data),
+        data=tuple(input_file(p, "--data file") for p in args.data or ()),
+        benign=tuple(input_file(p, "--benign file") for p in args.benign or ()),
         store=args.store,
         architecture=args.architecture,
         epochs=args.epochs,
@@ -116,13 +117,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     detector = load_detector(ModelStore(args.store), args.version)  # a bad store or version before the data
     logs = read_training_data(data, strict=args.strict, fmt=args.input_format, label=args.label)
     scores = detector.score_events(logs.events)
-    result: dict[str, object] = {**evaluate(logs.labels, scores, detector.threshold).to_dict()}
+    result: dict[str, object] = {**evaluate(logs.labels, scores, detector.threshold, logs.families).to_dict()}
     result |= {"version": detector.version, "rows_read": logs.rows_read, "rows_rejected": len(logs.rejected)}
     if args.json:
         print(json.dumps(_json_safe(result), allow_nan=False))
     else:
         for key, value in result.items():
-            if key == "calibration":
+            if key == "calibration" or (key == "recall_by_family" and not value):
+                continue
+            if key == "recall_by_family":
+                for family, figures in dict(value).items():  # type: ignore[call-overload]
+                    line = f"{figures['recall']:.4f}  ({figures['detected']} of {figures['n']})"
+                    print(f"{'recall ' + family:>28}  {line}")
                 continue
             if key == "tpr_at_fpr":
                 for budget, tpr in dict(value).items():  # type: ignore[call-overload]
@@ -190,11 +196,11 @@ def score_lines(
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from model_store.scoring import load_detector
+    from model_store.bundled import load_serving_detector
     from model_store.store import ModelStore
 
     path = None if args.file in (None, "-") else input_file(args.file)
-    detector = load_detector(ModelStore(args.store), args.version)
+    detector = load_serving_detector(ModelStore(args.store), args.version)
     source = sys.stdin if path is None else open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
     with source:
         lines = (line for line in source if line.strip())
@@ -257,11 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_generate)
 
     from trainer.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+    from trainer.settings import DEFAULT_AUGMENT_CAP
     from trainer.threshold_rules import DEFAULT_THRESHOLD_RULE
 
     p = sub.add_parser("train", help="train a model version from labelled logs and publish it", parents=common)
-    p.add_argument("--data", type=Path, required=True, nargs="+", action="extend",
-                   help="labelled CSV (|message|,label), or log files with --label; several may be given")  # fmt: skip
+    p.add_argument(
+        "--data",
+        type=Path,
+        nargs="+",
+        action="extend",
+        help="labelled CSV (|message|,label[,family]), or log files with --label; several may be given",
+    )
+    p.add_argument("--benign", type=Path, nargs="+", action="extend", metavar="FILE",
+                   help="a site's own recent logs (mostly benign, any --input-format): screened by the current "
+                        "model, attacks grafted into its routes and parameters; with or without --data")  # fmt: skip
     input_format_arg(p)
     p.add_argument("--label", type=int, choices=[0, 1], help="the label of every row of the (non-CSV) log files")
     _store_arg(p)
@@ -281,8 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold-rule", default=DEFAULT_THRESHOLD_RULE,
                    help=f"fpr:<rate> (default {DEFAULT_THRESHOLD_RULE}: an alert budget on benign validation "
                         "requests), f1, or fixed:<t>")  # fmt: skip
-    p.add_argument("--augment", type=non_negative_int, default=0, metavar="N",
-                   help="add N generated requests of many other sites to training and validation")  # fmt: skip
+    p.add_argument("--augment", type=non_negative_int, metavar="N",
+                   help="add N generated requests of many other sites to training and validation (default: one "
+                        f"per row of your data, at most {DEFAULT_AUGMENT_CAP:,}; 0 turns it off)")  # fmt: skip
     p.add_argument("--strict", action="store_true", help="a malformed row is fatal")
     p.add_argument("--no-promote", action="store_true", help="publish without making it current")
     p.add_argument("--keras-verbose", type=int, default=2, choices=[0, 1, 2])

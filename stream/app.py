@@ -9,6 +9,7 @@ from types import FrameType
 
 from prometheus_client import CollectorRegistry
 
+from model_store.bundled import serving_store
 from model_store.store import ModelStore
 from stream.connection import check_connection
 from stream.http import serve
@@ -25,9 +26,10 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
     """Run until SIGTERM/SIGINT; then finish the batch, flush, commit, close and return 0."""
     metrics = StreamMetrics(registry)
     store = ModelStore(settings.store)
-    store.manifest(settings.model_version)  # local inputs first: a bad store is reported before any connection
+    first = serving_store(store, settings.model_version)  # the bundled model while the store has none
+    first.manifest(settings.model_version)  # local inputs first: a bad store is reported before any connection
     check_connection(settings.kafka)
-    watcher = ModelWatcher(store, settings.model_version, metrics, interval_s=settings.reload_interval_s)
+    watcher = ModelWatcher(store, settings.model_version, metrics, interval_s=settings.reload_interval_s, first=first)
     if not native_crc32c():
         log.warning(
             "the crc32c package is missing: kafka-python checksums every record batch in pure Python, "

@@ -32,13 +32,15 @@ class ModelWatcher:
         *,
         interval_s: float = 5.0,
         loader: Loader = load_detector,
+        first: ModelStore | None = None,
     ) -> None:
+        """Serve ``ref`` of ``first`` (default ``store``; the bundled store while it has none), follow ``store``."""
         self.store = store
         self.ref = ref
         self.metrics = metrics
         self.interval_s = interval_s
         self.loader = loader
-        self.detector = loader(store, ref)  # nothing to serve without a model: let it raise
+        self.detector = loader(first or store, ref)  # nothing to serve without a model: let it raise
         self._announce()
         self._next: Detector | None = None
         self._refused: set[str] = set()

@@ -2,7 +2,9 @@
 
 Two kinds of file:
 
-* **labelled CSV** in the reference format, ``|<message>|,<label>``: CSV with ``|`` as the
+* **labelled CSV** in the reference format, ``|<message>|,<label>``, optionally with a third
+  column naming an attack's family (``|<message>|,1,sqli``; what ``logsentry generate``
+  writes), which evaluation turns into per-family recall: CSV with ``|`` as the
   quote character and a doubled ``||`` for a literal bar, what ``pandas.read_csv(path,
   engine="python", quotechar="|", header=None)`` reads. We read it with the standard ``csv``
   module under exactly those rules (pandas' python engine is built on it;
@@ -52,6 +54,7 @@ class LabelledLogs:
     rows_read: int
     rejected: tuple[MalformedRow, ...]
     sha256: str
+    families: np.ndarray | None = None  # str per record ("" when not named); None: no family column
 
     def summary(self) -> str:
         attacks = int(self.labels.sum())
@@ -84,15 +87,18 @@ def decode_row(line: int, message: str, fmt: InputFormat) -> tuple[list[dict[str
     return records, decoded.label
 
 
-def parse_row(line: int, fields: list[str], fmt: InputFormat = InputFormat()) -> tuple[list[dict[str, Any]], int]:
-    """One CSV record to (request logs, label), or :class:`MalformedRow` saying why not."""
-    if len(fields) != 2:
-        raise MalformedRow(line, f"expected 2 fields (|json|,label), found {len(fields)}")
-    text, label_text = fields
+def parse_row(
+    line: int, fields: list[str], fmt: InputFormat = InputFormat()
+) -> tuple[list[dict[str, Any]], int, str | None]:
+    """One CSV record to (request logs, label, family or None), or :class:`MalformedRow` saying why not."""
+    if len(fields) not in (2, 3):
+        raise MalformedRow(line, f"expected 2 or 3 fields (|json|,label[,family]), found {len(fields)}")
+    text, label_text = fields[:2]
     label = _LABELS.get(label_text.strip())
     if label is None:
         raise MalformedRow(line, f"label must be 0 or 1, found {label_text.strip()[:20]!r}")
-    return decode_row(line, text, fmt)[0], label
+    family = fields[2].strip() if len(fields) == 3 else None
+    return decode_row(line, text, fmt)[0], label, family
 
 
 class _Collector:
@@ -103,14 +109,18 @@ class _Collector:
         self.events: list[dict[str, Any]] = []
         self.labels: list[int] = []
         self.lines: list[int] = []
+        self.families: list[str] = []
+        self.named = False  # some row carried a family column
         self.rejected: list[MalformedRow] = []
         self.rows = 0
 
-    def keep(self, line: int, records: list[dict[str, Any]], label: int) -> None:
+    def keep(self, line: int, records: list[dict[str, Any]], label: int, family: str | None = None) -> None:
         self.rows += 1
         self.events.extend(records)
         self.labels.extend([label] * len(records))
         self.lines.extend([line] * len(records))
+        self.families.extend([family or ""] * len(records))
+        self.named = self.named or family is not None
 
     def reject(self, bad: MalformedRow) -> None:
         if self.strict:
@@ -126,6 +136,7 @@ class _Collector:
             rows_read=self.rows,
             rejected=tuple(self.rejected),
             sha256=sha256,
+            families=np.asarray(self.families, dtype=object) if self.named else None,
         )
 
 
@@ -137,11 +148,11 @@ def read_labelled_text(
         if not fields:  # a blank line is not a row
             continue
         try:
-            records, label = parse_row(line, fields, fmt)
+            records, label, family = parse_row(line, fields, fmt)
         except MalformedRow as bad:
             rows.reject(bad)
             continue
-        rows.keep(line, records, label)
+        rows.keep(line, records, label, family)
     return rows.logs(sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
 
 
@@ -222,7 +233,11 @@ def read_training_data(
     """Read and combine several labelled files (their hash covers them all, in order)."""
     if not paths:
         raise ConfigError("no data file given")
-    parts = [read_labelled_csv(p, strict=strict, fmt=fmt, label=label) for p in paths]
+    return concat_logs([read_labelled_csv(p, strict=strict, fmt=fmt, label=label) for p in paths])
+
+
+def concat_logs(parts: Sequence[LabelledLogs]) -> LabelledLogs:
+    """Several read files as one (their hash covers them all, in order)."""
     if len(parts) == 1:
         return parts[0]
     return LabelledLogs(
@@ -232,12 +247,20 @@ def read_training_data(
         rows_read=sum(p.rows_read for p in parts),
         rejected=tuple(r for p in parts for r in p.rejected),
         sha256=hashlib.sha256("".join(p.sha256 for p in parts).encode()).hexdigest(),
+        families=join_families([(p.families, len(p.events)) for p in parts]),
     )
 
 
-def format_row(event: dict[str, Any], label: int) -> str:
-    """One CSV line in the reference format (the inverse of :func:`parse_row`)."""
+def join_families(parts: Sequence[tuple[np.ndarray | None, int]]) -> np.ndarray | None:
+    """The family column of several parts put end to end ("" where a part names none); None if none does."""
+    if all(families is None for families, _ in parts):
+        return None
+    return np.concatenate([f if f is not None else np.full(n, "", dtype=object) for f, n in parts])
+
+
+def format_row(event: dict[str, Any], label: int, family: str | None = None) -> str:
+    """One CSV line in the reference format, with a family column if given (the inverse of :func:`parse_row`)."""
     import json
 
     text = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-    return "|" + text.replace("|", "||") + f"|,{label}\n"
+    return "|" + text.replace("|", "||") + f"|,{label}" + (f",{family}" if family is not None else "") + "\n"

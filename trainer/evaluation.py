@@ -51,6 +51,7 @@ class Evaluation:
     false_alerts_per_million_ci95: tuple[float, float] = (float("nan"), float("nan"))
     tpr_at_fpr: dict[str, float] = field(default_factory=dict)  # "0.001" -> TPR at FPR <= 0.1 %
     calibration: list[dict[str, float]] = field(default_factory=list)
+    recall_by_family: dict[str, dict[str, float]] = field(default_factory=dict)  # family -> n, detected, recall
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -109,14 +110,33 @@ def _counts(labels: np.ndarray, flagged: np.ndarray) -> tuple[int, int, int, int
     return tp, fp, tn, fn
 
 
-def evaluate(labels: np.ndarray, scores: np.ndarray, threshold: float) -> Evaluation:
+def recall_by_family(
+    labels: np.ndarray, flagged: np.ndarray, families: np.ndarray | None
+) -> dict[str, dict[str, float]]:
+    """Of each named attack family, how many there were and the share flagged (attacks with no family left out)."""
+    if families is None:
+        return {}
+    out = {}
+    attacks = labels == 1
+    for family in sorted({str(f) for f in families[attacks] if f}):
+        rows = attacks & (families == family)
+        n, detected = int(rows.sum()), int(flagged[rows].sum())
+        out[family] = {"n": n, "detected": detected, "recall": detected / n}
+    return out
+
+
+def evaluate(
+    labels: np.ndarray, scores: np.ndarray, threshold: float, families: np.ndarray | None = None
+) -> Evaluation:
+    """Every figure of ``scores`` at ``threshold``; ``families`` (a name per row, "" if none) adds per-family recall."""
     labels = np.asarray(labels).astype(np.int8)
     scores = np.asarray(scores, dtype=np.float64)
     if len(labels) != len(scores):
         raise ValueError("labels and scores differ in length")
     if len(labels) == 0:
         raise DataError("nothing to evaluate")
-    tp, fp, tn, fn = _counts(labels, scores >= threshold)
+    flagged = scores >= threshold
+    tp, fp, tn, fn = _counts(labels, flagged)
     both_classes = 0 < labels.sum() < len(labels)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
@@ -138,6 +158,7 @@ def evaluate(labels: np.ndarray, scores: np.ndarray, threshold: float) -> Evalua
         false_alerts_per_million_ci95=tuple(x * 1e6 for x in clopper_pearson(fp, fp + tn)),  # type: ignore[arg-type]
         tpr_at_fpr=tpr_at_fprs(labels, scores),
         calibration=reliability(labels, scores),
+        recall_by_family=recall_by_family(labels, flagged, families),
     )
 
 

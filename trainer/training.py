@@ -10,12 +10,15 @@ same code the stream runs.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import platform
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,10 +29,10 @@ from model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing,
 from model_store.store import MODEL_FILE, ModelStore
 from model_store.tensorflow_runtime import tensorflow
 from trainer.architectures import get_architecture
-from trainer.data import LabelledLogs, read_training_data
+from trainer.data import LabelledLogs, concat_logs, join_families, read_training_data
 from trainer.evaluation import Evaluation, choose_threshold, evaluate
 from trainer.report import write_report
-from trainer.settings import DEFAULT_BUCKETS, TrainSettings
+from trainer.settings import DEFAULT_BUCKETS, TrainSettings, augment_rows
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +114,11 @@ def augment(logs: LabelledLogs, split: Split, settings: TrainSettings) -> tuple[
     """
     from trainer.sites import site_traffic
 
-    generated = list(site_traffic(list(TRAINING_SITES), settings.augment, seed=settings.seed, attack_share=0.5))
+    rows = augment_rows(settings.augment, len(logs.events))
+    generated = list(site_traffic(list(TRAINING_SITES), rows, seed=settings.seed, attack_share=0.5))
     start = len(logs.events)
-    rows = np.arange(start, start + len(generated))
-    cut = int(len(rows) * (1 - settings.validation_split))
+    added = np.arange(start, start + len(generated))
+    cut = int(len(added) * (1 - settings.validation_split))
     combined = LabelledLogs(
         events=[*logs.events, *(e for e, _, _ in generated)],
         labels=np.concatenate([logs.labels, np.asarray([y for _, y, _ in generated], dtype=np.int8)]),
@@ -122,13 +126,31 @@ def augment(logs: LabelledLogs, split: Split, settings: TrainSettings) -> tuple[
         rows_read=logs.rows_read,
         rejected=logs.rejected,
         sha256=logs.sha256,
+        families=join_families(
+            [
+                (logs.families, len(logs.events)),
+                (np.asarray([f for _, _, f in generated], dtype=object), len(generated)),
+            ]
+        ),
     )
     log.info("augmented with %d generated requests of %d sites", len(generated), len(TRAINING_SITES))
     return combined, Split(
-        train=np.concatenate([split.train, rows[:cut]]),
-        validation=np.concatenate([split.validation, rows[cut:]]),
+        train=np.concatenate([split.train, added[:cut]]),
+        validation=np.concatenate([split.validation, added[cut:]]),
         test=split.test,
     )
+
+
+def data_files(paths: tuple[Path, ...]) -> list[dict[str, str]]:
+    """Name and SHA-256 of each training file, so a model can be traced to its exact data."""
+    out = []
+    for path in paths:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        out.append({"name": path.name, "sha256": digest.hexdigest()})
+    return out
 
 
 def library_versions() -> dict[str, str]:
@@ -168,7 +190,26 @@ def train(settings: TrainSettings) -> TrainResult:
     arch = get_architecture(settings.architecture)
     epochs = settings.epochs or arch.default_epochs
     batch_size = settings.batch_size or arch.default_batch_size
-    logs = read_training_data(settings.data, strict=settings.strict, fmt=settings.input_format, label=settings.label)
+    parts = []
+    if settings.data:
+        parts.append(
+            read_training_data(settings.data, strict=settings.strict, fmt=settings.input_format, label=settings.label)
+        )
+    screened: list[dict[str, Any]] = []
+    if settings.benign:
+        from model_store.bundled import load_serving_detector
+        from trainer.site_data import site_training_data
+
+        site = site_training_data(
+            settings.benign,
+            screen=load_serving_detector(ModelStore(settings.store)),
+            seed=settings.seed,
+            fmt=settings.input_format,
+            strict=settings.strict,
+        )
+        parts.append(site.logs)
+        screened = site.screened
+    logs = concat_logs(parts)
     if len(np.unique(logs.labels)) < 2:
         names = ", ".join(str(p) for p in settings.data)
         raise DataError(f"{names}: training needs both labels, found only {np.unique(logs.labels).tolist()}")
@@ -178,7 +219,8 @@ def train(settings: TrainSettings) -> TrainResult:
         validation_split=settings.validation_split,
         seed=settings.seed,
     )
-    if settings.augment:
+    augmented = augment_rows(settings.augment, len(logs.events))
+    if augmented:
         logs, split = augment(logs, split, settings)
     train_rows = np.concatenate([split.train, split.validation])
     preprocessing = prepare(logs, settings, train_rows)
@@ -220,9 +262,12 @@ def train(settings: TrainSettings) -> TrainResult:
     val_scores = detector.score_texts(val_texts)
     threshold = choose_threshold(val_labels, val_scores, settings.threshold_rule)
     test_scores = detector.score_texts(test_texts)
+    families = logs.families
     evaluations = {
-        "validation": evaluate(val_labels, val_scores, threshold),
-        "test": evaluate(test_labels, test_scores, threshold),
+        "validation": evaluate(
+            val_labels, val_scores, threshold, None if families is None else families[split.validation]
+        ),
+        "test": evaluate(test_labels, test_scores, threshold, None if families is None else families[split.test]),
     }
     log.info(
         "evaluated threshold=%.4f test_accuracy=%.4f test_f1=%.4f",
@@ -237,8 +282,10 @@ def train(settings: TrainSettings) -> TrainResult:
         "seed": settings.seed,
         "test_size": settings.test_size,
         "validation_split": settings.validation_split,
-        "augment": settings.augment,
-        "augment_sites": list(TRAINING_SITES) if settings.augment else [],
+        "augment": augmented,
+        "augment_sites": list(TRAINING_SITES) if augmented else [],
+        "benign_files": [p.name for p in settings.benign],
+        "benign_screened_out": len(screened),
         "description": arch.description,
     }
     store = ModelStore(settings.store)
@@ -256,8 +303,13 @@ def train(settings: TrainSettings) -> TrainResult:
                 "threshold_rule": settings.threshold_rule,
                 "train_seconds": train_seconds,
                 "input_format": str(settings.input_format),
+                "data": ", ".join(p.name for p in settings.data) + f" ({logs.rows_read:,} rows read in all)",
             },
         )
+        if settings.benign:
+            with (draft.path / "report" / "screened.jsonl").open("w", encoding="utf-8") as handle:
+                for row in screened:
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         draft.manifest = Manifest(
             version=draft.version,
             created_at=draft.created_at,
@@ -270,13 +322,14 @@ def train(settings: TrainSettings) -> TrainResult:
             threshold_rule=settings.threshold_rule,
             evaluation={k: v.to_dict() for k, v in evaluations.items()} | {"train_seconds": round(train_seconds, 2)},
             training_data=TrainingData(
-                name=",".join(p.name for p in settings.data),
+                name=",".join(p.name for p in (*settings.data, *settings.benign)),
                 sha256=logs.sha256,
                 rows_read=logs.rows_read,
                 rows_used=len(logs.events),
                 rows_rejected=len(logs.rejected),
             ),
             library_versions=library_versions(),
+            extra={"data_files": data_files((*settings.data, *settings.benign))},
         )
         manifest = draft.manifest
     if settings.promote:

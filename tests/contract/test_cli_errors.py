@@ -91,6 +91,8 @@ CASES = [
     # train
     Case("train-missing", ("train", "--data", "{missing}", "--store", "{empty}"), "missing.csv does not exist"),
     Case("train-dir", ("train", "--data", "{dir}", "--store", "{empty}"), "is a directory, not a file"),
+    Case("train-no-data", ("train", "--store", "{empty}"), "give training data: --data FILE"),
+    Case("train-benign-missing", ("train", "--benign", "{missing}", "--store", "{empty}"), "missing.csv does not exist"),
     Case("train-epochs", ("train", "--data", "{data}", "--epochs", "0"), "--epochs: must be at least 1"),
     Case("train-batch", ("train", "--data", "{data}", "--batch-size", "-3"), "--batch-size: must be at least 1"),
     Case("train-format", ("train", "--data", "{data}", "--input-format", "xml"), "unknown input format 'xml'"),
@@ -108,8 +110,6 @@ CASES = [
     Case("score-missing", ("score", "--store", "{store}", "{missing}"), "missing.csv does not exist"),
     Case("score-dir", ("score", "--store", "{store}", "{dir}"), "is a directory, not a file"),
     Case("score-store-file", ("score", "--store", "{data}", "{log}"), "is a file, not a model store"),
-    Case("score-no-store", ("score", "--store", "{nostore}", "{log}"), "no model store at"),
-    Case("score-empty-store", ("score", "--store", "{empty}", "{log}"), "holds no model yet"),
     Case("score-corrupt", ("score", "--store", "{corrupt}", "{log}"), "manifest format"),
     Case("score-format", ("score", "--store", "{store}", "--input-format", "yaml", "{log}"), "unknown input format"),
     # models
@@ -121,7 +121,7 @@ CASES = [
     Case("stream-refused", ("stream", "--store", "{store}", "--bootstrap-servers", "{closed}"), "connection refused"),
     Case("stream-unresolved", ("stream", "--store", "{store}", "--bootstrap-servers", "{unresolved}"), "does not resolve"),
     Case("stream-not-kafka", ("stream", "--store", "{store}", "--bootstrap-servers", "{http}"), "not as a Kafka broker speaking PLAINTEXT"),
-    Case("stream-store-first", ("stream", "--store", "{nostore}", "--bootstrap-servers", "{closed}"), "no model store at"),
+    Case("stream-store-first", ("stream", "--store", "{corrupt}", "--bootstrap-servers", "{closed}"), "manifest format"),
     Case("stream-batch", ("stream", "--store", "{store}", "--batch-size", "0"), "--batch-size: must be at least 1"),
     Case("stream-port", ("stream", "--store", "{store}", "--metrics-port", "70000"), "between 0 and 65535"),
     Case("stream-env", ("stream", "--store", "{store}"), "LOGSENTRY_BATCH_SIZE must be a whole number",

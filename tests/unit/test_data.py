@@ -40,7 +40,7 @@ def test_malformed_rows_are_reported_with_their_line_and_skipped() -> None:
         (2, "not_json"),
         (3, "label must be 0 or 1, found '7'"),
         (6, "not_object"),
-        (7, "expected 2 fields (|json|,label), found 1"),
+        (7, "expected 2 or 3 fields (|json|,label[,family]), found 1"),
         (8, "not_json"),
         (9, "duplicate_key"),
         (10, "invalid_event"),
