@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import urllib.request
@@ -46,6 +47,13 @@ def write_results(path: Path, results: dict[str, Any], table: list[str]) -> None
     print("\n".join(table))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def mean_spread(values: list[float], digits: int = 4) -> str:
+    """One figure, or the mean ± standard deviation of several runs' figures."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def train_default(data: Path, store: Path, *extra: str) -> Path:

@@ -21,7 +21,6 @@ detection rate at fixed false-positive rates; with several seeds, mean and sprea
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import machine, train_default, write_results  # noqa: E402
+from bench.common import machine, mean_spread, train_default, write_results  # noqa: E402
 from bench.heldout import HELD_OUT, HELD_OUT_SITES  # noqa: E402
 from model_store.scoring import load_detector  # noqa: E402
 from model_store.store import ModelStore  # noqa: E402
@@ -51,6 +50,7 @@ def figures(detector: Any, events: list[dict[str, Any]], labels: np.ndarray) -> 
     flagged = scores >= detector.threshold
     return {
         "n": len(events),
+        "accuracy": float((flagged == (labels == 1)).mean()),
         "benign_flagged": float(flagged[labels == 0].mean()),
         "attacks_detected": float(flagged[labels == 1].mean()),
         "tpr_at_fpr": tpr_at_fprs(labels, scores),
@@ -95,31 +95,30 @@ def main() -> int:
                 seconds = time.perf_counter() - started
                 detector = load_detector(ModelStore(store))
                 per_set = {label: figures(detector, *data) for label, data in sets.items()}
+                test = ModelStore(store).manifest().evaluation["test"]
                 results["runs"].append({"augment": augment, "seed": seed, "threshold": detector.threshold,
-                                        "train_seconds": round(seconds, 1), "sets": per_set})  # fmt: skip
+                                        "train_seconds": round(seconds, 1), "shared_test_accuracy": test["accuracy"],
+                                        "sets": per_set})  # fmt: skip
                 print(f"augment {augment} seed {seed}: threshold {detector.threshold:.4f}, {seconds:.0f} s", flush=True)
-
-    def cell(values: list[float]) -> str:
-        if len(values) == 1:
-            return f"{values[0]:.4f}"
-        return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
     lines = [f"machine: {results['machine']}; seeds {seeds}"]
     for augment in augments:
         runs = [r for r in results["runs"] if r["augment"] == augment]
         lines += [
-            f"### --augment {augment} (threshold {cell([r['threshold'] for r in runs])}, "
-            f"training {cell([r['train_seconds'] for r in runs])} s)",
+            f"### --augment {augment} (threshold {mean_spread([r['threshold'] for r in runs])}, "
+            f"training {mean_spread([r['train_seconds'] for r in runs])} s; shared test split accuracy "
+            f"{mean_spread([r['shared_test_accuracy'] for r in runs])}, holdout accuracy "
+            f"{mean_spread([r['sets']['shared holdout (same site)']['accuracy'] for r in runs])})",
             "| scored on | benign flagged | attacks detected | TPR at FPR 0.1 % | TPR at FPR 1 % |",
             "|---|---|---|---|---|",
         ]
         for label in sets:
             got = [r["sets"][label] for r in runs]
             lines.append(
-                f"| {label} | {cell([f['benign_flagged'] for f in got])} | "
-                f"{cell([f['attacks_detected'] for f in got])} | "
-                f"{cell([f['tpr_at_fpr'].get('0.001', float('nan')) for f in got])} | "
-                f"{cell([f['tpr_at_fpr'].get('0.01', float('nan')) for f in got])} |"
+                f"| {label} | {mean_spread([f['benign_flagged'] for f in got])} | "
+                f"{mean_spread([f['attacks_detected'] for f in got])} | "
+                f"{mean_spread([f['tpr_at_fpr'].get('0.001', float('nan')) for f in got])} | "
+                f"{mean_spread([f['tpr_at_fpr'].get('0.01', float('nan')) for f in got])} |"
             )
     write_results(args.json, results, lines)
     return 0

@@ -23,7 +23,6 @@ reference file holds several of these families unlabelled, so it would leak the 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import machine, train_default, write_results  # noqa: E402
+from bench.common import machine, mean_spread, train_default, write_results  # noqa: E402
 from bench.heldout import HELD_OUT, HELD_OUT_SITES  # noqa: E402
 from model_store.scoring import load_detector  # noqa: E402
 from model_store.store import ModelStore  # noqa: E402
@@ -122,11 +121,6 @@ def main() -> int:
                 print(f"seed {seed} without {family}: threshold {detector.threshold:.4f}, "
                       f"benign flagged {run['benign_flagged']:.4f}, {seconds:.0f} s", flush=True)  # fmt: skip
 
-    def spread(values: list[float]) -> str:
-        if len(values) == 1:
-            return f"{values[0]:.3f}"
-        return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
-
     lines = [f"machine: {results['machine']}; {args.rows} training requests per model; seeds {seeds}",
              "| family | left out: detected at own threshold | held-out benign flagged | TPR at FPR 0.1 % "
              "| TPR at FPR 1 % | shown in training: detected |",
@@ -134,11 +128,14 @@ def main() -> int:
     for family in left_out:
         mine = [r for r in results["runs"] if r["left_out"] == family]
         shown = [r for r in results["runs"] if r["left_out"] == "(none)" and r["family"] == family]
-        lines.append(
-            f"| {family} | {spread([r['detected'] for r in mine])} | {spread([r['benign_flagged'] for r in mine])} | "
-            f"{spread([r['tpr_at_fpr'].get('0.001', 0.0) for r in mine])} | "
-            f"{spread([r['tpr_at_fpr'].get('0.01', 0.0) for r in mine])} | {spread([r['detected'] for r in shown])} |"
-        )
+        cells = [
+            [r["detected"] for r in mine],
+            [r["benign_flagged"] for r in mine],
+            [r["tpr_at_fpr"].get("0.001", 0.0) for r in mine],
+            [r["tpr_at_fpr"].get("0.01", 0.0) for r in mine],
+            [r["detected"] for r in shown],
+        ]
+        lines.append(f"| {family} | " + " | ".join(mean_spread(c, 3) for c in cells) + " |")
     write_results(args.json, results, lines)
     return 0
 

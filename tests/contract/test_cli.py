@@ -62,6 +62,13 @@ def test_evaluate_prints_one_json_object(cli_store: tuple[Path, Path]) -> None:
     low, high = result["false_alerts_per_million_ci95"]
     assert low <= result["false_alerts_per_million"] <= high
     assert sum(b["n"] for b in result["calibration"]) == 800
+    # the generator's family column: recall per family, over every attack it named
+    recall = result["recall_by_family"]
+    assert {"sqli", "xss", "log4shell"} <= set(recall)
+    assert sum(f["n"] for f in recall.values()) == result["tp"] + result["fn"]  # every attack is named
+    assert all(0.0 <= f["recall"] <= 1.0 for f in recall.values())
+    text = run("evaluate", "--store", str(models), "--data", str(data))
+    assert "recall sqli" in text.stdout
 
 
 def test_score_prints_one_line_per_input_including_bad_ones(cli_store: tuple[Path, Path]) -> None:
