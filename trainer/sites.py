@@ -59,7 +59,7 @@ _TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-
 _STATUS = [200, 201, 204, 301, 302, 304, 400, 401, 403, 404, 500]
 _STATUS_WEIGHTS = [40, 3, 2, 2, 3, 5, 3, 2, 2, 4, 1]
 SHAPES = ["int", "word", "phrase", "lang", "date", "uuid", "email", "name", "prose", "file", "price", "slug",
-          "hex", "tracking", "json", "base64", "url", "phone", "bool", "code", "wildcard"]  # fmt: skip
+          "hex", "tracking", "json", "base64", "url", "phone", "bool", "code", "wildcard", "sort", "tag"]  # fmt: skip
 # upper case in ordinary text (shouting, acronyms, versions), so that case alone never reads as an attack
 ACRONYMS = ["ASAP", "FYI", "PDF", "USB", "NYC", "FAQ", "TODO", "FINAL", "DRAFT", "URGENT", "OK", "TV", "UK", "EU",
             "CEO", "Q1", "Q3", "IMPORTANT", "NEW", "SALE", "XL", "HD", "v2", "RSVP", "N/A", "AM", "PM"]  # fmt: skip
@@ -154,6 +154,14 @@ class Site:
             params = tuple({p.name: p for p in params}.values())
             body = "" if method == "get" else r.choice(["json", "form"])
             self.routes.append(Route(method, path, params, body))
+        # every site serves static assets, named with content hashes
+        static_dir = r.choice(["static", "assets", "dist", "public", "_next/static", "build", "media"])
+        kinds = [("js", "js"), ("css", "css"), ("img", "png"), ("img", "svg"), ("fonts", "woff2"), ("images", "jpg")]
+        for kind, extension in r.sample(kinds, r.randint(2, 4)):
+            name = r.choice(["main", "app", "vendor", "runtime", "styles", "chunk", "logo", "hero", "icons",
+                             r.choice(v.words).replace(" ", "-")])  # fmt: skip
+            static = (Param("v", "int"),) if r.random() < 0.3 else ()
+            self.routes.append(Route("get", f"/{static_dir}/{kind}/{name}.{{hash}}.{extension}", static, ""))
 
     @staticmethod
     def _style(word: str, style: str) -> str:
@@ -198,6 +206,13 @@ class Site:
             number = r.randint(1000, 9999)
             return r.choice([f"{letters}-{r.randint(100, 99999)}", f"SKU-{letters}{r.randint(10, 999)}",
                              f"#{r.randint(10000, 999999)}", f"{letters}{number}{r.choice(letters)}"])  # fmt: skip
+        if shape == "sort":  # sort orders, as APIs and shops spell them
+            w = r.choice(v.words).replace(" ", "_")
+            return r.choice([f"{w}_asc", f"{w}_desc", "asc", "desc", f"-{w}", f"{w}:asc", f"{w},-{w}", "newest",
+                             "relevance", "price_asc", "name desc"])  # fmt: skip
+        if shape == "tag":  # where a visitor came from
+            return r.choice(["email", "newsletter", "home", "footer", "banner", "search", "social", "direct",
+                             f"ad-campaign-{r.getrandbits(16):04x}", r.choice(v.words)])  # fmt: skip
         if shape == "wildcard":  # field selections and prefix searches
             return r.choice(["*", "*", f"{r.choice(v.words)}*", "id,name,*", f"*.{r.choice(_EXTENSIONS)}", "all", "%"])
         if shape == "price":
@@ -254,8 +269,10 @@ class Site:
 
     def path(self, route: Route) -> str:
         r = self.r
-        return route.path.replace("{id}", str(r.randint(1, 99999))).replace(
-            "{slug}", "-".join(r.choice(self.v.words).replace(" ", "-") for _ in range(2))
+        return (
+            route.path.replace("{id}", str(r.randint(1, 99999)))
+            .replace("{slug}", "-".join(r.choice(self.v.words).replace(" ", "-") for _ in range(2)))
+            .replace("{hash}", f"{r.getrandbits(32):08x}")
         )
 
     # -- requests ------------------------------------------------------------------------
@@ -263,6 +280,8 @@ class Site:
         """One request; with ``attack`` (a family), its payload replaces one parameter's value."""
         r = self.r
         route = r.choice(self.routes)
+        if attack is not None and not route.params:
+            route = r.choice([candidate for candidate in self.routes if candidate.params])
         values: dict[str, Any] = {p.name: self.value(p.shape) for p in route.params}
         if attack is not None:
             made = payload(r, attack)

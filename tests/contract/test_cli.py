@@ -104,7 +104,9 @@ def test_models_list_promote_rollback(cli_store: tuple[Path, Path]) -> None:
 
 
 def test_errors_are_one_clear_line_and_exit_2(tmp_path: Path) -> None:
-    done = run("score", "--store", str(tmp_path / "none"), "-", stdin="{}\n")
+    not_a_store = tmp_path / "models"
+    not_a_store.write_text("a file where the store should be")
+    done = run("score", "--store", str(not_a_store), "-", stdin="{}\n")
     assert done.returncode == 2
     assert "error:" in done.stderr and "Traceback" not in done.stderr
 
