@@ -157,7 +157,12 @@ def _data_line(training: Mapping[str, Any]) -> str:
     if training.get("benign_files"):
         parts.append(
             f"a site's own logs ({', '.join(training['benign_files'])}; {training.get('benign_screened_out', 0)} "
-            "requests the screening model flagged left out, listed in `screened.jsonl`; attacks grafted into the rest)"
+            "requests the screening model flagged left out, listed in `screened.jsonl`; attacks grafted into the rest"
+            + "".join(
+                f"; kept despite flags on {d['route']} ({d['flagged_share']:.0%} of {d['requests']} flagged)"
+                for d in training.get("benign_disputed_routes", [])[:10]
+            )
+            + ")"
         )
     if training.get("augment"):
         sites = training.get("augment_sites") or []

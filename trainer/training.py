@@ -196,6 +196,7 @@ def train(settings: TrainSettings) -> TrainResult:
             read_training_data(settings.data, strict=settings.strict, fmt=settings.input_format, label=settings.label)
         )
     screened: list[dict[str, Any]] = []
+    disputed: list[dict[str, Any]] = []
     if settings.benign:
         from model_store.bundled import load_serving_detector
         from trainer.site_data import site_training_data
@@ -209,6 +210,7 @@ def train(settings: TrainSettings) -> TrainResult:
         )
         parts.append(site.logs)
         screened = site.screened
+        disputed = site.disputed_routes
     logs = concat_logs(parts)
     if len(np.unique(logs.labels)) < 2:
         names = ", ".join(str(p) for p in settings.data)
@@ -286,6 +288,7 @@ def train(settings: TrainSettings) -> TrainResult:
         "augment_sites": list(TRAINING_SITES) if augmented else [],
         "benign_files": [p.name for p in settings.benign],
         "benign_screened_out": len(screened),
+        "benign_disputed_routes": disputed,
         "description": arch.description,
     }
     store = ModelStore(settings.store)

@@ -28,7 +28,7 @@ def test_it_is_small_verified_and_says_what_it_was_trained_on() -> None:
     assert [f["name"] for f in manifest.extra["data_files"]] == ["fwaf-access.csv"]
     assert all(len(f["sha256"]) == 64 for f in manifest.extra["data_files"])
     assert manifest.hyperparameters["augment"] > 0 and manifest.hyperparameters["seed"] == 42
-    assert manifest.evaluation["test"]["accuracy"] > 0.99  # its own figures travel with it
+    assert manifest.evaluation["test"]["accuracy"] > 0.98  # its own figures travel with it
     assert manifest.threshold_rule == "fpr:0.001"
 
 
@@ -92,8 +92,12 @@ def test_a_site_specific_model_keeps_its_site_quiet_at_the_same_detection_rate(t
     from bench.heldout import wiki_traffic
     from trainer.attacks import ATTACK_FAMILIES, graft
 
+    r = random.Random(3)
+    traffic = wiki_traffic(3000, seed=1)
+    searches = [e for e in traffic if e["path"] == "/wiki/search"]
+    hidden = [graft(e, family, r) for e, family in zip(searches[:15], ("sqli", "xss", "ssti") * 5, strict=True)]
     logs = tmp_path / "wiki-access.jsonl"
-    logs.write_text("".join(json.dumps(e) + "\n" for e in wiki_traffic(3000, seed=1)))
+    logs.write_text("".join(json.dumps(e) + "\n" for e in traffic + hidden))  # real logs hold a few attacks
     done = subprocess.run(
         [sys.executable, "-m", "logsentry", "train", "--benign", str(logs), "--store", str(tmp_path / "site"),
          "--epochs", "4", "--augment", "1500", "--keras-verbose", "0"],
@@ -103,10 +107,15 @@ def test_a_site_specific_model_keeps_its_site_quiet_at_the_same_detection_rate(t
     site_store = ModelStore(tmp_path / "site")
     manifest = site_store.manifest()
     assert manifest.hyperparameters["benign_files"] == ["wiki-access.jsonl"]
-    screened = (site_store.path() / "report" / "screened.jsonl").read_text().splitlines()
+    screened = [json.loads(line) for line in (site_store.path() / "report" / "screened.jsonl").open()]
     assert len(screened) == manifest.hyperparameters["benign_screened_out"]
+    left_out = [row["request"] for row in screened]
+    assert sum(h in left_out for h in hidden) >= 12, "the attacks hidden in the site's logs are left out for review"
+    disputed = {d["route"] for d in manifest.hyperparameters["benign_disputed_routes"]}
+    assert "POST /wiki/FAQ/edit" in disputed, "the generic model flags most edits: those flags are not trusted"
+    summary = (site_store.path() / "report" / "summary.md").read_text()
+    assert "kept despite flags on POST /wiki/" in summary
 
-    r = random.Random(3)
     unseen = wiki_traffic(1500, seed=2)
     attacks = [graft(e, r.choice(ATTACK_FAMILIES), r) for e in unseen]
     figures = {}
