@@ -4,15 +4,18 @@
 message per line), which are mostly but not surely benign. The serving model (the store's
 current version, or the bundled one) scores them first. Attacks are rare in a site's own
 traffic, so a flag is trusted where it is rare: on a route (method and path, numbers and
-hashes folded) where the model flags at most :data:`SCREEN_SHARE` of the requests, the
-flagged ones are left out of the benign set and listed in the model report
-(``report/screened.jsonl``) for an analyst to review. Where it flags more, the route's
-ordinary traffic is what the generic model gets wrong (a wiki whose edits carry HTML):
-those requests are kept, and the route is named in the report. Into the requests that remain, attacks of every family of
-:mod:`trainer.attacks` are grafted, one per kept request, into the site's *own* routes and
-parameters, so the model learns what an attack looks like on this site and what this
-site's ordinary values look like. The split that follows puts part of the site's traffic
-in validation, so the alert threshold is chosen on held-out site traffic.
+hashes folded) where the model flags at most :data:`SCREEN_SHARE` of the requests, and on
+any route with fewer than :data:`DISPUTE_MIN_REQUESTS` requests (a scanner's probe of a
+path nobody else visits), the flagged ones are left out of the benign set and listed in the
+model report (``report/screened.jsonl``) for an analyst to review. Where it flags more on a
+busy route, the route's ordinary traffic is what the generic model gets wrong (a wiki whose
+edits carry HTML): those requests are kept, and the route is named in the report.
+
+Into the requests that remain, attacks of every family of :mod:`trainer.attacks` are
+grafted, one per kept request, into the site's *own* routes and parameters, so the model
+learns what an attack looks like on this site and what this site's ordinary values look
+like. The split that follows puts part of the site's traffic in validation, so the alert
+threshold is chosen on held-out site traffic.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 
 
 SCREEN_SHARE = 0.05  # a route whose requests the model flags more often than this: its flags are not trusted
+DISPUTE_MIN_REQUESTS = (
+    20  # ...if it has this many requests: on a rarely visited route (a scanner's probe) a flag stands
+)
 _VARIABLE_SEGMENT = re.compile(r"/(?:\d+|[0-9a-fA-F-]{8,})(?=/|$)")
 
 
@@ -67,7 +73,7 @@ def site_training_data(
     routes = [route_of(e) for e in site.events]
     flagged_by_model = scores >= screen.threshold
     requests, flags = Counter(routes), Counter(r for r, f in zip(routes, flagged_by_model, strict=True) if f)
-    disputed = {r for r in flags if flags[r] / requests[r] > SCREEN_SHARE}
+    disputed = {r for r in flags if requests[r] >= DISPUTE_MIN_REQUESTS and flags[r] / requests[r] > SCREEN_SHARE}
     flagged = flagged_by_model & np.asarray([r not in disputed for r in routes], dtype=bool)
     screened = [
         {"line": int(site.lines[i]), "score": round(float(scores[i]), 6), "route": routes[i], "request": site.events[i]}
