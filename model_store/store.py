@@ -49,7 +49,7 @@ def new_version_id(now: datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -131,7 +131,7 @@ class ModelStore:
             raise StoreError(f"a version needs {MODEL_FILE}")
         _write_atomic(staging / MANIFEST_FILE, json.dumps(manifest.to_dict(), indent=2, sort_keys=False))
         sums = {
-            str(p.relative_to(staging)): _sha256(p)
+            str(p.relative_to(staging)): file_sha256(p)
             for p in sorted(staging.rglob("*"))
             if p.is_file() and p.name != CHECKSUMS_FILE
         }
@@ -234,7 +234,7 @@ class ModelStore:
             file = path / name
             if not file.is_file():
                 raise CorruptArtifact(f"{path.name}: {name} is missing")
-            if _sha256(file) != expected:
+            if file_sha256(file) != expected:
                 raise CorruptArtifact(f"{path.name}: {name} does not match its checksum")
         return path
 

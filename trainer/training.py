@@ -10,7 +10,6 @@ same code the stream runs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import platform
@@ -26,7 +25,7 @@ import numpy as np
 from model_store.errors import ConfigError, DataError
 from model_store.manifest import Manifest, TrainingData
 from model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing, observed_fields
-from model_store.store import MODEL_FILE, ModelStore
+from model_store.store import MODEL_FILE, ModelStore, file_sha256
 from model_store.tensorflow_runtime import tensorflow
 from trainer.architectures import get_architecture
 from trainer.data import LabelledLogs, concat_logs, join_families, read_training_data
@@ -143,14 +142,7 @@ def augment(logs: LabelledLogs, split: Split, settings: TrainSettings) -> tuple[
 
 def data_files(paths: tuple[Path, ...]) -> list[dict[str, str]]:
     """Name and SHA-256 of each training file, so a model can be traced to its exact data."""
-    out = []
-    for path in paths:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        out.append({"name": path.name, "sha256": digest.hexdigest()})
-    return out
+    return [{"name": path.name, "sha256": file_sha256(path)} for path in paths]
 
 
 def library_versions() -> dict[str, str]:

@@ -10,14 +10,14 @@ import pytest
 
 from model_store.errors import CorruptArtifact, IncompatibleArtifact, StoreError
 from model_store.scoring import load_detector
-from model_store.store import CHECKSUMS_FILE, MANIFEST_FILE, MODEL_FILE, ModelStore, _sha256
+from model_store.store import CHECKSUMS_FILE, MANIFEST_FILE, MODEL_FILE, ModelStore, file_sha256
 from tests.conftest import publish, toy_preprocessing
 
 
 def _reseal(path: Path) -> None:
     """Recompute checksums after a deliberate edit, to test the check *behind* them."""
     sums = json.loads((path / CHECKSUMS_FILE).read_text())
-    (path / CHECKSUMS_FILE).write_text(json.dumps({n: _sha256(path / n) for n in sums}))
+    (path / CHECKSUMS_FILE).write_text(json.dumps({n: file_sha256(path / n) for n in sums}))
 
 
 def test_publish_makes_a_complete_version_not_yet_current(store: ModelStore) -> None:
