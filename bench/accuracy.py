@@ -29,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from model_store.scoring import load_detector
-from model_store.store import ModelStore
-from trainer.data import read_labelled_csv
-from trainer.evaluation import evaluate
-from trainer.settings import TrainSettings
-from trainer.training import prepare, split_indices, train
+from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.store import ModelStore
+from logsentry.trainer.data import read_labelled_csv
+from logsentry.trainer.evaluation import evaluate
+from logsentry.trainer.settings import TrainSettings
+from logsentry.trainer.training import prepare, split_indices, train
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -65,7 +65,7 @@ def baseline(data: Path, holdout: Path | None) -> dict[str, float]:
 
 def neural(name: str, data: Path, holdout: Path | None, root: Path) -> dict[str, float]:
     store = root / name
-    from trainer.architectures import DEFAULT_ARCHITECTURE
+    from logsentry.trainer.architectures import DEFAULT_ARCHITECTURE
 
     augment = None if name == DEFAULT_ARCHITECTURE else 0  # the default recipe, or the reference's
     result = train(TrainSettings(data=(data,), store=store, architecture=name, verbose=2, augment=augment))

@@ -34,12 +34,12 @@ import numpy as np  # noqa: E402
 
 from bench.common import machine, mean_spread, train_default, write_results  # noqa: E402
 from bench.heldout import HELD_OUT, HELD_OUT_SITES  # noqa: E402
-from model_store.scoring import load_detector  # noqa: E402
-from model_store.store import ModelStore  # noqa: E402
-from trainer.data import read_labelled_csv  # noqa: E402
-from trainer.evaluation import tpr_at_fprs  # noqa: E402
-from trainer.generate import generate_events  # noqa: E402
-from trainer.sites import site_traffic  # noqa: E402
+from logsentry.model_store.scoring import load_detector  # noqa: E402
+from logsentry.model_store.store import ModelStore  # noqa: E402
+from logsentry.trainer.data import read_labelled_csv  # noqa: E402
+from logsentry.trainer.evaluation import tpr_at_fprs  # noqa: E402
+from logsentry.trainer.generate import generate_events  # noqa: E402
+from logsentry.trainer.sites import site_traffic  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 TEST_SITES = (6000, 6001, 6002, 6003, 6004)

@@ -37,13 +37,13 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench.common import free_port, machine, metric, train_default, write_results  # noqa: E402
-from model_store.formats import input_format  # noqa: E402
-from model_store.scoring import load_detector  # noqa: E402
-from model_store.store import ModelStore  # noqa: E402
-from model_store.verdict import judge  # noqa: E402
-from trainer.data import read_labelled_csv  # noqa: E402
-from trainer.evaluation import evaluate  # noqa: E402
-from trainer.render import otlp, render  # noqa: E402
+from logsentry.model_store.formats import input_format  # noqa: E402
+from logsentry.model_store.scoring import load_detector  # noqa: E402
+from logsentry.model_store.store import ModelStore  # noqa: E402
+from logsentry.model_store.verdict import judge  # noqa: E402
+from logsentry.trainer.data import read_labelled_csv  # noqa: E402
+from logsentry.trainer.evaluation import evaluate  # noqa: E402
+from logsentry.trainer.render import otlp, render  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 KAFKA_LOCAL = ROOT / "deploy" / "kafka" / "kafka-local"

@@ -36,13 +36,13 @@ import numpy as np  # noqa: E402
 
 from bench.common import machine, mean_spread, train_default, write_results  # noqa: E402
 from bench.heldout import HELD_OUT, HELD_OUT_SITES  # noqa: E402
-from model_store.scoring import load_detector  # noqa: E402
-from model_store.store import ModelStore  # noqa: E402
-from trainer.attacks import ATTACK_FAMILIES  # noqa: E402
-from trainer.data import format_row  # noqa: E402
-from trainer.evaluation import tpr_at_fprs  # noqa: E402
-from trainer.sites import site_traffic  # noqa: E402
-from trainer.training import TRAINING_SITES  # noqa: E402
+from logsentry.model_store.scoring import load_detector  # noqa: E402
+from logsentry.model_store.store import ModelStore  # noqa: E402
+from logsentry.trainer.attacks import ATTACK_FAMILIES  # noqa: E402
+from logsentry.trainer.data import format_row  # noqa: E402
+from logsentry.trainer.evaluation import tpr_at_fprs  # noqa: E402
+from logsentry.trainer.sites import site_traffic  # noqa: E402
+from logsentry.trainer.training import TRAINING_SITES  # noqa: E402
 
 
 def write_training_csv(path: Path, rows: int, seed: int, families: tuple[str, ...]) -> None:

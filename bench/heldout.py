@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from trainer.sites import Vocabulary
+from logsentry.trainer.sites import Vocabulary
 
 # fmt: off
 HELD_OUT = Vocabulary(

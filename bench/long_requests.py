@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench.common import machine, train_default, write_results  # noqa: E402
-from model_store.scoring import Detector, load_detector  # noqa: E402
-from model_store.store import ModelStore  # noqa: E402
-from trainer.data import read_labelled_csv  # noqa: E402
+from logsentry.model_store.scoring import Detector, load_detector  # noqa: E402
+from logsentry.model_store.store import ModelStore  # noqa: E402
+from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 

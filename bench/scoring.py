@@ -44,16 +44,16 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench.common import free_port, metric  # noqa: E402
-from model_store.formats import decode_event  # noqa: E402
-from model_store.preprocessing import clean  # noqa: E402
-from model_store.scoring import load_detector  # noqa: E402
-from model_store.store import ModelStore  # noqa: E402
-from stream.replay import read_values  # noqa: E402
-from stream.settings import StreamSettings  # noqa: E402
-from trainer.data import read_labelled_csv  # noqa: E402
-from trainer.evaluation import evaluate  # noqa: E402
-from trainer.settings import TrainSettings  # noqa: E402
-from trainer.training import train  # noqa: E402
+from logsentry.model_store.formats import decode_event  # noqa: E402
+from logsentry.model_store.preprocessing import clean  # noqa: E402
+from logsentry.model_store.scoring import load_detector  # noqa: E402
+from logsentry.model_store.store import ModelStore  # noqa: E402
+from logsentry.stream.replay import read_values  # noqa: E402
+from logsentry.stream.settings import StreamSettings  # noqa: E402
+from logsentry.trainer.data import read_labelled_csv  # noqa: E402
+from logsentry.trainer.evaluation import evaluate  # noqa: E402
+from logsentry.trainer.settings import TrainSettings  # noqa: E402
+from logsentry.trainer.training import train  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 KAFKA_LOCAL = ROOT / "deploy" / "kafka" / "kafka-local"

@@ -43,8 +43,8 @@ def _free_port() -> int:
 
 def republish(store_root: Path) -> str:
     """Publish the current model again under a new version id (identical scores)."""
-    from model_store.manifest import Manifest
-    from model_store.store import MODEL_FILE, ModelStore
+    from logsentry.model_store.manifest import Manifest
+    from logsentry.model_store.store import MODEL_FILE, ModelStore
 
     store = ModelStore(store_root)
     source = store.path("current")
@@ -60,11 +60,11 @@ def main() -> int:
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
     from kafka.admin import NewTopic
 
-    from model_store.scoring import load_detector
-    from model_store.store import ModelStore
-    from trainer.generate import generate_events, write_csv
-    from trainer.settings import TrainSettings
-    from trainer.training import train
+    from logsentry.model_store.scoring import load_detector
+    from logsentry.model_store.store import ModelStore
+    from logsentry.trainer.generate import generate_events, write_csv
+    from logsentry.trainer.settings import TrainSettings
+    from logsentry.trainer.training import train
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10)

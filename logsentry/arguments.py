@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, NoReturn
 
-from model_store.errors import ConfigError
+from logsentry.model_store.errors import ConfigError
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -62,7 +62,7 @@ def fraction(text: str) -> float:
 
 
 def format_arg(text: str) -> Any:
-    from model_store.formats import input_format
+    from logsentry.model_store.formats import input_format
 
     try:
         return input_format(text)

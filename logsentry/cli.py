@@ -27,7 +27,7 @@ from logsentry.arguments import (
     output_file,
     positive_int,
 )
-from model_store.errors import LogsentryError
+from logsentry.model_store.errors import LogsentryError
 
 log = logging.getLogger("logsentry")
 
@@ -49,7 +49,7 @@ def _version_arg(p: argparse.ArgumentParser) -> None:
 
 # -- generate -----------------------------------------------------------------------------
 def cmd_generate(args: argparse.Namespace) -> int:
-    from trainer.generate import write_csv
+    from logsentry.trainer.generate import write_csv
 
     write_csv(output_file(args.out), args.rows, seed=args.seed, attack_share=args.attack_share)
     print(f"wrote {args.rows} labelled request logs to {args.out}", file=sys.stderr)
@@ -58,7 +58,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 # -- train --------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
-    from trainer.settings import TrainSettings
+    from logsentry.trainer.settings import TrainSettings
 
     settings = TrainSettings(
         data=tuple(input_file(p, "--data file") for p in args.data or ()),
@@ -80,10 +80,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         label=args.label,
         augment=args.augment,
     )
-    from model_store.store import ModelStore
+    from logsentry.model_store.store import ModelStore
 
     ModelStore(settings.store).check(create=True)
-    from trainer.training import train
+    from logsentry.trainer.training import train
 
     result = train(settings)
     test = result.evaluations["test"]
@@ -108,10 +108,10 @@ def _json_safe(value: Any) -> Any:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from model_store.scoring import load_detector
-    from model_store.store import ModelStore
-    from trainer.data import read_training_data
-    from trainer.evaluation import evaluate
+    from logsentry.model_store.scoring import load_detector
+    from logsentry.model_store.store import ModelStore
+    from logsentry.trainer.data import read_training_data
+    from logsentry.trainer.evaluation import evaluate
 
     data = tuple(input_file(p, "--data file") for p in args.data)
     detector = load_detector(ModelStore(args.store), args.version)  # a bad store or version before the data
@@ -162,8 +162,8 @@ def score_lines(
     line the stream would dead-letter is an error here too. ``record`` appears when a
     message holds more than one record. Returns (lines, records scored, errors).
     """
-    from model_store.formats import InputFormat
-    from model_store.verdict import judge
+    from logsentry.model_store.formats import InputFormat
+    from logsentry.model_store.verdict import judge
 
     fmt = fmt or InputFormat()
     number = scored = errors = 0
@@ -196,8 +196,8 @@ def score_lines(
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from model_store.bundled import load_serving_detector
-    from model_store.store import ModelStore
+    from logsentry.model_store.bundled import load_serving_detector
+    from logsentry.model_store.store import ModelStore
 
     path = None if args.file in (None, "-") else input_file(args.file)
     detector = load_serving_detector(ModelStore(args.store), args.version)
@@ -211,7 +211,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 # -- models -------------------------------------------------------------------------------
 def cmd_models(args: argparse.Namespace) -> int:
-    from model_store.store import ModelStore
+    from logsentry.model_store.store import ModelStore
 
     store = ModelStore(args.store)
     if args.action == "list":
@@ -262,9 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attack-share", type=fraction, default=0.5)
     p.set_defaults(handler=cmd_generate)
 
-    from trainer.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
-    from trainer.settings import DEFAULT_AUGMENT_CAP
-    from trainer.threshold_rules import DEFAULT_THRESHOLD_RULE
+    from logsentry.trainer.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
+    from logsentry.trainer.settings import DEFAULT_AUGMENT_CAP
+    from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE
 
     p = sub.add_parser("train", help="train a model version from labelled logs and publish it", parents=common)
     p.add_argument(
@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
-    from model_store.tensorflow_runtime import show_native_logs
+    from logsentry.model_store.tensorflow_runtime import show_native_logs
 
     level = "DEBUG" if args.debug else args.log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)

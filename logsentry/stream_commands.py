@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from logsentry.arguments import format_arg, input_file, non_negative_float, non_negative_int, positive_int
-from stream.settings import ENV, kafka_settings, stream_settings
+from logsentry.stream.settings import ENV, kafka_settings, stream_settings
 
 
 def _kafka_flags(p: argparse.ArgumentParser) -> None:
@@ -36,13 +36,13 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    from stream.app import run_stream
+    from logsentry.stream.app import run_stream
 
     return run_stream(stream_settings(_flags(args)))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from stream.replay import replay
+    from logsentry.stream.replay import replay
 
     path = input_file(args.file)  # checked before connecting to anything
     sent = replay(kafka_settings(_flags(args)), args.topic, path, rate=args.rate, limit=args.limit,
@@ -52,7 +52,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from stream.follow import follow
+    from logsentry.stream.follow import follow
 
     follow(kafka_settings(_flags(args)), args.topic, from_beginning=args.from_beginning, max_alerts=args.max,
            timeout_s=args.timeout, raw=args.json)  # fmt: skip

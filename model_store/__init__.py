@@ -4,22 +4,22 @@ Heavy imports (TensorFlow) stay inside :mod:`model_store.scoring`, so listing or
 versions does not load a deep-learning runtime.
 """
 
-from model_store.errors import (
+from logsentry.model_store.errors import (
     CorruptArtifact,
     IncompatibleArtifact,
     InvalidEvent,
     LogsentryError,
     StoreError,
 )
-from model_store.manifest import Manifest, TrainingData
-from model_store.preprocessing import (
+from logsentry.model_store.manifest import Manifest, TrainingData
+from logsentry.model_store.preprocessing import (
     PREPROCESSING_VERSION,
     CharTokenizer,
     CleanupSpec,
     Preprocessing,
     clean,
 )
-from model_store.store import ModelStore
+from logsentry.model_store.store import ModelStore
 
 __all__ = [
     "PREPROCESSING_VERSION",

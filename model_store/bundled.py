@@ -17,9 +17,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from model_store.errors import StoreError
-from model_store.scoring import Detector, load_detector
-from model_store.store import ModelStore
+from logsentry.model_store.errors import StoreError
+from logsentry.model_store.scoring import Detector, load_detector
+from logsentry.model_store.store import ModelStore
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from model_store.errors import ConfigError, InvalidMessage
+from logsentry.model_store.errors import ConfigError, InvalidMessage
 
 EMPTY = "empty"
 TOO_LARGE = "too_large"

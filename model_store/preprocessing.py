@@ -49,7 +49,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from model_store.errors import IncompatibleArtifact, InvalidEvent
+from logsentry.model_store.errors import IncompatibleArtifact, InvalidEvent
 
 PREPROCESSING_VERSION = 1
 REFERENCE_DROP_FIELDS: tuple[str, ...] = (

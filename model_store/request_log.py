@@ -26,7 +26,7 @@ import re
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
-from model_store.errors import InvalidMessage
+from logsentry.model_store.errors import InvalidMessage
 
 INVALID_EVENT = "invalid_event"
 MODEL_FIELDS = ("method", "query", "path", "statusCode", "requestPayload")

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from model_store.errors import CorruptArtifact
-from model_store.preprocessing import Preprocessing
-from model_store.store import MODEL_FILE, ModelStore
-from model_store.tensorflow_runtime import tensorflow
+from logsentry.model_store.errors import CorruptArtifact
+from logsentry.model_store.preprocessing import Preprocessing
+from logsentry.model_store.store import MODEL_FILE, ModelStore
+from logsentry.model_store.tensorflow_runtime import tensorflow
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from model_store.errors import CorruptArtifact, StoreError
-from model_store.manifest import Manifest
+from logsentry.model_store.errors import CorruptArtifact, StoreError
+from logsentry.model_store.manifest import Manifest
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from model_store.decode import INVALID_EVENT, DecodeLimits
-from model_store.errors import InvalidEvent, InvalidMessage
-from model_store.formats import InputFormat, Record, decode_message
-from model_store.preprocessing import clean
+from logsentry.model_store.decode import INVALID_EVENT, DecodeLimits
+from logsentry.model_store.errors import InvalidEvent, InvalidMessage
+from logsentry.model_store.formats import InputFormat, Record, decode_message
+from logsentry.model_store.preprocessing import clean
 
 
 class Scorer(Protocol):

@@ -9,15 +9,15 @@ from types import FrameType
 
 from prometheus_client import CollectorRegistry
 
-from model_store.bundled import serving_store
-from model_store.store import ModelStore
-from stream.connection import check_connection
-from stream.http import serve
-from stream.kafka_io import KafkaSink, KafkaSource, ensure_topics, native_crc32c
-from stream.metrics import StreamMetrics
-from stream.reload import ModelWatcher
-from stream.runner import StreamRunner
-from stream.settings import StreamSettings
+from logsentry.model_store.bundled import serving_store
+from logsentry.model_store.store import ModelStore
+from logsentry.stream.connection import check_connection
+from logsentry.stream.http import serve
+from logsentry.stream.kafka_io import KafkaSink, KafkaSource, ensure_topics, native_crc32c
+from logsentry.stream.metrics import StreamMetrics
+from logsentry.stream.reload import ModelWatcher
+from logsentry.stream.runner import StreamRunner
+from logsentry.stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import struct
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from model_store.errors import ConfigError, StreamError
-from stream.settings import KafkaSettings
+from logsentry.model_store.errors import ConfigError, StreamError
+from logsentry.stream.settings import KafkaSettings
 
 _API_VERSIONS = 18
 _CORRELATION_ID = 0x4C53  # "LS"

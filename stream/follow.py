@@ -9,8 +9,8 @@ from typing import Any, TextIO
 
 from kafka import KafkaConsumer
 
-from stream.connection import check_connection
-from stream.settings import KafkaSettings
+from logsentry.stream.connection import check_connection
+from logsentry.stream.settings import KafkaSettings
 
 
 def describe(alert: dict[str, Any]) -> str:

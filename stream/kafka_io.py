@@ -20,9 +20,9 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
-from model_store.errors import PublishError, StreamError
-from stream.records import Message, Outgoing
-from stream.settings import KafkaSettings
+from logsentry.model_store.errors import PublishError, StreamError
+from logsentry.stream.records import Message, Outgoing
+from logsentry.stream.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
-from model_store.decode import REASONS
+from logsentry.model_store.decode import REASONS
 
 
 class StreamMetrics:

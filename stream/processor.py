@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from model_store.decode import DecodeLimits
-from model_store.formats import InputFormat
-from model_store.verdict import Scorer, judge
-from stream.records import Message, Outgoing, alert_record, dead_letter_record, verdict_record
+from logsentry.model_store.decode import DecodeLimits
+from logsentry.model_store.formats import InputFormat
+from logsentry.model_store.verdict import Scorer, judge
+from logsentry.stream.records import Message, Outgoing, alert_record, dead_letter_record, verdict_record
 
 TopicPartition = tuple[str, int]
 

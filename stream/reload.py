@@ -13,10 +13,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from model_store.errors import StoreError
-from model_store.scoring import Detector, load_detector
-from model_store.store import ModelStore
-from stream.metrics import StreamMetrics
+from logsentry.model_store.errors import StoreError
+from logsentry.model_store.scoring import Detector, load_detector
+from logsentry.model_store.store import ModelStore
+from logsentry.stream.metrics import StreamMetrics
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from model_store.errors import InvalidMessage, PublishError
-from model_store.formats import InputFormat, decode_message
-from stream.connection import check_connection
-from stream.kafka_io import ensure_topics
-from stream.settings import KafkaSettings
+from logsentry.model_store.errors import InvalidMessage, PublishError
+from logsentry.model_store.formats import InputFormat, decode_message
+from logsentry.stream.connection import check_connection
+from logsentry.stream.kafka_io import ensure_topics
+from logsentry.stream.settings import KafkaSettings
 
 
 def read_values(path: Path) -> Iterator[bytes]:

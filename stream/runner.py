@@ -18,12 +18,12 @@ from typing import Protocol
 
 from kafka.errors import KafkaError
 
-from model_store.errors import PublishError
-from stream.metrics import StreamMetrics
-from stream.processor import BatchOutcome, TopicPartition, process_batch
-from stream.records import Message, Outgoing
-from stream.reload import ModelWatcher
-from stream.settings import StreamSettings
+from logsentry.model_store.errors import PublishError
+from logsentry.stream.metrics import StreamMetrics
+from logsentry.stream.processor import BatchOutcome, TopicPartition, process_batch
+from logsentry.stream.records import Message, Outgoing
+from logsentry.stream.reload import ModelWatcher
+from logsentry.stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
 

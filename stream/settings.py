@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from model_store.decode import DecodeLimits
-from model_store.errors import ConfigError
-from model_store.formats import InputFormat, input_format
+from logsentry.model_store.decode import DecodeLimits
+from logsentry.model_store.errors import ConfigError
+from logsentry.model_store.formats import InputFormat, input_format
 
 ENV: dict[str, str] = {
     "bootstrap_servers": "LOGSENTRY_BOOTSTRAP_SERVERS",

@@ -11,9 +11,9 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from model_store.manifest import Manifest, TrainingData
-from model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
-from model_store.store import MODEL_FILE, ModelStore
+from logsentry.model_store.manifest import Manifest, TrainingData
+from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
+from logsentry.model_store.store import MODEL_FILE, ModelStore
 
 TOY_TEXTS = ['{"method":"get","path":"/search","query":{"q":"shoes"}}', "<script>alert(1)</script> ../etc/passwd"]
 
@@ -64,7 +64,7 @@ def store(tmp_path: Path) -> ModelStore:
 
 @pytest.fixture(scope="session")
 def generated_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from trainer.generate import write_csv
+    from logsentry.trainer.generate import write_csv
 
     path = tmp_path_factory.mktemp("data") / "generated.csv"
     write_csv(path, 1200, seed=7)
@@ -74,8 +74,8 @@ def generated_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trained_store(tmp_path_factory: pytest.TempPathFactory, generated_csv: Path) -> ModelStore:
     """A real conv-lstm trained for a few seconds on generated data, published and current."""
-    from trainer.settings import TrainSettings
-    from trainer.training import train
+    from logsentry.trainer.settings import TrainSettings
+    from logsentry.trainer.training import train
 
     root = tmp_path_factory.mktemp("trained") / "models"
     train(TrainSettings(data=(generated_csv,), store=root, epochs=2, verbose=0))

@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from model_store.decode import DecodeLimits
-from model_store.errors import ConfigError, DataError, InvalidMessage, MalformedRow
-from model_store.formats import InputFormat, decode_message
+from logsentry.model_store.decode import DecodeLimits
+from logsentry.model_store.errors import ConfigError, DataError, InvalidMessage, MalformedRow
+from logsentry.model_store.formats import InputFormat, decode_message
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from trainer.attacks import ATTACK_FAMILIES, Payload, payload
-from trainer.data import format_row
+from logsentry.trainer.attacks import ATTACK_FAMILIES, Payload, payload
+from logsentry.trainer.data import format_row
 
 Event = dict[str, Any]
 

@@ -1,6 +1,6 @@
 """Build the pretrained model that ships in ``model_store/pretrained/`` (``make pretrained``).
 
-    python -m trainer.pretrained --data ../shared/data/fwaf-access.csv
+    python -m logsentry.trainer.pretrained --data ../shared/data/fwaf-access.csv
 
 Trains the default recipe (``logsentry train --data F`` with no other flags: the reference
 data plus generated traffic of many sites, seed 42, deterministic ops) into a scratch store
@@ -18,9 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from model_store.bundled import BUNDLED_ROOT
-from model_store.store import CURRENT_FILE, ModelStore
-from trainer.settings import TrainSettings
+from logsentry.model_store.bundled import BUNDLED_ROOT
+from logsentry.model_store.store import CURRENT_FILE, ModelStore
+from logsentry.trainer.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ MAX_BYTES = 4 * 1024 * 1024  # the package carries it: a few MiB at most
 
 
 def build(data: tuple[Path, ...], out: Path = BUNDLED_ROOT) -> str:
-    from trainer.training import train
+    from logsentry.trainer.training import train
 
     with tempfile.TemporaryDirectory() as scratch:
         result = train(TrainSettings(data=data, store=Path(scratch), verbose=0))

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from trainer.evaluation import Evaluation
+from logsentry.trainer.evaluation import Evaluation
 
 
 def write_report(
@@ -65,7 +65,7 @@ def _plots(directory: Path, labels: np.ndarray, scores: np.ndarray, threshold: f
         fig.savefig(directory / "precision_recall.png", dpi=100)
         plt.close(fig)
 
-    from trainer.evaluation import reliability
+    from logsentry.trainer.evaluation import reliability
 
     table = [b for b in reliability(labels, scores) if b["n"]]
     fig, ax = plt.subplots(figsize=(5, 4))

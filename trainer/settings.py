@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model_store.errors import ConfigError
-from model_store.formats import InputFormat
-from model_store.preprocessing import REFERENCE_MAX_LEN, OovPolicy
-from trainer.threshold_rules import DEFAULT_THRESHOLD_RULE, check_threshold_rule
+from logsentry.model_store.errors import ConfigError
+from logsentry.model_store.formats import InputFormat
+from logsentry.model_store.preprocessing import REFERENCE_MAX_LEN, OovPolicy
+from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE, check_threshold_rule
 
 # Length buckets for variable-length models: cleaned requests average ~155 characters
 # (p99 ~ 300). Steps of 32 up to 320 pad the average request by ~16 characters instead of

@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from model_store.formats import InputFormat
-from model_store.scoring import Detector
-from trainer.attacks import ATTACK_FAMILIES, graft
-from trainer.data import LabelledLogs, read_training_data
+from logsentry.model_store.formats import InputFormat
+from logsentry.model_store.scoring import Detector
+from logsentry.trainer.attacks import ATTACK_FAMILIES, graft
+from logsentry.trainer.data import LabelledLogs, read_training_data
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from trainer.attacks import ATTACK_FAMILIES, payload
-from trainer.generate import FIRST, LAST, PROSE, WORDS
+from logsentry.trainer.attacks import ATTACK_FAMILIES, payload
+from logsentry.trainer.generate import FIRST, LAST, PROSE, WORDS
 
 Event = dict[str, Any]
 

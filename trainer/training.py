@@ -22,16 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from model_store.errors import ConfigError, DataError
-from model_store.manifest import Manifest, TrainingData
-from model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing, observed_fields
-from model_store.store import MODEL_FILE, ModelStore, file_sha256
-from model_store.tensorflow_runtime import tensorflow
-from trainer.architectures import get_architecture
-from trainer.data import LabelledLogs, concat_logs, join_families, read_training_data
-from trainer.evaluation import Evaluation, choose_threshold, evaluate
-from trainer.report import write_report
-from trainer.settings import DEFAULT_BUCKETS, TrainSettings, augment_rows
+from logsentry.model_store.errors import ConfigError, DataError
+from logsentry.model_store.manifest import Manifest, TrainingData
+from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing, observed_fields
+from logsentry.model_store.store import MODEL_FILE, ModelStore, file_sha256
+from logsentry.model_store.tensorflow_runtime import tensorflow
+from logsentry.trainer.architectures import get_architecture
+from logsentry.trainer.data import LabelledLogs, concat_logs, join_families, read_training_data
+from logsentry.trainer.evaluation import Evaluation, choose_threshold, evaluate
+from logsentry.trainer.report import write_report
+from logsentry.trainer.settings import DEFAULT_BUCKETS, TrainSettings, augment_rows
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def augment(logs: LabelledLogs, split: Split, settings: TrainSettings) -> tuple[
     validation part, where the threshold is chosen, gets its share of other sites' ordinary
     requests, so the alert budget holds beyond the one site the data came from.
     """
-    from trainer.sites import site_traffic
+    from logsentry.trainer.sites import site_traffic
 
     rows = augment_rows(settings.augment, len(logs.events))
     generated = list(site_traffic(list(TRAINING_SITES), rows, seed=settings.seed, attack_share=0.5))
@@ -177,7 +177,7 @@ def train(settings: TrainSettings) -> TrainResult:
     tf = tensorflow()
     import keras
 
-    from model_store.scoring import Detector
+    from logsentry.model_store.scoring import Detector
 
     arch = get_architecture(settings.architecture)
     epochs = settings.epochs or arch.default_epochs
@@ -190,8 +190,8 @@ def train(settings: TrainSettings) -> TrainResult:
     screened: list[dict[str, Any]] = []
     disputed: list[dict[str, Any]] = []
     if settings.benign:
-        from model_store.bundled import load_serving_detector
-        from trainer.site_data import site_training_data
+        from logsentry.model_store.bundled import load_serving_detector
+        from logsentry.trainer.site_data import site_training_data
 
         site = site_training_data(
             settings.benign,

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model_store.decode import (
+from logsentry.model_store.decode import (
     NOT_OBJECT,
     UNRECOGNIZED_FORMAT,
     DecodeLimits,
@@ -43,12 +43,19 @@ from model_store.decode import (
     parse_json,
     parse_json_object,
 )
-from model_store.errors import ConfigError, InvalidMessage
-from model_store.formats.access_log import parse_line
-from model_store.formats.json_logs import envelope_line, from_ecs, from_envelope, from_flat, is_ecs, looks_flat
-from model_store.formats.mapping import FieldMapping, load_mapping
-from model_store.formats.otlp import from_otlp, is_otlp
-from model_store.request_log import check_request_log
+from logsentry.model_store.errors import ConfigError, InvalidMessage
+from logsentry.model_store.formats.access_log import parse_line
+from logsentry.model_store.formats.json_logs import (
+    envelope_line,
+    from_ecs,
+    from_envelope,
+    from_flat,
+    is_ecs,
+    looks_flat,
+)
+from logsentry.model_store.formats.mapping import FieldMapping, load_mapping
+from logsentry.model_store.formats.otlp import from_otlp, is_otlp
+from logsentry.model_store.request_log import check_request_log
 
 AUTO = "auto"
 REFERENCE = "reference"

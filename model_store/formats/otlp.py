@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from model_store.decode import TOO_MANY_RECORDS
-from model_store.errors import InvalidMessage
-from model_store.formats import fields
-from model_store.formats.access_log import UNRECOGNIZED_FORMAT, parse_line
-from model_store.request_log import INVALID_EVENT, request_log
+from logsentry.model_store.decode import TOO_MANY_RECORDS
+from logsentry.model_store.errors import InvalidMessage
+from logsentry.model_store.formats import fields
+from logsentry.model_store.formats.access_log import UNRECOGNIZED_FORMAT, parse_line
+from logsentry.model_store.request_log import INVALID_EVENT, request_log
 
 METHOD = ("http.request.method", "http.method")
 URL = ("url.full", "http.url", "http.target")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from model_store.store import ModelStore
+from logsentry.model_store.store import ModelStore
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -23,7 +23,7 @@ def test_generate_is_deterministic_and_labelled(tmp_path: Path) -> None:
     assert run("generate", "--rows", "300", "--out", str(a), "--seed", "3", "--attack-share", "0.3").returncode == 0
     run("generate", "--rows", "300", "--out", str(b), "--seed", "3", "--attack-share", "0.3")
     assert a.read_bytes() == b.read_bytes()
-    from trainer.data import read_labelled_csv
+    from logsentry.trainer.data import read_labelled_csv
 
     logs = read_labelled_csv(a)
     assert len(logs.events) == 300 and int(logs.labels.sum()) == 90 and not logs.rejected

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from model_store.store import ModelStore
+from logsentry.model_store.store import ModelStore
 from tests.conftest import publish
 from tests.contract.cli_errors import ROOT_ENV, Case, assert_one_clear_line, run_cli
 

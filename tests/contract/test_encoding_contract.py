@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model_store.formats import decode_event
-from model_store.scoring import load_detector
-from model_store.store import ModelStore
-from trainer.data import read_labelled_csv
-from trainer.evaluation import evaluate
-from trainer.training import split_indices
+from logsentry.model_store.formats import decode_event
+from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.store import ModelStore
+from logsentry.trainer.data import read_labelled_csv
+from logsentry.trainer.evaluation import evaluate
+from logsentry.trainer.training import split_indices
 
 
 def _live_messages(path: Path) -> list[bytes]:

@@ -6,9 +6,9 @@ import dataclasses
 
 import numpy as np
 
-from model_store.scoring import Detector, load_detector
-from model_store.store import ModelStore
-from trainer.generate import generate_events
+from logsentry.model_store.scoring import Detector, load_detector
+from logsentry.model_store.store import ModelStore
+from logsentry.trainer.generate import generate_events
 
 # The test model is small and never saw a long benign request, so long natural text reads as
 # unusual to it; a run of one letter it reads as benign (asserted below), so what changes the

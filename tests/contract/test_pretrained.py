@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_store.bundled import BUNDLED_ROOT, bundled_store, load_serving_detector, serving_store
-from model_store.errors import StoreError
-from model_store.scoring import load_detector
-from model_store.store import ModelStore
+from logsentry.model_store.bundled import BUNDLED_ROOT, bundled_store, load_serving_detector, serving_store
+from logsentry.model_store.errors import StoreError
+from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.store import ModelStore
+from logsentry.trainer.generate import labelled_events
 from tests.conftest import publish
-from trainer.generate import labelled_events
 
 
 def test_it_is_small_verified_and_says_what_it_was_trained_on() -> None:
@@ -73,8 +73,8 @@ def test_logsentry_score_with_an_empty_store_says_so_in_one_line(tmp_path: Path)
 def test_the_stream_serves_it_until_the_store_gets_a_model(tmp_path: Path) -> None:
     from prometheus_client import CollectorRegistry
 
-    from stream.metrics import StreamMetrics
-    from stream.reload import ModelWatcher
+    from logsentry.stream.metrics import StreamMetrics
+    from logsentry.stream.reload import ModelWatcher
 
     store = ModelStore(tmp_path / "models")
     watcher = ModelWatcher(store, "current", StreamMetrics(CollectorRegistry()), first=serving_store(store))
@@ -90,7 +90,7 @@ def test_a_site_specific_model_keeps_its_site_quiet_at_the_same_detection_rate(t
     import random
 
     from bench.heldout import wiki_traffic
-    from trainer.attacks import ATTACK_FAMILIES, graft
+    from logsentry.trainer.attacks import ATTACK_FAMILIES, graft
 
     r = random.Random(3)
     traffic = wiki_traffic(3000, seed=1)

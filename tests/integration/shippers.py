@@ -22,8 +22,8 @@ from urllib.parse import quote
 
 import pytest
 
+from logsentry.trainer.render import query_string
 from tests.integration.conftest import free_port, wait_until
-from trainer.render import query_string
 
 # the JSON access log, nginx's escape=json with the variables' own names (read by --input-format flat)
 NGINX_JSON_FORMAT = (

@@ -13,7 +13,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from model_store.store import ModelStore
+from logsentry.model_store.store import ModelStore
 from tests.integration.conftest import (
     Broker,
     StartStream,
@@ -169,12 +169,12 @@ def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
 
     from prometheus_client import CollectorRegistry
 
-    from model_store.scoring import load_detector
-    from stream.kafka_io import KafkaSink, KafkaSource
-    from stream.metrics import StreamMetrics
-    from stream.reload import ModelWatcher
-    from stream.runner import StreamRunner
-    from stream.settings import KafkaSettings, StreamSettings
+    from logsentry.model_store.scoring import load_detector
+    from logsentry.stream.kafka_io import KafkaSink, KafkaSource
+    from logsentry.stream.metrics import StreamMetrics
+    from logsentry.stream.reload import ModelWatcher
+    from logsentry.stream.runner import StreamRunner
+    from logsentry.stream.settings import KafkaSettings, StreamSettings
 
     values = events(1200, seed=27)
     produced = produce(bootstrap, topics.logs, values)

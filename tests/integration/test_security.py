@@ -13,7 +13,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from model_store.store import ModelStore
+from logsentry.model_store.store import ModelStore
 from tests.integration.conftest import (
     KAFKA_LOCAL,
     ROOT,

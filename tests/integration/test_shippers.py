@@ -18,7 +18,8 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from model_store.store import ModelStore
+from logsentry.model_store.store import ModelStore
+from logsentry.trainer.generate import generate_events
 from tests.integration.conftest import (
     StartStream,
     Topics,
@@ -29,7 +30,6 @@ from tests.integration.conftest import (
     wait_until,
 )
 from tests.integration.shippers import Nginx, Rsyslog, http_request
-from trainer.generate import generate_events
 
 pytestmark = pytest.mark.integration
 
@@ -114,7 +114,7 @@ def _otlp_messages(records_per_message: int, messages: int, seed: int) -> tuple[
     from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, LogsData, ResourceLogs, ScopeLogs
     from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-    from trainer.render import query_string
+    from logsentry.trainer.render import query_string
 
     events = [e for e, _ in generate_events(records_per_message * messages, seed=seed, attack_share=0.3)]
     values = []

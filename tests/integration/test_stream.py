@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient
 
-from model_store.store import ModelStore
+from logsentry.model_store.store import ModelStore
+from logsentry.trainer.generate import generate_events
 from tests.conftest import publish, toy_preprocessing
 from tests.integration.conftest import (
     Produced,
@@ -27,7 +28,6 @@ from tests.integration.conftest import (
     read_all,
     wait_until,
 )
-from trainer.generate import generate_events
 
 pytestmark = pytest.mark.integration
 

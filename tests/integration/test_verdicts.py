@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from model_store.store import ModelStore
+from logsentry.model_store.store import ModelStore
 from tests.integration.conftest import StartStream, Topics, all_committed, produce, read_all, wait_until
 from tests.integration.test_stream import MALFORMED, events
 

@@ -8,9 +8,9 @@ import random
 import numpy as np
 import pytest
 
-from trainer.attacks import ATTACK_FAMILIES, payload
-from trainer.data import format_row, read_labelled_text
-from trainer.evaluation import evaluate
+from logsentry.trainer.attacks import ATTACK_FAMILIES, payload
+from logsentry.trainer.data import format_row, read_labelled_text
+from logsentry.trainer.evaluation import evaluate
 
 
 def test_the_issue_s_families_are_all_generated() -> None:
@@ -43,7 +43,7 @@ def test_encodings_and_structured_payloads_appear() -> None:
 
 
 def test_the_family_column_reaches_per_family_recall() -> None:
-    from trainer.generate import labelled_events
+    from logsentry.trainer.generate import labelled_events
 
     rows = list(labelled_events(300, seed=3, attack_share=0.5))
     text = "".join(format_row(e, y, f) for e, y, f in rows)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from model_store.errors import DataError, MalformedRow
-from trainer.data import format_row, read_labelled_csv, read_labelled_text
+from logsentry.model_store.errors import DataError, MalformedRow
+from logsentry.trainer.data import format_row, read_labelled_csv, read_labelled_text
 
 GOOD = '|{"method":"get","path":"/a"}|,0\n'
 

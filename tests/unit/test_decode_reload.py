@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from model_store.decode import REASONS, DecodeLimits
-from model_store.errors import CorruptArtifact, InvalidMessage
-from model_store.formats import decode_event
-from stream.metrics import StreamMetrics
-from stream.reload import ModelWatcher
+from logsentry.model_store.decode import REASONS, DecodeLimits
+from logsentry.model_store.errors import CorruptArtifact, InvalidMessage
+from logsentry.model_store.formats import decode_event
+from logsentry.stream.metrics import StreamMetrics
+from logsentry.stream.reload import ModelWatcher
 
 
 @pytest.mark.parametrize(

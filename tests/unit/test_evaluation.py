@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_store.errors import ConfigError, DataError
-from trainer.evaluation import choose_threshold, evaluate
+from logsentry.model_store.errors import ConfigError, DataError
+from logsentry.trainer.evaluation import choose_threshold, evaluate
 
 LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])
 SCORES = np.array([0.05, 0.1, 0.2, 0.6, 0.4, 0.7, 0.8, 0.9])
@@ -48,7 +48,7 @@ def test_fixed_rule_and_bad_rules() -> None:
 
 
 def test_alert_budget_figures() -> None:
-    from trainer.evaluation import clopper_pearson, evaluate, reliability, tpr_at_fprs
+    from logsentry.trainer.evaluation import clopper_pearson, evaluate, reliability, tpr_at_fprs
 
     labels = np.array([0] * 1000 + [1] * 100)
     scores = np.r_[np.linspace(0.0, 0.5, 1000), np.linspace(0.4, 1.0, 100)]
@@ -67,8 +67,8 @@ def test_alert_budget_figures() -> None:
 
 
 def test_the_default_threshold_rule_is_an_alert_budget() -> None:
-    from trainer.settings import TrainSettings
-    from trainer.threshold_rules import DEFAULT_THRESHOLD_RULE
+    from logsentry.trainer.settings import TrainSettings
+    from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE
 
     assert DEFAULT_THRESHOLD_RULE == "fpr:0.001"
     assert TrainSettings(data=(Path("x.csv"),), store=Path("m")).threshold_rule == DEFAULT_THRESHOLD_RULE

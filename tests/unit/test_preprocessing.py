@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_store.errors import IncompatibleArtifact, InvalidEvent
-from model_store.preprocessing import (
+from logsentry.model_store.errors import IncompatibleArtifact, InvalidEvent
+from logsentry.model_store.preprocessing import (
     PREPROCESSING_VERSION,
     REFERENCE_DROP_FIELDS,
     CharTokenizer,

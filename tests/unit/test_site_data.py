@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from trainer.site_data import route_of, site_training_data
+from logsentry.trainer.site_data import route_of, site_training_data
 
 
 class FlagsMarked:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def test_generated_sites_have_their_own_vocabulary_and_graft_attacks_into_it() -> None:
-    from trainer.sites import Site, site_traffic
+    from logsentry.trainer.sites import Site, site_traffic
 
     a, b = Site(1), Site(2)
     assert {r.path for r in a.routes} != {r.path for r in b.routes}
@@ -19,7 +19,7 @@ def test_generated_sites_have_their_own_vocabulary_and_graft_attacks_into_it() -
 
 def test_the_benchmarks_held_out_vocabulary_shares_no_word_with_training() -> None:
     from bench.heldout import HELD_OUT
-    from trainer.sites import DEFAULT_VOCABULARY
+    from logsentry.trainer.sites import DEFAULT_VOCABULARY
 
     for name in ("roots", "actions", "params", "words", "prose", "phrases", "files", "first", "last"):
         shared = set(getattr(HELD_OUT, name)) & set(getattr(DEFAULT_VOCABULARY, name))
@@ -27,7 +27,7 @@ def test_the_benchmarks_held_out_vocabulary_shares_no_word_with_training() -> No
 
 
 def test_free_text_is_composed_with_punctuation() -> None:
-    from trainer.sites import Site
+    from logsentry.trainer.sites import Site
 
     site = Site(4)
     texts = [site.sentence() for _ in range(300)]

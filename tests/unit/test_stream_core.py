@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from model_store.errors import ConfigError, PublishError
-from model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
-from stream.metrics import StreamMetrics
-from stream.processor import TopicPartition, process_batch
-from stream.records import Message, Outgoing
-from stream.runner import StreamRunner
-from stream.settings import Secret, StreamSettings, stream_settings
+from logsentry.model_store.errors import ConfigError, PublishError
+from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
+from logsentry.stream.metrics import StreamMetrics
+from logsentry.stream.processor import TopicPartition, process_batch
+from logsentry.stream.records import Message, Outgoing
+from logsentry.stream.runner import StreamRunner
+from logsentry.stream.settings import Secret, StreamSettings, stream_settings
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "stream" / "alert.schema.json").read_text())
 
@@ -233,7 +233,7 @@ def test_slow_batches_shrink_the_batch_size_and_fast_ones_grow_it_back() -> None
 
 
 def test_a_batch_of_mixed_formats_alerts_per_record_and_counts_formats() -> None:
-    from trainer.render import combined, otlp
+    from logsentry.trainer.render import combined, otlp
 
     line = combined({"method": "get", "path": "/s", "query": {"q": "attack"}, "statusCode": 200,
                      "source": {"remoteAddress": "198.51.100.2"}})  # fmt: skip
@@ -257,7 +257,7 @@ def test_a_batch_of_mixed_formats_alerts_per_record_and_counts_formats() -> None
 
 
 def test_a_pinned_input_format_refuses_other_shapes() -> None:
-    from model_store.formats import input_format
+    from logsentry.model_store.formats import input_format
 
     out = process_batch([msg(0, event("attack"))], KeywordScorer(), alert_topic="a", dead_letter_topic="d",
                         input_format=input_format("combined"))  # fmt: skip
@@ -265,7 +265,7 @@ def test_a_pinned_input_format_refuses_other_shapes() -> None:
 
 
 def test_verdicts_for_every_scored_record_when_a_verdict_topic_is_set() -> None:
-    from trainer.render import otlp
+    from logsentry.trainer.render import otlp
 
     records = [{"method": "get", "path": f"/p{i}", "query": {"q": "attack" if i else "fine"}} for i in range(3)]
     batch = [msg(0, event("fine")), msg(1, event("attack")), msg(2, b"{oops"), msg(3, otlp(records).encode())]
