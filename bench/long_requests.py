@@ -43,7 +43,7 @@ SHARED = ROOT.parent / "shared" / "data"
 def truncating(detector: Detector) -> Detector:
     tokenizer = dataclasses.replace(detector.preprocessing.tokenizer, long_requests="truncate")
     preprocessing = dataclasses.replace(detector.preprocessing, tokenizer=tokenizer)
-    return Detector(detector.model, preprocessing, variable_length=True, threshold=detector.threshold)
+    return Detector(detector.inference, preprocessing, threshold=detector.threshold)
 
 
 def filler_text(events: list[dict[str, Any]], size: int, seed: int) -> str:

@@ -101,3 +101,15 @@ def output_file(path: Path) -> Path:
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise ConfigError(f"output {path} is not writable (permission denied)")
     return path
+
+
+def runtime_arg(p: argparse.ArgumentParser, *, env: str | None = None, default: str | None = None) -> None:
+    from logsentry.model_store.runtimes import DEFAULT_RUNTIME, RUNTIMES
+
+    p.add_argument(
+        "--runtime",
+        choices=list(RUNTIMES),
+        default=default,
+        help=f"what runs the network: {DEFAULT_RUNTIME} (default; no TensorFlow) or keras (needs the train extra)"
+        + (f" (env {env})" if env else ""),
+    )

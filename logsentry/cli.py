@@ -26,8 +26,10 @@ from logsentry.arguments import (
     non_negative_int,
     output_file,
     positive_int,
+    runtime_arg,
 )
 from logsentry.model_store.errors import LogsentryError
+from logsentry.model_store.runtimes import DEFAULT_RUNTIME, require_training_extra
 
 log = logging.getLogger("logsentry")
 
@@ -58,6 +60,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 # -- train --------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
+    require_training_extra("logsentry train")
     from logsentry.trainer.settings import TrainSettings
 
     settings = TrainSettings(
@@ -108,13 +111,14 @@ def _json_safe(value: Any) -> Any:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    require_training_extra("logsentry evaluate", ("sklearn",))
     from logsentry.model_store.scoring import load_detector
     from logsentry.model_store.store import ModelStore
     from logsentry.trainer.data import read_training_data
     from logsentry.trainer.evaluation import evaluate
 
     data = tuple(input_file(p, "--data file") for p in args.data)
-    detector = load_detector(ModelStore(args.store), args.version)  # a bad store or version before the data
+    detector = load_detector(ModelStore(args.store), args.version, args.runtime)  # a bad store before the data
     logs = read_training_data(data, strict=args.strict, fmt=args.input_format, label=args.label)
     scores = detector.score_events(logs.events)
     result: dict[str, object] = {**evaluate(logs.labels, scores, detector.threshold, logs.families).to_dict()}
@@ -200,7 +204,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from logsentry.model_store.store import ModelStore
 
     path = None if args.file in (None, "-") else input_file(args.file)
-    detector = load_serving_detector(ModelStore(args.store), args.version)
+    detector = load_serving_detector(ModelStore(args.store), args.version, args.runtime)
     source = sys.stdin if path is None else open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
     with source:
         lines = (line for line in source if line.strip())
@@ -312,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", type=int, choices=[0, 1], help="the label of every row of the (non-CSV) log files")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--strict", action="store_true")
+    runtime_arg(p, default=DEFAULT_RUNTIME)
     p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("score", help="score request logs offline, one message per line", parents=common)
@@ -320,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="a log file (one message per line), or - / nothing for stdin")
     input_format_arg(p)
     p.add_argument("--strict", action="store_true", help="exit 1 if any line was refused")
+    runtime_arg(p, default=DEFAULT_RUNTIME)
     p.set_defaults(handler=cmd_score)
 
     p = sub.add_parser("models", help="list, show, promote, roll back or verify model versions", parents=common)

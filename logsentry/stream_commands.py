@@ -8,8 +8,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from logsentry.arguments import format_arg, input_file, non_negative_float, non_negative_int, positive_int
-from logsentry.stream.settings import ENV, kafka_settings, stream_settings
+from logsentry.arguments import (
+    format_arg,
+    input_file,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    runtime_arg,
+)
+from logsentry.stream.settings import ENV, StreamSettings, kafka_settings, stream_settings
+
+DEFAULTS = StreamSettings()  # help texts name the defaults the settings hold, not copies of them
 
 
 def _kafka_flags(p: argparse.ArgumentParser) -> None:
@@ -63,30 +72,52 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("stream", help="score request logs from Kafka, publish alerts, serve metrics", parents=parents)
     _kafka_flags(p)
     p.add_argument("--topics", help=f"log topics, comma-separated (env {ENV['topics']}; default requests)")
-    p.add_argument("--group-id", dest="group_id", help="consumer group (default logsentry)")
-    p.add_argument("--alert-topic", dest="alert_topic", help="default logsentry-alerts")
-    p.add_argument("--dead-letter-topic", dest="dead_letter_topic", help="default logsentry-dead-letters")
+    p.add_argument("--group-id", dest="group_id", help=f"consumer group (default {DEFAULTS.group_id})")
+    p.add_argument("--alert-topic", dest="alert_topic", help=f"default {DEFAULTS.alert_topic}")
+    p.add_argument("--dead-letter-topic", dest="dead_letter_topic", help=f"default {DEFAULTS.dead_letter_topic}")
     p.add_argument("--verdict-topic", dest="verdict_topic",
                    help=f"publish a verdict of every scored record here (env {ENV['verdict_topic']})")  # fmt: skip
     p.add_argument("--store", type=Path, help=f"model store (env {ENV['store']}; default ./models)")
     p.add_argument("--model-version", dest="model_version", help="current (follows promotions) or a pinned id")
+    runtime_arg(p, env=ENV["runtime"])
     p.add_argument("--input-format", dest="input_format", type=format_arg,
                    help=f"auto (default), reference, combined, common, ecs, flat, otlp-json, mapping:FILE "
                         f"(env {ENV['input_format']})")  # fmt: skip
-    p.add_argument("--batch-size", dest="batch_size", type=positive_int, help="most messages per micro-batch (1024)")
     p.add_argument(
-        "--batch-wait-ms", dest="batch_wait_ms", type=non_negative_int, help="longest wait to fill a batch (100)"
+        "--batch-size",
+        dest="batch_size",
+        type=positive_int,
+        help=f"most messages per micro-batch ({DEFAULTS.batch_size})",
+    )
+    p.add_argument(
+        "--batch-wait-ms",
+        dest="batch_wait_ms",
+        type=non_negative_int,
+        help=f"longest wait to fill a batch ({DEFAULTS.batch_wait_ms})",
     )
     p.add_argument(
         "--max-message-bytes", dest="max_message_bytes", type=positive_int, help="larger goes to dead letters"
     )
-    p.add_argument("--max-depth", dest="max_depth", type=positive_int, help="deeper JSON goes to dead letters (32)")
-    p.add_argument("--max-records", dest="max_records", type=positive_int,
-                   help="more request records in one message (OTLP) go to dead letters (10000)")  # fmt: skip
-    p.add_argument("--metrics-address", dest="metrics_address", help="bind address (default 127.0.0.1)")
-    p.add_argument("--metrics-port", dest="metrics_port", type=non_negative_int, help="default 9308")
+    p.add_argument(
+        "--max-depth",
+        dest="max_depth",
+        type=positive_int,
+        help=f"deeper JSON goes to dead letters ({DEFAULTS.max_depth})",
+    )
+    p.add_argument(
+        "--max-records",
+        dest="max_records",
+        type=positive_int,
+        help=f"more request records in one message (OTLP) go to dead letters ({DEFAULTS.max_records})",
+    )
+    p.add_argument(
+        "--metrics-address", dest="metrics_address", help=f"bind address (default {DEFAULTS.metrics_address})"
+    )
+    p.add_argument(
+        "--metrics-port", dest="metrics_port", type=non_negative_int, help=f"default {DEFAULTS.metrics_port}"
+    )
     p.add_argument("--reload-interval-s", dest="reload_interval_s", type=non_negative_float,
-                   help="model store check period (5)")  # fmt: skip
+                   help=f"model store check period ({DEFAULTS.reload_interval_s:g})")  # fmt: skip
     p.add_argument("--max-poll-interval-ms", dest="max_poll_interval_ms", type=positive_int)
     p.add_argument("--session-timeout-ms", dest="session_timeout_ms", type=positive_int)
     p.add_argument("--auto-offset-reset", dest="auto_offset_reset", choices=["earliest", "latest"])

@@ -14,10 +14,10 @@ promoted there replaces the bundled one without a restart (:mod:`stream.reload`)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 from logsentry.model_store.errors import StoreError
+from logsentry.model_store.runtimes import DEFAULT_RUNTIME
 from logsentry.model_store.scoring import Detector, load_detector
 from logsentry.model_store.store import ModelStore
 
@@ -54,8 +54,6 @@ def serving_store(store: ModelStore, ref: str = "current") -> ModelStore:
     return bundled
 
 
-def load_serving_detector(
-    store: ModelStore, ref: str = "current", loader: Callable[[ModelStore, str], Detector] = load_detector
-) -> Detector:
+def load_serving_detector(store: ModelStore, ref: str = "current", runtime: str = DEFAULT_RUNTIME) -> Detector:
     """The detector ``ref`` names in ``store``, or the bundled one (see :func:`serving_store`)."""
-    return loader(serving_store(store, ref), ref)
+    return load_detector(serving_store(store, ref), ref, runtime)

@@ -55,6 +55,14 @@ class IncompatibleArtifact(StoreError):
     """A model version was written with a preprocessing spec this code cannot honour."""
 
 
+class MissingExtra(ConfigError):
+    """A command needs what only an optional install brings (``pip install 'logsentry[train]'``)."""
+
+
+class ExportMismatch(StoreError):
+    """A model's ONNX export does not score like the model itself: the version is not published."""
+
+
 class StreamError(LogsentryError):
     """The streaming detector failed in a way it cannot recover from by itself."""
 

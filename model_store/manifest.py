@@ -37,6 +37,8 @@ class Manifest:
     parameters: int
     format: int = MANIFEST_FORMAT
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # the ONNX export and its check against Keras (trainer.onnx_export); None before the export existed
+    onnx: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +56,7 @@ class Manifest:
             "training_data": asdict(self.training_data),
             "library_versions": dict(self.library_versions),
             "extra": dict(self.extra),
+            "onnx": None if self.onnx is None else dict(self.onnx),
         }
 
     @classmethod
@@ -77,6 +80,7 @@ class Manifest:
                 training_data=TrainingData(**data["training_data"]),
                 library_versions=dict(data["library_versions"]),
                 extra=dict(data.get("extra", {})),
+                onnx=None if data.get("onnx") is None else dict(data["onnx"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptArtifact(f"manifest is missing or mistypes a field: {exc}") from None

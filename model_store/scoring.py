@@ -3,12 +3,12 @@
 ``logsentry score`` (offline), the stream and the trainer's evaluation all call
 :meth:`Detector.score_texts` through :meth:`Detector.score_events`, so a request scores the
 same on every path. Each event is padded to its own length bucket (a function of the event
-alone), and buckets are run through one compiled inference function in fixed-size chunks;
-the only thing batch composition can change is float rounding.
+alone), and buckets are run through the version's network in fixed-size chunks; the only thing
+batch composition can change is float rounding.
 
-The buckets of a batch run on two threads, largest first: every call carries a fixed cost
-(the recurrent layer's loop, ~1-4 ms whatever the row count), and while one call is in that
-loop the other keeps the cores busy (1.16x on the holdout, identical scores).
+The network runs on ONNX Runtime by default (:mod:`model_store.onnx_runtime`), or on Keras
+(:mod:`model_store.tensorflow_runtime`) for a version published before the ONNX export and
+when asked for (``--runtime keras``); both score alike within the export check's 1e-5.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 
 from logsentry.model_store.errors import CorruptArtifact
+from logsentry.model_store.manifest import Manifest
+from logsentry.model_store.onnx_runtime import ONNX_FILE, OnnxInference
 from logsentry.model_store.preprocessing import Preprocessing
+from logsentry.model_store.runtimes import DEFAULT_RUNTIME, Inference, Runtime, check_runtime
 from logsentry.model_store.store import MODEL_FILE, ModelStore
-from logsentry.model_store.tensorflow_runtime import tensorflow
 
 log = logging.getLogger(__name__)
 
-INFERENCE_CHUNK = 1024
 INFERENCE_THREADS = 2
 
 _pool: ThreadPoolExecutor | None = None
@@ -50,45 +51,38 @@ class Detector:
 
     def __init__(
         self,
-        model: Any,
+        inference: Inference,
         preprocessing: Preprocessing,
         *,
-        variable_length: bool,
         threshold: float = 0.5,
         version: str = "",
         architecture: str = "",
-        chunk: int = INFERENCE_CHUNK,
     ) -> None:
-        tf = tensorflow()
-
-        self.model = model
+        self.inference = inference
         self.preprocessing = preprocessing
         self.threshold = threshold
         self.version = version
         self.architecture = architecture
-        self.chunk = chunk
-        width = None if variable_length else preprocessing.tokenizer.max_len
-        # one trace for every bucket width and chunk size; inference only (training=False)
-        self._infer = tf.function(
-            lambda ids: model(ids, training=False),
-            input_signature=[tf.TensorSpec((None, width), tf.int32)],
-            reduce_retracing=True,
-        )
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.inference.runtime
 
     def score_ids(self, ids: np.ndarray) -> np.ndarray:
         if len(ids) == 0:
             return np.zeros(0, dtype=np.float32)
-        parts = [np.asarray(self._infer(ids[i : i + self.chunk])).reshape(-1) for i in range(0, len(ids), self.chunk)]
+        chunk = self.inference.chunk
+        parts = [self.inference(ids[i : i + chunk]) for i in range(0, len(ids), chunk)]
         return np.concatenate(parts).astype(np.float32, copy=False)
 
     def score_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Scores of already-cleaned texts, in input order."""
         scores = np.zeros(len(texts), dtype=np.float32)
         buckets = sorted(self.preprocessing.tokenizer.encode_buckets(texts), key=lambda b: -b.ids.size)
-        if len(buckets) == 1:
-            results: Any = [self.score_ids(buckets[0].ids)]
+        if len(buckets) > 1 and self.inference.parallel_buckets:
+            results: Any = _inference_pool().map(self.score_ids, [b.ids for b in buckets])
         else:
-            results = _inference_pool().map(self.score_ids, [b.ids for b in buckets])
+            results = [self.score_ids(b.ids) for b in buckets]
         for bucket, result in zip(buckets, results, strict=True):
             # a long request is several windows (rows naming the same text): it scores its highest
             np.maximum.at(scores, bucket.rows, result)
@@ -102,26 +96,32 @@ class Detector:
         return scores >= self.threshold
 
 
-def load_detector(store: ModelStore, ref: str = "current") -> Detector:
-    """Verify and load a version: checksums, preprocessing version, Keras safe mode."""
+def load_inference(path: Path, manifest: Manifest, runtime: Runtime) -> Inference:
+    """The network of a verified version on ``runtime``; Keras for a version without an export."""
+    if runtime == "onnx":
+        if manifest.onnx is not None and (path / ONNX_FILE).is_file():
+            return OnnxInference(path / ONNX_FILE)
+        if manifest.onnx is not None:
+            raise CorruptArtifact(f"{path.name}: its manifest records an ONNX export but {ONNX_FILE} is missing")
+        log.warning("version=%s predates the ONNX export: running it on Keras", manifest.version)
+    from logsentry.model_store.tensorflow_runtime import KerasInference, load_keras_model
+
+    return KerasInference(
+        load_keras_model(path / MODEL_FILE),
+        variable_length=manifest.variable_length,
+        max_len=manifest.preprocessing.tokenizer.max_len,
+    )
+
+
+def load_detector(store: ModelStore, ref: str = "current", runtime: str = DEFAULT_RUNTIME) -> Detector:
+    """Verify and load a version: checksums, preprocessing version, then its network on ``runtime``."""
+    runtime = check_runtime(runtime)
     path = store.verify(ref)
     manifest = store.manifest(path.name, verify=False)  # just verified
     return Detector(
-        load_keras_model(path / MODEL_FILE),
+        load_inference(path, manifest, runtime),
         manifest.preprocessing,
-        variable_length=manifest.variable_length,
         threshold=manifest.threshold,
         version=manifest.version,
         architecture=manifest.architecture,
     )
-
-
-def load_keras_model(path: Path) -> Any:
-    tensorflow()
-    import keras
-
-    try:
-        # safe_mode refuses lambda layers and other deserialised code
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # keras raises many types; all mean "this artifact is unusable"
-        raise CorruptArtifact(f"{path.parent.name}: {MODEL_FILE} cannot be loaded safely: {exc}") from exc

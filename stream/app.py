@@ -10,6 +10,7 @@ from types import FrameType
 from prometheus_client import CollectorRegistry
 
 from logsentry.model_store.bundled import serving_store
+from logsentry.model_store.scoring import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.stream.connection import check_connection
 from logsentry.stream.http import serve
@@ -29,7 +30,14 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
     first = serving_store(store, settings.model_version)  # the bundled model while the store has none
     first.manifest(settings.model_version)  # local inputs first: a bad store is reported before any connection
     check_connection(settings.kafka)
-    watcher = ModelWatcher(store, settings.model_version, metrics, interval_s=settings.reload_interval_s, first=first)
+    watcher = ModelWatcher(
+        store,
+        settings.model_version,
+        metrics,
+        interval_s=settings.reload_interval_s,
+        loader=lambda store, ref: load_detector(store, ref, settings.runtime),
+        first=first,
+    )
     if not native_crc32c():
         log.warning(
             "the crc32c package is missing: kafka-python checksums every record batch in pure Python, "

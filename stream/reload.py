@@ -50,9 +50,10 @@ class ModelWatcher:
 
     def _announce(self) -> None:
         d = self.detector
-        self.metrics.model.info({"version": d.version, "architecture": _architecture(d)})
+        runtime = str(getattr(d, "runtime", "unknown"))
+        self.metrics.model.info({"version": d.version, "architecture": _architecture(d), "runtime": runtime})
         self.metrics.threshold.set(d.threshold)
-        log.info("serving model version=%s threshold=%.4f", d.version, d.threshold)
+        log.info("serving model version=%s threshold=%.4f runtime=%s", d.version, d.threshold, runtime)
 
     def start(self) -> None:
         if self.ref != "current":

@@ -16,6 +16,7 @@ from typing import Any
 from logsentry.model_store.decode import DecodeLimits
 from logsentry.model_store.errors import ConfigError
 from logsentry.model_store.formats import InputFormat, input_format
+from logsentry.model_store.runtimes import DEFAULT_RUNTIME, check_runtime
 
 ENV: dict[str, str] = {
     "bootstrap_servers": "LOGSENTRY_BOOTSTRAP_SERVERS",
@@ -34,6 +35,7 @@ ENV: dict[str, str] = {
     "verdict_topic": "LOGSENTRY_VERDICT_TOPIC",
     "store": "LOGSENTRY_STORE",
     "model_version": "LOGSENTRY_MODEL_VERSION",
+    "runtime": "LOGSENTRY_RUNTIME",
     "batch_size": "LOGSENTRY_BATCH_SIZE",
     "batch_wait_ms": "LOGSENTRY_BATCH_WAIT_MS",
     "max_message_bytes": "LOGSENTRY_MAX_MESSAGE_BYTES",
@@ -129,6 +131,7 @@ class StreamSettings:
     verdict_topic: str = ""  # off; a topic name publishes a verdict for every scored record
     store: Path = Path("models")
     model_version: str = "current"  # "current" follows promotions; a pinned id never reloads
+    runtime: str = DEFAULT_RUNTIME  # onnx: no TensorFlow in the process (keras needs the train extra)
     batch_size: int = 1024
     batch_wait_ms: int = 100
     max_message_bytes: int = 1_000_000
@@ -163,6 +166,7 @@ class StreamSettings:
             raise ConfigError("the alert, dead-letter and verdict topics cannot also be log topics")
         if self.verdict_topic and self.verdict_topic in (self.alert_topic, self.dead_letter_topic):
             raise ConfigError("the verdict topic must be a topic of its own")
+        check_runtime(self.runtime)
         if self.auto_offset_reset not in ("earliest", "latest"):
             raise ConfigError("auto_offset_reset must be earliest or latest")
 

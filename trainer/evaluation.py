@@ -184,19 +184,23 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray, rule: str = DEFAULT
     thresholds, tp, fp = _sweep(labels, scores)
     positives = int(labels.sum())
     negatives = len(labels) - positives
+    # thresholds[i] flags scores >= thresholds[i]; the same counts hold on the whole interval
+    # (thresholds[i-1], thresholds[i]]. Both rules return the middle of their interval, never a
+    # score itself: a validation request scored exactly at the threshold would flip its verdict
+    # on the smallest rounding difference (another runtime, another batch).
+    lows = np.r_[0.0, thresholds[:-1]]
+
+    def middle(i: int) -> float:
+        return float((lows[i] + thresholds[i]) / 2) if thresholds[i] > lows[i] else float(thresholds[i])
+
     if kind == "f1":
         f1 = 2 * tp / (tp + fp + positives)
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)
-        # thresholds[i] flags scores >= thresholds[i]; the same counts hold on the whole
-        # interval (thresholds[i-1], thresholds[i]]. Take the middle of the widest such run.
-        lows = np.r_[0.0, thresholds[:-1]]
         widths = thresholds[best] - lows[best]
-        i = best[int(np.argmax(widths))]
-        return float((lows[i] + thresholds[i]) / 2) if widths.max() > 0 else float(thresholds[i])
+        return middle(int(best[int(np.argmax(widths))]))  # the widest of the best intervals
     if kind == "fpr" and number is not None:
-        target = number
-        ok = np.flatnonzero(fp / max(negatives, 1) <= target)
+        ok = np.flatnonzero(fp / max(negatives, 1) <= number)
         if len(ok) == 0:
             return float(np.nextafter(thresholds[-1], np.inf))
-        return float(thresholds[ok[0]])
+        return middle(int(ok[0]))
     raise ConfigError(f"unknown threshold rule {rule!r}: use f1, fpr:<rate> or fixed:<threshold>")

@@ -26,10 +26,11 @@ from logsentry.model_store.errors import ConfigError, DataError
 from logsentry.model_store.manifest import Manifest, TrainingData
 from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing, observed_fields
 from logsentry.model_store.store import MODEL_FILE, ModelStore, file_sha256
-from logsentry.model_store.tensorflow_runtime import tensorflow
+from logsentry.model_store.tensorflow_runtime import KerasInference, tensorflow
 from logsentry.trainer.architectures import get_architecture
 from logsentry.trainer.data import LabelledLogs, concat_logs, join_families, read_training_data
 from logsentry.trainer.evaluation import Evaluation, choose_threshold, evaluate
+from logsentry.trainer.onnx_export import export_checked
 from logsentry.trainer.report import write_report
 from logsentry.trainer.settings import DEFAULT_BUCKETS, TrainSettings, augment_rows
 
@@ -252,7 +253,10 @@ def train(settings: TrainSettings) -> TrainResult:
     )
     train_seconds = time.perf_counter() - started
 
-    detector = Detector(model, preprocessing, variable_length=arch.variable_length)
+    detector = Detector(
+        KerasInference(model, variable_length=arch.variable_length, max_len=preprocessing.tokenizer.max_len),
+        preprocessing,
+    )
     val_scores = detector.score_texts(val_texts)
     threshold = choose_threshold(val_labels, val_scores, settings.threshold_rule)
     test_scores = detector.score_texts(test_texts)
@@ -286,6 +290,15 @@ def train(settings: TrainSettings) -> TrainResult:
     store = ModelStore(settings.store)
     with store.new_version() as draft:
         model.save(draft.path / MODEL_FILE)
+        onnx = export_checked(
+            model,
+            draft.path,
+            preprocessing,
+            variable_length=arch.variable_length,
+            texts=val_texts,
+            scores=val_scores,
+            threshold=threshold,
+        )
         write_report(
             draft.path / "report",
             version=draft.version,
@@ -325,6 +338,7 @@ def train(settings: TrainSettings) -> TrainResult:
             ),
             library_versions=library_versions(),
             extra={"data_files": data_files((*settings.data, *settings.benign))},
+            onnx=onnx,
         )
         manifest = draft.manifest
     if settings.promote:

@@ -181,11 +181,12 @@ def test_a_bad_training_row_is_reported_with_its_line_and_evaluation_goes_on(pla
 
 
 def test_tensorflow_start_up_noise_stays_off_stderr_unless_asked(places: dict[str, str]) -> None:
-    done = run_cli(["score", "--store", places["{store}"], places["{log}"]], env={"TF_CPP_MIN_LOG_LEVEL": "0"})
+    keras = ["score", "--runtime", "keras", "--store", places["{store}"], places["{log}"]]
+    done = run_cli(keras, env={"TF_CPP_MIN_LOG_LEVEL": "0"})
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("scored 1 records of 1 lines"), done.stderr
-    verbose = run_cli(["score", "--verbose", "--store", places["{store}"], places["{log}"]])
+    verbose = run_cli([*keras, "--verbose"])
     assert verbose.returncode == 0 and len(verbose.stderr.splitlines()) > 1, verbose.stderr
 
 

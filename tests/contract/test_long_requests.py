@@ -20,7 +20,7 @@ def _with_truncation(detector: Detector) -> Detector:
     """The same model read the way artifacts were before windows: the last max_len characters only."""
     tokenizer = dataclasses.replace(detector.preprocessing.tokenizer, long_requests="truncate")
     preprocessing = dataclasses.replace(detector.preprocessing, tokenizer=tokenizer)
-    return Detector(detector.model, preprocessing, variable_length=True, threshold=detector.threshold)
+    return Detector(detector.inference, preprocessing, threshold=detector.threshold)
 
 
 def test_a_payload_before_four_kilobytes_of_filler_is_still_flagged(trained_store: ModelStore) -> None:

@@ -152,11 +152,27 @@ def test_compose_file_is_consistent() -> None:
     assert services["trainer"]["build"]["dockerfile"] == "deploy/Dockerfile"
 
 
+def _stages(text: str) -> dict[str, str]:
+    parts = re.split(r"^FROM \S+ AS (\S+)\n", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
 def test_dockerfile_is_multi_stage_and_non_root() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
-    assert text.count("FROM ") >= 2
-    assert re.search(r"^USER 10001", text, re.M)
-    assert 'ENTRYPOINT ["logsentry"]' in text
+    stages = _stages(text)
+    assert list(stages)[-1] == "detector", "the default target is the detector"
+    for name in ("detector", "trainer"):
+        assert re.search(r"^USER 10001", stages[name], re.M), name
+        assert 'ENTRYPOINT ["logsentry"]' in stages[name]
+
+
+def test_the_detector_image_is_the_base_install_and_the_trainer_adds_the_extra() -> None:
+    stages = _stages((DEPLOY / "Dockerfile").read_text())
+    assert "--from=serving-wheels" in stages["detector"] and "--from=training-wheels" in stages["trainer"]
+    assert re.search(r"pip wheel .* \.$", stages["serving-wheels"], re.M), "no extra in the detector's wheels"
+    assert '".[train]"' in stages["training-wheels"]
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
+    assert compose["detector"]["build"]["target"] == "detector" and compose["trainer"]["build"]["target"] == "trainer"
 
 
 # -- Kubernetes ---------------------------------------------------------------------------

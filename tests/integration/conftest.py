@@ -218,19 +218,27 @@ class StreamProcess:
     """A real ``logsentry stream`` process, as an operator would run it."""
 
     def __init__(
-        self, bootstrap: str, t: Topics, store: Path, log_dir: Path, *extra: str, env: dict[str, str] | None = None
+        self,
+        bootstrap: str,
+        t: Topics,
+        store: Path,
+        log_dir: Path,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = (sys.executable, "-m", "logsentry"),
+        cwd: Path = ROOT,
     ) -> None:
         self.port = free_port()
         self.log_path = log_dir / f"stream-{self.port}.log"
         args = [
-            sys.executable, "-m", "logsentry", "stream",
+            *command, "stream",
             "--bootstrap-servers", bootstrap, "--topics", t.logs, "--group-id", t.group,
             "--alert-topic", t.alerts, "--dead-letter-topic", t.dead_letters, "--store", str(store),
             "--metrics-port", str(self.port), "--session-timeout-ms", "10000", *extra,
         ]  # fmt: skip
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            args, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, env=os.environ | (env or {})
+            args, stdout=self.log, stderr=subprocess.STDOUT, cwd=cwd, env=os.environ | (env or {})
         )
         wait_until(self._healthy, timeout=120, what=f"stream process healthy (log {self.log_path})")
 
@@ -284,8 +292,8 @@ StartStream = Callable[..., StreamProcess]
 def streams(tmp_path: Path) -> Iterator[StartStream]:
     started: list[StreamProcess] = []
 
-    def start(bootstrap: str, t: Topics, store: Path, *extra: str, env: dict[str, str] | None = None) -> StreamProcess:
-        process = StreamProcess(bootstrap, t, store, tmp_path, *extra, env=env)
+    def start(bootstrap: str, t: Topics, store: Path, *extra: str, **options: Any) -> StreamProcess:
+        process = StreamProcess(bootstrap, t, store, tmp_path, *extra, **options)
         started.append(process)
         return process
 

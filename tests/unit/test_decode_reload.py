@@ -85,6 +85,7 @@ class FakeDetector:
         self.version = version
         self.threshold = 0.5
         self.architecture = "fake"
+        self.runtime = "onnx"
 
 
 class FakeStore:
@@ -120,4 +121,5 @@ def test_watcher_swaps_between_batches_and_refuses_a_bad_version_once() -> None:
     assert loads == ["v1", "v2", "bad"], "a refused version is not retried"
     assert registry.get_sample_value("logsentry_model_reloads_total", {"result": "failure"}) == 1
     assert registry.get_sample_value("logsentry_model_reloads_total", {"result": "success"}) == 1
-    assert registry.get_sample_value("logsentry_model_info", {"version": "v2", "architecture": "fake"}) == 1
+    info = {"version": "v2", "architecture": "fake", "runtime": "onnx"}
+    assert registry.get_sample_value("logsentry_model_info", info) == 1

@@ -34,7 +34,7 @@ def test_f1_threshold_sits_inside_the_best_plateau() -> None:
 def test_fpr_rule_bounds_false_positives() -> None:
     t = choose_threshold(LABELS, SCORES, "fpr:0")
     assert evaluate(LABELS, SCORES, t).fp == 0
-    assert t == pytest.approx(0.7)
+    assert 0.6 < t < 0.7, "the middle of the interval that flags the same requests, never a score itself"
 
 
 def test_fixed_rule_and_bad_rules() -> None:

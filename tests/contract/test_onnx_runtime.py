@@ -1,0 +1,125 @@
+"""The ONNX export at publish, and serving on ONNX Runtime without TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from logsentry.model_store.errors import CorruptArtifact, ExportMismatch
+from logsentry.model_store.onnx_runtime import ONNX_FILE, OnnxInference
+from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.store import CHECKSUMS_FILE, MODEL_FILE, ModelStore, file_sha256
+from logsentry.trainer.generate import labelled_events
+from tests.conftest import publish
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_published_version_carries_an_export_checked_against_keras(trained_store: ModelStore) -> None:
+    path = trained_store.verify()
+    onnx = trained_store.manifest().onnx
+    assert onnx is not None and onnx["file"] == ONNX_FILE
+    assert onnx["rows"] > 0 and onnx["max_abs_diff"] <= 1e-5 and onnx["verdict_flips"] == 0
+    sums = json.loads((path / CHECKSUMS_FILE).read_text())
+    assert sums[ONNX_FILE] == onnx["sha256"] == file_sha256(path / ONNX_FILE)
+    assert onnx["keras_sha256"] == file_sha256(path / MODEL_FILE)
+
+
+def test_both_runtimes_give_the_same_scores_and_verdicts(trained_store: ModelStore) -> None:
+    events = [e for e, _, _ in labelled_events(600, seed=3, attack_share=0.4)]
+    events += [{"method": "post", "path": "/c", "requestPayload": {"t": "x" * 3000 + "' or 1=1 --"}}]  # windows
+    onnx, keras = load_detector(trained_store), load_detector(trained_store, runtime="keras")
+    assert (onnx.runtime, keras.runtime) == ("onnx", "keras")
+    a, b = onnx.score_events(events), keras.score_events(events)
+    assert np.abs(a - b).max() <= 1e-5
+    assert (onnx.flags(a) == keras.flags(b)).all()
+
+
+def test_a_version_published_before_the_export_runs_on_keras(
+    store: ModelStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    version = publish(store)  # model.keras only, as versions were before the export
+    store.promote(version)
+    with caplog.at_level(logging.WARNING):
+        detector = load_detector(store)
+    assert detector.runtime == "keras"
+    assert any("predates the ONNX export" in r.message for r in caplog.records)
+    assert detector.score_events([{"method": "get", "path": "/"}]).shape == (1,)
+
+
+def test_a_manifest_naming_an_export_that_is_gone_is_refused(trained_store: ModelStore, tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    shutil.copytree(trained_store.root, root)
+    store = ModelStore(root)
+    path = store.path()
+    (path / ONNX_FILE).unlink()
+    sums = json.loads((path / CHECKSUMS_FILE).read_text())
+    del sums[ONNX_FILE]  # a consistent checksum file: only the manifest still names the export
+    (path / CHECKSUMS_FILE).write_text(json.dumps(sums))
+    with pytest.raises(CorruptArtifact, match=r"model\.onnx is missing"):
+        load_detector(store)
+
+
+def test_an_export_that_disagrees_with_keras_is_not_published(
+    generated_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from logsentry.trainer import onnx_export
+    from logsentry.trainer.settings import TrainSettings
+    from logsentry.trainer.training import train
+
+    class Drifting(OnnxInference):
+        def __call__(self, ids: np.ndarray) -> np.ndarray:
+            return super().__call__(ids) + np.float32(1e-3)
+
+    monkeypatch.setattr(onnx_export, "OnnxInference", Drifting)
+    store = ModelStore(tmp_path / "models")
+    with pytest.raises(ExportMismatch, match="largest score difference"):
+        train(TrainSettings(data=(generated_csv,), store=store.root, epochs=1, verbose=0, augment=0))
+    assert store.versions() == [] and store.current() is None
+
+
+SERVING = textwrap.dedent(
+    """
+    import io, json, sys
+    from contextlib import redirect_stdout
+    from logsentry.cli import main
+    from logsentry.model_store.bundled import load_serving_detector
+    from logsentry.model_store.store import ModelStore
+    from logsentry.stream import app, follow, replay  # every module the stream process loads
+    from logsentry.stream.processor import process_batch
+    from logsentry.stream.records import Message
+
+    store, lines = sys.argv[1], sys.argv[2]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["score", "--store", store, lines]) == 0
+    detector = load_serving_detector(ModelStore(store))
+    batch = [Message("logs", 0, i, 0, None, line.encode(), ()) for i, line in enumerate(open(lines))]
+    result = process_batch(batch, detector, alert_topic="a", dead_letter_topic="d")
+    heavy = sorted(m for m in ("tensorflow", "keras", "tf2onnx", "pandas", "sklearn", "matplotlib") if m in sys.modules)
+    print(json.dumps({"scored": len(out.getvalue().splitlines()), "alerts": len(result.alerts),
+                      "runtime": detector.runtime, "heavy": heavy}))
+    """
+)
+
+
+def test_score_and_the_stream_s_batch_path_never_import_tensorflow(trained_store: ModelStore, tmp_path: Path) -> None:
+    lines = tmp_path / "requests.jsonl"
+    events = [e for e, _, _ in labelled_events(200, seed=11, attack_share=0.5)]
+    lines.write_text("".join(json.dumps(e) + "\n" for e in events))
+    done = subprocess.run(
+        [sys.executable, "-c", SERVING, str(trained_store.root), str(lines)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["heavy"] == [], f"serving imported {report['heavy']}"
+    assert report["runtime"] == "onnx" and report["scored"] == 200 and report["alerts"] > 0
