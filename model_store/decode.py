@@ -99,17 +99,35 @@ def message_text(value: bytes | None, limits: DecodeLimits = DecodeLimits()) -> 
         raise InvalidMessage(NOT_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
 
 
+# one decoder for every message: ``json.loads`` with hooks builds a new one per call
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+
+
+def _may_exceed_depth(text: str, limit: int) -> bool:
+    """Cheap bound: nesting can exceed ``limit`` only if the text opens more than ``limit`` brackets.
+
+    Every JSON object or array opens with ``{`` or ``[``, so the count of those characters
+    (inside strings too: it only over-counts) bounds the depth. Ordinary request logs stay far
+    below the limit and skip the walk over the parsed value.
+    """
+    return text.count("{") + text.count("[") > limit
+
+
 def parse_json(text: str, limits: DecodeLimits = DecodeLimits()) -> Any:
     """Strict JSON (see the module docstring), or :class:`InvalidMessage` saying why not."""
     try:
-        value = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+        value = _STRICT.decode(text)
     except _DuplicateKey as exc:
         raise InvalidMessage(DUPLICATE_KEY, str(exc)) from None
     except RecursionError:
         raise InvalidMessage(TOO_DEEP, "nesting exceeds the parser's recursion limit") from None
     except ValueError as exc:
         raise InvalidMessage(NOT_JSON, str(exc)[:200]) from None
-    if isinstance(value, (dict, list)) and _depth_exceeds(value, limits.max_depth):
+    if (
+        isinstance(value, (dict, list))
+        and _may_exceed_depth(text, limits.max_depth)
+        and _depth_exceeds(value, limits.max_depth)
+    ):
         raise InvalidMessage(TOO_DEEP, f"nesting exceeds {limits.max_depth} levels")
     return value
 

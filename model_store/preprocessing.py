@@ -90,6 +90,10 @@ class CleanupSpec:
         )
 
 
+# one encoder for every event (``json.dumps`` with options builds a new one per call)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def clean(event: Mapping[str, Any], spec: CleanupSpec = CleanupSpec()) -> str:
     """Return the compact JSON text the model sees for one request log."""
     if not isinstance(event, Mapping):
@@ -98,7 +102,7 @@ def clean(event: Mapping[str, Any], spec: CleanupSpec = CleanupSpec()) -> str:
     keep = spec.keep_fields
     kept = {k: v for k, v in event.items() if k not in drop and (keep is None or k in keep)}
     try:
-        return json.dumps(kept, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        return _COMPACT.encode(kept)
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidEvent(f"request log cannot be serialised: {exc}") from None
 

@@ -12,13 +12,15 @@ from prometheus_client import CollectorRegistry
 from logsentry.model_store.bundled import serving_store
 from logsentry.model_store.scoring import load_detector
 from logsentry.model_store.store import ModelStore
-from logsentry.stream.connection import check_connection
+from logsentry.stream.connection import check_connection, native_crc32c
+from logsentry.stream.consumer import KafkaSource
 from logsentry.stream.http import serve
-from logsentry.stream.kafka_io import KafkaSink, KafkaSource, ensure_topics, native_crc32c
 from logsentry.stream.metrics import StreamMetrics
+from logsentry.stream.producer import MIN_REQUEST_SIZE, KafkaSink
 from logsentry.stream.reload import ModelWatcher
 from logsentry.stream.runner import StreamRunner
 from logsentry.stream.settings import StreamSettings
+from logsentry.stream.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
     sink = KafkaSink(
         settings.kafka,
         timeout_s=settings.publish_timeout_s,
-        max_request_size=max(2_097_152, settings.max_message_bytes * 2),
+        max_request_size=max(MIN_REQUEST_SIZE, settings.max_message_bytes * 2),
     )
     source = KafkaSource(
         settings.kafka,

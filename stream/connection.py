@@ -143,3 +143,14 @@ def check_connection(kafka: KafkaSettings, timeout_s: float = 15.0) -> None:
         raise StreamError(f"{where}: {reason}") from None
     finally:
         kafka_log.removeHandler(collector)
+
+
+def native_crc32c() -> bool:
+    """Whether kafka-python checks record batches with native CRC-32C (the ``crc32c`` package).
+
+    Without it every consumed and produced batch is checksummed in pure Python, about 55 µs
+    per 600-byte event: more than scoring it. ``pip install 'kafka-python[crc32c]'``.
+    """
+    from kafka.record import util
+
+    return getattr(util, "crc32c_c", None) is not None

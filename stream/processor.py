@@ -19,9 +19,14 @@ import numpy as np
 from logsentry.model_store.decode import DecodeLimits
 from logsentry.model_store.formats import InputFormat
 from logsentry.model_store.verdict import Scorer, judge
-from logsentry.stream.records import Message, Outgoing, alert_record, dead_letter_record, verdict_record
-
-TopicPartition = tuple[str, int]
+from logsentry.stream.records import (
+    Message,
+    Outgoing,
+    TopicPartition,
+    alert_record,
+    dead_letter_record,
+    verdict_record,
+)
 
 __all__ = ["BatchOutcome", "Scorer", "TopicPartition", "offsets_of", "process_batch"]
 

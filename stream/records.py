@@ -27,6 +27,7 @@ from typing import Any
 ALERT_SCHEMA = "logsentry.alert/1"
 VERDICT_SCHEMA = "logsentry.verdict/1"
 Headers = tuple[tuple[str, bytes], ...]
+TopicPartition = tuple[str, int]  # (topic, partition): where offsets are kept
 
 
 @dataclass(frozen=True)

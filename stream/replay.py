@@ -18,8 +18,8 @@ from kafka.errors import KafkaError
 from logsentry.model_store.errors import InvalidMessage, PublishError
 from logsentry.model_store.formats import InputFormat, decode_message
 from logsentry.stream.connection import check_connection
-from logsentry.stream.kafka_io import ensure_topics
 from logsentry.stream.settings import KafkaSettings
+from logsentry.stream.topics import ensure_topics
 
 
 def read_values(path: Path) -> Iterator[bytes]:

@@ -170,8 +170,9 @@ def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
     from prometheus_client import CollectorRegistry
 
     from logsentry.model_store.scoring import load_detector
-    from logsentry.stream.kafka_io import KafkaSink, KafkaSource
+    from logsentry.stream.consumer import KafkaSource
     from logsentry.stream.metrics import StreamMetrics
+    from logsentry.stream.producer import KafkaSink
     from logsentry.stream.reload import ModelWatcher
     from logsentry.stream.runner import StreamRunner
     from logsentry.stream.settings import KafkaSettings, StreamSettings

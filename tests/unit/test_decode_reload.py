@@ -123,3 +123,44 @@ def test_watcher_swaps_between_batches_and_refuses_a_bad_version_once() -> None:
     assert registry.get_sample_value("logsentry_model_reloads_total", {"result": "success"}) == 1
     info = {"version": "v2", "architecture": "fake", "runtime": "onnx"}
     assert registry.get_sample_value("logsentry_model_info", info) == 1
+
+
+def _reference_parse(text: str, max_depth: int) -> object:
+    """The strict reading as first written: ``json.loads`` with hooks, then a full depth walk."""
+    from logsentry.model_store.decode import _depth_exceeds, _no_constant, _unique_pairs
+
+    value = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+    if isinstance(value, (dict, list)) and _depth_exceeds(value, max_depth):
+        raise ValueError("too deep")
+    return value
+
+
+_json_text = st.recursive(
+    st.sampled_from(["1", "-2.5e3", "true", "null", "NaN", "Infinity", '"a"', '"{["', '"\\u00e9"']),
+    lambda inner: (
+        st.lists(inner, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]")
+        | st.lists(st.tuples(st.sampled_from(['"a"', '"b"', '"{"', '"["']), inner), max_size=4).map(
+            lambda kv: "{" + ",".join(f"{k}: {v}" for k, v in kv) + "}"
+        )
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_json_text, st.integers(min_value=1, max_value=6))
+def test_the_fast_strict_reading_refuses_and_accepts_exactly_what_the_reference_does(text: str, depth: int) -> None:
+    # duplicate keys, NaN/Infinity, brackets inside strings and nesting around the limit
+    from logsentry.model_store.decode import parse_json
+
+    try:
+        expected: object = ("ok", _reference_parse(text, depth))
+    except ValueError as exc:
+        expected = ("refused", "too deep" if str(exc) == "too deep" else type(exc).__name__)
+    try:
+        got: object = ("ok", parse_json(text, DecodeLimits(max_depth=depth)))
+    except InvalidMessage as exc:
+        got = ("refused", "too deep" if exc.reason == "too_deep" else "ValueError")
+    if expected[0] == "refused" and expected[1] != "too deep":
+        expected = ("refused", "ValueError")  # duplicate keys and NaN are ValueErrors in the reference
+    assert got == expected

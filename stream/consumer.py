@@ -1,7 +1,7 @@
-"""Thin kafka-python wrappers: a source of :class:`Message` batches and a sink that confirms.
+"""The consumer-group member: bounded micro-batches, commits on request, safe rebalances.
 
-All Kafka specifics live here; the batch logic (processor.py) and the loop (runner.py)
-see only ``poll_batch / commit / rewind`` and ``publish``.
+kafka-python specifics of consuming live here; the loop (runner.py) sees only
+``poll_batch / commit / rewind / release``.
 """
 
 from __future__ import annotations
@@ -13,34 +13,21 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
+from kafka import KafkaConsumer
 from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
-from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
-from logsentry.model_store.errors import PublishError, StreamError
-from logsentry.stream.records import Message, Outgoing
-from logsentry.stream.settings import KafkaSettings
+from logsentry.stream.records import Message, TopicPartition
+from logsentry.stream.settings import KafkaSettings, StreamSettings
+from logsentry.stream.topics import await_topics
 
 log = logging.getLogger(__name__)
 
-TopicPartition = tuple[str, int]
+DEFAULTS = StreamSettings()  # one place holds every default: the settings
 
 MIN_IDLE_POLL_MS = 1000  # see KafkaSource.poll_batch
 REBALANCE_STALL_S = 60.0  # a rebalance not done by then is stuck: the member is replaced
-
-
-def native_crc32c() -> bool:
-    """Whether kafka-python checks record batches with native CRC-32C (the ``crc32c`` package).
-
-    Without it every consumed and produced batch is checksummed in pure Python, about 55 µs
-    per 600-byte event: more than scoring it. ``pip install 'kafka-python[crc32c]'``.
-    """
-    from kafka.record import util
-
-    return getattr(util, "crc32c_c", None) is not None
 
 
 def _message(record: Any) -> Message:
@@ -85,9 +72,9 @@ class KafkaSource:
         topics: Sequence[str],
         group_id: str,
         *,
-        max_poll_interval_ms: int = 300_000,
-        session_timeout_ms: int = 45_000,
-        auto_offset_reset: str = "earliest",
+        max_poll_interval_ms: int = DEFAULTS.max_poll_interval_ms,
+        session_timeout_ms: int = DEFAULTS.session_timeout_ms,
+        auto_offset_reset: str = DEFAULTS.auto_offset_reset,
         fetch_max_bytes: int = 52_428_800,
         client_id: str = "logsentry",
         revoke_wait_s: float = 60.0,
@@ -227,100 +214,3 @@ class KafkaSource:
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)
-
-
-class KafkaSink:
-    """Publishes records and returns only when the broker acknowledged every one (acks=all)."""
-
-    def __init__(self, kafka: KafkaSettings, *, timeout_s: float = 30.0, max_request_size: int = 2_097_152) -> None:
-        self.timeout_s = timeout_s
-        self.producer = KafkaProducer(
-            **kafka.client_config(),
-            acks="all",
-            linger_ms=5,
-            retries=5,
-            retry_backoff_ms=200,
-            request_timeout_ms=int(min(timeout_s, 30) * 1000),
-            delivery_timeout_ms=int(max(timeout_s, 31) * 1000),
-            max_request_size=max_request_size,
-            max_block_ms=int(timeout_s * 1000),
-            enable_idempotence=False,
-        )
-
-    def publish(self, records: Sequence[Outgoing]) -> None:
-        if not records:
-            return
-        try:
-            futures = [
-                self.producer.send(
-                    r.topic, value=r.value, key=r.key, headers=list(r.headers), timestamp_ms=r.timestamp_ms
-                )
-                for r in records
-            ]
-            self.producer.flush(timeout=self.timeout_s)
-            for future in futures:
-                future.get(timeout=self.timeout_s)
-        except KafkaError as exc:
-            raise PublishError(f"{len(records)} records not acknowledged: {exc!r}") from exc
-
-    def close(self) -> None:
-        self.producer.close(timeout=self.timeout_s)
-
-
-def await_topics(kafka: KafkaSettings, topics: Sequence[str], timeout_s: float = 30.0) -> None:
-    """Wait until the log topics exist and every partition has a leader, before joining.
-
-    A member that joins before it knows the topics' partitions is handed an empty assignment
-    and must rejoin (dpkp/kafka-python#2377); asking the group consumer itself for all
-    topics' metadata triggers a rejoin too. A separate short-lived admin client asks instead.
-    """
-    deadline = time.monotonic() + timeout_s
-    admin = KafkaAdminClient(**kafka.client_config(), client_id="logsentry-admin")
-    try:
-        while True:
-            try:
-                described = admin.describe_topics(list(topics))
-                ready = {
-                    t["name"]
-                    for t in described
-                    if not t["error_code"] and t["partitions"] and all(p["leader_id"] >= 0 for p in t["partitions"])
-                }
-            except KafkaError:
-                ready = set()
-            missing = sorted(set(topics) - ready)
-            if not missing:
-                return
-            if time.monotonic() > deadline:
-                log.warning("log topics not ready topics=%s; subscribing anyway", missing)
-                return
-            time.sleep(0.5)
-    finally:
-        admin.close()
-
-
-def ensure_topics(kafka: KafkaSettings, topics: dict[str, int]) -> None:
-    """Create missing topics (name to partition count); an existing topic is left as it is."""
-    try:
-        admin = KafkaAdminClient(**kafka.client_config(), client_id="logsentry-admin")
-    except KafkaError as exc:
-        raise StreamError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc!r}") from exc
-    try:
-        existing = set(admin.list_topics())
-        missing = [
-            NewTopic(name, n, 1 if _single_broker(admin) else 3) for name, n in topics.items() if name not in existing
-        ]
-        if missing:
-            try:
-                admin.create_topics(missing)
-                log.info("created topics=%s", [t.name for t in missing])
-            except TopicAlreadyExistsError:
-                pass
-    finally:
-        admin.close()
-
-
-def _single_broker(admin: KafkaAdminClient) -> bool:
-    try:
-        return len(admin.describe_cluster().get("brokers", [])) < 3
-    except KafkaError:
-        return True
