@@ -121,6 +121,13 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     p.add_argument("--max-poll-interval-ms", dest="max_poll_interval_ms", type=positive_int)
     p.add_argument("--session-timeout-ms", dest="session_timeout_ms", type=positive_int)
     p.add_argument("--auto-offset-reset", dest="auto_offset_reset", choices=["earliest", "latest"])
+    p.add_argument(
+        "--no-pipeline",
+        dest="pipelined",
+        action="store_false",
+        default=None,
+        help=f"commit each batch before polling the next (env {ENV['pipelined']}=false)",
+    )
     p.set_defaults(handler=cmd_stream)
 
     p = sub.add_parser("replay", help="produce log messages from a file (CSV, or one per line) to a topic",

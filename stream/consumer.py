@@ -10,7 +10,9 @@ import contextlib
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaConsumer
@@ -42,6 +44,15 @@ def _message(record: Any) -> Message:
     )
 
 
+@dataclass
+class _Unsent:
+    """A batch handed out whose records are not sent yet: where each partition starts, and
+    which partitions were revoked since (their messages must not be sent)."""
+
+    first_offsets: dict[TopicPartition, int]
+    lost: set[TopicPartition] = field(default_factory=set)
+
+
 class _Listener(AsyncConsumerRebalanceListener):
     """Runs on kafka-python's IO thread: it must never block, only await."""
 
@@ -60,10 +71,13 @@ class KafkaSource:
 
     Rebalances: kafka-python calls the listener on its IO thread. Messages polled but not
     yet handed out for revoked partitions are dropped: unpublished and uncommitted, so a
-    new owner reads them from the committed offset. A partition that comes straight back
-    to this member keeps its fetch position in kafka-python, so it is rewound to the first
-    dropped offset (no loss, no duplicate). A batch being processed is waited for, so it is
-    published and committed before its partitions move.
+    new owner reads them from the committed offset. So are the revoked partitions of a batch
+    handed out but not yet sent (the pipelined loop holds one while it polls the next):
+    :meth:`begin_send` names them and the loop leaves them out. A partition that comes
+    straight back to this member keeps its fetch position in kafka-python, so it is rewound
+    to the first dropped offset (no loss, no duplicate). A batch whose records were sent is
+    waited for, so it is committed before its partitions move; the loop never polls while
+    one is in flight, so the wait never waits on the poll that runs it.
     """
 
     def __init__(
@@ -82,7 +96,8 @@ class KafkaSource:
         self.revoke_wait_s = revoke_wait_s
         self._lock = threading.Lock()
         self._held: list[Message] = []  # polled, not yet handed out
-        self._in_flight: set[TopicPartition] = set()  # partitions of the batch being processed
+        self._unsent: deque[_Unsent] = deque()  # handed out, records not sent yet (oldest first)
+        self._in_flight: deque[set[TopicPartition]] = deque()  # partitions of sent, uncommitted batches
         self._rewind: dict[TopicPartition, int] = {}  # first dropped offset of each revoked partition
         self._rebalance_started: float | None = None  # a revocation whose assignment has not come yet
         self._config = dict(
@@ -115,7 +130,9 @@ class KafkaSource:
         with contextlib.suppress(Exception):
             self.consumer.close(autocommit=False)
         with self._lock:
-            self._held, self._in_flight, self._rewind = [], set(), {}
+            self._held, self._rewind = [], {}
+            self._unsent.clear()
+            self._in_flight.clear()
         self._rebalance_started = None
         self.consumer = self._connect()
 
@@ -131,16 +148,23 @@ class KafkaSource:
                     kept.append(m)
             dropped = len(self._held) - len(kept)
             self._held = kept
-            busy = bool(self._in_flight & lost)
+            for unsent in self._unsent:
+                for tp in lost & unsent.first_offsets.keys():
+                    self._rewind[tp] = min(self._rewind.get(tp, unsent.first_offsets[tp]), unsent.first_offsets[tp])
+                    unsent.lost.add(tp)
+            busy = self._busy(lost)
         log.info("partitions revoked=%s dropped_unprocessed=%d batch_in_flight=%s", sorted(lost), dropped, busy)
         deadline = time.monotonic() + self.revoke_wait_s
         sleep = getattr(getattr(self.consumer, "_coordinator", None), "_net", None)
         while busy and sleep is not None and time.monotonic() < deadline:
             await sleep.sleep(0.02)  # yields the IO loop, which serves the batch's publish and commit
             with self._lock:
-                busy = bool(self._in_flight & lost)
+                busy = self._busy(lost)
         if busy:
             log.warning("revocation did not wait for the in-flight batch; its commit may fail (duplicates)")
+
+    def _busy(self, lost: set[TopicPartition]) -> bool:
+        return any(partitions & lost for partitions in self._in_flight)
 
     def _on_assigned(self, assigned: list[Any]) -> None:
         self._rebalance_started = None
@@ -181,13 +205,34 @@ class KafkaSource:
                 break
         with self._lock:
             batch, self._held = self._held, []
-            self._in_flight = {(m.topic, m.partition) for m in batch}
+            if batch:
+                starts: dict[TopicPartition, int] = {}
+                for m in batch:
+                    tp = (m.topic, m.partition)
+                    starts[tp] = min(starts.get(tp, m.offset), m.offset)
+                self._unsent.append(_Unsent(starts))
         return batch
 
-    def release(self) -> None:
-        """The handed-out batch is committed (or abandoned): revocations need not wait for it."""
+    def begin_send(self) -> set[TopicPartition]:
+        """The oldest handed-out batch's records are about to be sent: its partitions that were
+        revoked meanwhile (leave their messages out), the others now wait for :meth:`release`."""
         with self._lock:
-            self._in_flight = set()
+            if not self._unsent:
+                return set()
+            unsent = self._unsent.popleft()
+            self._in_flight.append(set(unsent.first_offsets) - unsent.lost)
+            return set(unsent.lost)
+
+    def discard_unsent(self) -> None:
+        """Handed-out batches that will not be sent (the loop rewound to before them)."""
+        with self._lock:
+            self._unsent.clear()
+
+    def release(self) -> None:
+        """The oldest sent batch is committed (or abandoned): revocations need not wait for it."""
+        with self._lock:
+            if self._in_flight:
+                self._in_flight.popleft()
 
     def assigned(self) -> int:
         return len(self.consumer.assignment())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -45,9 +46,8 @@ class KafkaSink:
             enable_idempotence=False,
         )
 
-    def publish(self, records: Sequence[Outgoing]) -> None:
-        if not records:
-            return
+    def send(self, records: Sequence[Outgoing]) -> Delivery:
+        """Hand ``records`` to the producer's own thread; :meth:`Delivery.wait` confirms them."""
         try:
             futures = [
                 self.producer.send(
@@ -55,11 +55,35 @@ class KafkaSink:
                 )
                 for r in records
             ]
-            self.producer.flush(timeout=self.timeout_s)
-            for future in futures:
-                future.get(timeout=self.timeout_s)
         except KafkaError as exc:
-            raise PublishError(f"{len(records)} records not acknowledged: {exc!r}") from exc
+            return Delivery(self, [], len(records), exc)
+        return Delivery(self, futures, len(records))
+
+    def publish(self, records: Sequence[Outgoing]) -> None:
+        """Send and wait: returns only when the broker acknowledged every record."""
+        self.send(records).wait()
 
     def close(self) -> None:
         self.producer.close(timeout=self.timeout_s)
+
+
+class Delivery:
+    """Records handed to the producer; :meth:`wait` returns when the broker acknowledged all of them."""
+
+    def __init__(self, sink: KafkaSink, futures: list[Any], count: int, error: KafkaError | None = None) -> None:
+        self.sink = sink
+        self.futures = futures
+        self.count = count
+        self.error = error
+
+    def wait(self) -> None:
+        """:class:`PublishError` unless every record was acknowledged (acks=all)."""
+        if self.error is None and self.futures:
+            try:
+                self.sink.producer.flush(timeout=self.sink.timeout_s)
+                for future in self.futures:
+                    future.get(timeout=self.sink.timeout_s)
+            except KafkaError as exc:
+                self.error = exc
+        if self.error is not None:
+            raise PublishError(f"{self.count} records not acknowledged: {self.error!r}") from self.error

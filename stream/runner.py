@@ -1,10 +1,22 @@
 """The stream loop: poll a micro-batch, score it, publish, and only then commit.
 
 Delivery is at-least-once by construction. A partition's offset is committed only after
-every alert and dead letter of the batch was acknowledged by the broker (``acks=all``). If
-publishing fails, nothing is committed, the consumer is rewound to the batch's first
-offsets and the batch is processed again after a backoff; no event is skipped. A crash
-between publish and commit re-publishes at most that one batch (bounded duplicates).
+every alert, verdict and dead letter of the batch was acknowledged by the broker
+(``acks=all``). If publishing fails, nothing is committed, the consumer is rewound to the
+batch's first offsets and the batch is processed again after a backoff; no event is skipped.
+
+The loop is pipelined: while the broker acknowledges batch N, batch N+1 is decoded and
+scored (the model runs outside the GIL; the producer sends from its own thread). In order::
+
+    poll N+1  ->  send N  ->  score N+1  ->  wait for N's acks  ->  commit N
+
+N is sent only after N+1 was polled, so nothing is in flight while the consumer polls (a
+rebalance that runs inside the poll never waits on the loop), and N+1 is sent only after
+N was committed: per partition, commits stay in order, and at most one batch is published
+and not yet committed at any time. A crash re-publishes at most that one batch (bounded
+duplicates, as without the pipeline). Partitions revoked from a scored, unsent batch are
+left out of it (see :class:`consumer.KafkaSource`). ``pipelined=False`` runs each batch to
+its commit before the next poll.
 """
 
 from __future__ import annotations
@@ -14,14 +26,16 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 from kafka.errors import KafkaError
 
 from logsentry.model_store.errors import PublishError
 from logsentry.stream.metrics import StreamMetrics
-from logsentry.stream.processor import BatchOutcome, TopicPartition, process_batch
-from logsentry.stream.records import Message, Outgoing
+from logsentry.stream.processor import BatchOutcome, process_batch
+from logsentry.stream.records import Message, Outgoing, TopicPartition
 from logsentry.stream.reload import ModelWatcher
 from logsentry.stream.settings import StreamSettings
 
@@ -30,7 +44,9 @@ log = logging.getLogger(__name__)
 
 class Source(Protocol):
     def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]: ...
+    def begin_send(self) -> set[TopicPartition]: ...
     def release(self) -> None: ...
+    def discard_unsent(self) -> None: ...
     def commit(self, offsets: dict[TopicPartition, int]) -> None: ...
     def rewind(self, offsets: dict[TopicPartition, int]) -> None: ...
     def lag(self, positions: dict[TopicPartition, int]) -> dict[TopicPartition, int]: ...
@@ -39,8 +55,30 @@ class Source(Protocol):
     def restart(self) -> None: ...
 
 
+class Delivery(Protocol):
+    def wait(self) -> None: ...
+
+
 class Sink(Protocol):
-    def publish(self, records: Sequence[Outgoing]) -> None: ...
+    def send(self, records: Sequence[Outgoing]) -> Delivery: ...
+
+
+@dataclass
+class _Batch:
+    """A polled batch and what scoring made of it; ``delivery`` once its records were sent."""
+
+    messages: list[Message]
+    outcome: BatchOutcome
+    started: float  # perf_counter when it was polled
+    delivery: Delivery | None = None
+
+
+def _earliest(*offsets: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+    out: dict[TopicPartition, int] = {}
+    for part in offsets:
+        for tp, offset in part.items():
+            out[tp] = min(out.get(tp, offset), offset)
+    return out
 
 
 class StreamRunner:
@@ -63,6 +101,7 @@ class StreamRunner:
         self.verdict_topic = settings.verdict_topic
         self.limits = settings.limits
         self.input_format = settings.input_format
+        self.pipelined = settings.pipelined
         self.max_batch_size = settings.batch_size
         self.batch_size = settings.batch_size  # shrinks while batches are slow, see _adapt
         # a member that does not poll within max_poll_interval_ms is put out of the group
@@ -72,49 +111,89 @@ class StreamRunner:
         self.stop_event = threading.Event()
         self.last_loop = time.monotonic()
         self._failures = 0
+        self._ready: _Batch | None = None  # scored, not sent yet (pipelined)
 
-    # -- one batch ----------------------------------------------------------------------------
+    # -- one step -----------------------------------------------------------------------------
     def step(self) -> int:
-        """Poll and handle one micro-batch; return how many messages it held."""
+        """Poll one micro-batch and move the pipeline on; return how many messages were polled."""
         self.last_loop = time.monotonic()
         if self.source.stalled():
             self.metrics.consumer_restarts.inc()
             log.error("consumer group rebalance did not complete; rejoining as a new member")
+            self._ready = None  # uncommitted: the group hands its messages out again
             self.source.restart()
         self.watcher.swap()
-        batch = self.source.poll_batch(self.batch_size, self.batch_wait_ms)
-        self.metrics.assigned.set(self.source.assigned())
-        if not batch:
-            return 0
-        if self.handle(batch):
-            self._failures = 0
-        else:
-            self._backoff()
-        return len(batch)
-
-    def handle(self, batch: list[Message]) -> bool:
-        """Score, publish and commit ``batch``; on a publish failure rewind and return False."""
-        started = time.perf_counter()
+        ready, self._ready = self._ready, None
+        # with a scored batch waiting, take what is already fetched: its alerts go out now
         try:
-            detector = self.watcher.detector
-            outcome = process_batch(
-                batch,
-                detector,
-                alert_topic=self.alert_topic,
-                dead_letter_topic=self.dead_letter_topic,
-                verdict_topic=self.verdict_topic,
-                input_format=self.input_format,
-                limits=self.limits,
-            )
+            messages = self.source.poll_batch(self.batch_size, 0 if ready else self.batch_wait_ms)
+        except BaseException:
+            self._ready = ready  # still scored and unsent: the next step sends it
+            raise
+        self.metrics.assigned.set(self.source.assigned())
+        if ready is not None:
+            self._send(ready)
+        polled = self._score(messages, time.perf_counter()) if messages else None
+        if ready is not None and not self._finish(ready, polled):
+            self._backoff()
+            return len(messages)
+        if polled is not None:
+            if self.pipelined:
+                self._ready = polled
+            else:
+                self._send(polled)
+                if not self._finish(polled, None):
+                    self._backoff()
+                    return len(messages)
+        self._failures = 0
+        return len(messages)
+
+    def drain(self) -> None:
+        """Send and commit the scored batch still waiting (on a graceful stop)."""
+        ready, self._ready = self._ready, None
+        if ready is not None:
+            self._send(ready)
+            self._finish(ready, None)
+
+    def _score(self, messages: list[Message], started: float) -> _Batch:
+        outcome = process_batch(
+            messages,
+            self.watcher.detector,
+            alert_topic=self.alert_topic,
+            dead_letter_topic=self.dead_letter_topic,
+            verdict_topic=self.verdict_topic,
+            input_format=self.input_format,
+            limits=self.limits,
+        )
+        return _Batch(messages, outcome, started)
+
+    def _send(self, batch: _Batch) -> None:
+        lost = self.source.begin_send()
+        if lost:  # revoked while it waited: those messages belong to their new owner now
+            kept = [m for m in batch.messages if (m.topic, m.partition) not in lost]
+            log.info("left out of a scored batch: revoked partitions=%s messages=%d", sorted(lost),
+                     len(batch.messages) - len(kept))  # fmt: skip
+            batch.messages = kept
+            batch.outcome = self._score(kept, batch.started).outcome
+        batch.delivery = self.sink.send(batch.outcome.outgoing)
+
+    def _finish(self, batch: _Batch, following: _Batch | None) -> bool:
+        """Wait for ``batch``'s acknowledgements, then commit it; on a publish failure rewind it
+        (and ``following``, scored but not sent) and return False."""
+        outcome = batch.outcome
+        try:
+            assert batch.delivery is not None
             try:
-                self.sink.publish(outcome.outgoing)
+                batch.delivery.wait()
             except PublishError as exc:
                 self.metrics.publish_failures.inc()
                 log.error(
                     "publish failed; batch not committed, will retry messages=%d partitions=%s error=%s",
-                    len(batch), sorted(outcome.first_offsets), exc,
+                    len(batch.messages), sorted(outcome.first_offsets), exc,
                 )  # fmt: skip
-                self.source.rewind(outcome.first_offsets)
+                self.source.discard_unsent()
+                self.source.rewind(_earliest(outcome.first_offsets, following.outcome.first_offsets if following
+                                             else {}))  # fmt: skip
                 self.metrics.batch_retries.inc()
                 return False
             published_at = time.time()
@@ -124,10 +203,10 @@ class StreamRunner:
                 # the group moved on (rebalance): the new owner re-reads from the last commit
                 self.metrics.commit_failures.inc()
                 log.warning("commit failed offsets=%s error=%r", outcome.commit_offsets, exc)
-            self.consumed(batch)
-            seconds = time.perf_counter() - started
+            self.consumed(batch.messages)
+            seconds = time.perf_counter() - batch.started
             self._record(outcome, published_at, seconds)
-            self._adapt(len(batch), seconds)
+            self._adapt(len(batch.messages), seconds)
             return True
         finally:
             self.source.release()
@@ -145,14 +224,9 @@ class StreamRunner:
             m.dead_letters.labels(reason).inc(n)
         for (topic, fmt), n in outcome.formats.items():
             m.input_formats.labels(topic, fmt).inc(n)
-        for score in outcome.scores:
-            m.score.observe(float(score))
-        for ts in outcome.alert_timestamps_ms:
-            if ts >= 0:
-                m.alert_latency.observe(max(0.0, published_at - ts / 1000))
-        for ts in outcome.scored_timestamps_ms:
-            if ts >= 0:
-                m.event_latency.observe(max(0.0, published_at - ts / 1000))
+        m.score.observe_many(outcome.scores)
+        m.alert_latency.observe_many(_latencies(outcome.alert_timestamps_ms, published_at))
+        m.event_latency.observe_many(_latencies(outcome.scored_timestamps_ms, published_at))
         m.last_processed.set(published_at)
         for (topic, partition), lag in self.source.lag(outcome.commit_offsets).items():
             m.lag.labels(topic, str(partition)).set(lag)
@@ -197,5 +271,12 @@ class StreamRunner:
                     self.metrics.poll_failures.inc()
                     log.warning("kafka error while polling; retrying error=%r", exc)
                     self._backoff()
+            self.drain()
         finally:
             self.metrics.up.set(0)
+
+
+def _latencies(timestamps_ms: list[int], now_s: float) -> np.ndarray:
+    """Seconds from each Kafka timestamp (``-1``: none) to ``now_s``, never negative."""
+    ts = np.asarray(timestamps_ms, dtype=np.float64)
+    return np.maximum(0.0, now_s - ts[ts >= 0] / 1000)

@@ -50,6 +50,7 @@ ENV: dict[str, str] = {
     "auto_offset_reset": "LOGSENTRY_AUTO_OFFSET_RESET",
     "create_topics": "LOGSENTRY_CREATE_TOPICS",
     "publish_timeout_s": "LOGSENTRY_PUBLISH_TIMEOUT_S",
+    "pipelined": "LOGSENTRY_PIPELINED",
 }
 
 
@@ -146,6 +147,7 @@ class StreamSettings:
     auto_offset_reset: str = "earliest"
     create_topics: bool = True
     publish_timeout_s: float = 30.0
+    pipelined: bool = True  # score the next batch while the broker acknowledges this one (runner.py)
 
     def __post_init__(self) -> None:
         if not self.topics:

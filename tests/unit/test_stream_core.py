@@ -90,7 +90,12 @@ class ListSource:
         self.position += 1
         return self.batches[self.position - 1]
 
+    def begin_send(self) -> set[TopicPartition]:
+        return set()
+
     def release(self) -> None: ...
+
+    def discard_unsent(self) -> None: ...
 
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.commits.append(dict(offsets))
@@ -122,6 +127,22 @@ class ListSink:
             raise PublishError("broker unavailable")
         self.published.extend(records)
 
+    def send(self, records: Sequence[Outgoing]) -> Sent:
+        try:
+            self.publish(records)
+        except PublishError as exc:
+            return Sent(exc)
+        return Sent(None)
+
+
+class Sent:
+    def __init__(self, error: PublishError | None) -> None:
+        self.error = error
+
+    def wait(self) -> None:
+        if self.error is not None:
+            raise self.error
+
 
 class FixedWatcher:
     def __init__(self) -> None:
@@ -132,7 +153,8 @@ class FixedWatcher:
 
 
 def runner(source: ListSource, sink: ListSink, registry: CollectorRegistry) -> StreamRunner:
-    settings = StreamSettings(alert_topic="alerts", dead_letter_topic="dlq")
+    """One batch to its commit per step: the at-least-once rules, without the pipeline."""
+    settings = StreamSettings(alert_topic="alerts", dead_letter_topic="dlq", pipelined=False)
     r = StreamRunner(source, sink, FixedWatcher(), StreamMetrics(registry), settings,  # type: ignore[arg-type]
                      max_backoff_s=0.0)  # fmt: skip
     return r
@@ -220,7 +242,8 @@ def test_slow_batches_shrink_the_batch_size_and_fast_ones_grow_it_back() -> None
     source = ListSource(batches)
     watcher = FixedWatcher()
     registry = CollectorRegistry()
-    settings = StreamSettings(alert_topic="a", dead_letter_topic="d", batch_size=8, max_poll_interval_ms=200)
+    settings = StreamSettings(alert_topic="a", dead_letter_topic="d", batch_size=8, max_poll_interval_ms=200,
+                              pipelined=False)  # fmt: skip
     r = StreamRunner(source, ListSink(), watcher, StreamMetrics(registry), settings)  # type: ignore[arg-type]
     watcher.detector = SlowScorer(0.02)  # 8 events: 0.16 s > half the 0.2 s poll interval
     r.step()
@@ -276,3 +299,100 @@ def test_verdicts_for_every_scored_record_when_a_verdict_topic_is_set() -> None:
     assert all(v["schema"] == "logsentry.verdict/1" and v["model_version"] == "v-test" for v in verdicts)
     assert {o.topic for o in out.outgoing} == {"a", "d", "v"} and len(out.dead_letters) == 1
     assert process_batch(batch, KeywordScorer(), alert_topic="a", dead_letter_topic="d").verdicts == []
+
+
+class OffsetSource(ListSource):
+    """One partition read from a position, as a consumer does: rewind seeks, revocations are scripted."""
+
+    def __init__(self, messages: list[Message], per_poll: int) -> None:
+        super().__init__([])
+        self.messages = messages
+        self.per_poll = per_poll
+        self.revoked_before_send: list[set[TopicPartition]] = []
+
+    def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]:
+        batch = self.messages[self.position : self.position + min(max_records, self.per_poll)]
+        self.position += len(batch)
+        return batch
+
+    def rewind(self, offsets: dict[TopicPartition, int]) -> None:
+        self.rewinds.append(dict(offsets))
+        self.position = offsets[("logs", 0)]
+
+    def begin_send(self) -> set[TopicPartition]:
+        return self.revoked_before_send.pop(0) if self.revoked_before_send else set()
+
+
+def pipelined_runner(source: ListSource, sink: ListSink, registry: CollectorRegistry) -> StreamRunner:
+    settings = StreamSettings(alert_topic="alerts", dead_letter_topic="dlq")
+    assert settings.pipelined, "the pipeline is the default"
+    return StreamRunner(source, sink, FixedWatcher(), StreamMetrics(registry), settings,  # type: ignore[arg-type]
+                        max_backoff_s=0.0)  # fmt: skip
+
+
+def test_the_pipeline_sends_a_batch_after_polling_the_next_and_commits_in_order() -> None:
+    messages = [msg(i, event("attack" if i % 2 else "fine")) for i in range(6)]
+    source, sink = OffsetSource(messages, per_poll=3), ListSink()
+    r = pipelined_runner(source, sink, CollectorRegistry())
+    assert r.step() == 3
+    assert sink.published == [] and source.commits == [], "scored, held until the next poll"
+    assert r.step() == 3
+    assert source.commits == [{("logs", 0): 3}], "the first batch, committed after its alerts"
+    assert [json.loads(o.value)["source"]["offset"] for o in sink.published] == [1]
+    assert r.step() == 0
+    assert source.commits == [{("logs", 0): 3}, {("logs", 0): 6}]
+    assert [json.loads(o.value)["source"]["offset"] for o in sink.published] == [1, 3, 5]
+
+
+def test_a_failed_publish_rewinds_past_the_scored_batch_too_and_loses_nothing() -> None:
+    messages = [msg(i, event("attack")) for i in range(6)]
+    source, sink = OffsetSource(messages, per_poll=3), ListSink(failures=1)
+    registry = CollectorRegistry()
+    r = pipelined_runner(source, sink, registry)
+    r.step()  # polls 0-2
+    r.step()  # polls 3-5, sends 0-2: refused
+    assert source.commits == [] and source.rewinds == [{("logs", 0): 0}]
+    for _ in range(4):
+        r.step()
+    assert source.commits == [{("logs", 0): 3}, {("logs", 0): 6}]
+    assert [json.loads(o.value)["source"]["offset"] for o in sink.published] == [0, 1, 2, 3, 4, 5]
+    assert registry.get_sample_value("logsentry_batch_retries_total") == 1
+
+
+def test_revoked_partitions_of_a_scored_batch_are_not_sent() -> None:
+    messages = [msg(0, event("attack")), msg(0, event("attack"), partition=1), msg(1, event("attack"))]
+    source, sink = OffsetSource(messages, per_poll=3), ListSink()
+    source.revoked_before_send = [{("logs", 1)}]
+    r = pipelined_runner(source, sink, CollectorRegistry())
+    r.step()
+    r.step()
+    assert [
+        (a["source"]["partition"], a["source"]["offset"]) for a in (json.loads(o.value) for o in sink.published)
+    ] == [(0, 0), (0, 1)]
+    assert source.commits == [{("logs", 0): 2}], "a revoked partition is its new owner's to commit"
+
+
+def test_a_graceful_stop_sends_and_commits_the_scored_batch() -> None:
+    source, sink = OffsetSource([msg(i, event("attack")) for i in range(3)], per_poll=3), ListSink()
+    r = pipelined_runner(source, sink, CollectorRegistry())
+    r.step()
+    r.drain()
+    assert source.commits == [{("logs", 0): 3}] and len(sink.published) == 3
+
+
+def test_bulk_histograms_expose_what_a_histogram_does() -> None:
+    from prometheus_client import Histogram, generate_latest
+
+    from logsentry.stream.metrics import BulkHistogram
+
+    values = [0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 1.0, 3.0]
+    reference, bulk = CollectorRegistry(), CollectorRegistry()
+    histogram = Histogram("x_seconds", "d", buckets=(0.1, 0.5, 1), registry=reference)
+    for v in values:
+        histogram.observe(v)
+    BulkHistogram("x_seconds", "d", buckets=(0.1, 0.5, 1), registry=bulk).observe_many(np.array(values))
+
+    def lines(registry: CollectorRegistry) -> list[str]:
+        return [line for line in generate_latest(registry).decode().splitlines() if "_created " not in line]
+
+    assert lines(bulk) == lines(reference)
