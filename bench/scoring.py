@@ -1,23 +1,31 @@
-"""Scoring throughput, end-to-end stream throughput and latency, training time, memory.
+"""What serving costs, before and after, measured side by side in one run on one machine.
 
-    python bench/scoring.py [--data ../shared/data/fwaf-access.csv] [--events ../shared/data/fwaf-holdout.csv]
-                            [--json bench/results/scoring.json] [--skip-stream]
-                            [--stream-events 120000] [--batch-sizes 256,1024,4096] [--latency-seconds 30]
+    python bench/scoring.py [--events ../shared/data/fwaf-holdout.csv] [--json bench/results/scoring.json]
+                            [--stream-events 60000] [--shares 0.01,0.3] [--repeats 2] [--latency-seconds 30]
 
-Everything is measured in this one run on this machine, side by side:
+"Before" is what serving ran until the ONNX export: the network on Keras/TensorFlow, the
+strict reading of a message as first written, and a loop that commits each batch before it
+polls the next. Every figure comes from this run; the JSON keeps them all.
 
-1. offline scoring, raw JSON bytes to scores, of the *reference path* (per-event json.loads
-   and cleanup, every request padded to 1,024, Keras ``predict`` in batches of 128, the
-   reference ``lstm`` model) and of logsentry's path (``model_store.formats`` + the shared
-   ``Detector``, its default model), on the same events, in a fresh process; and the ratio;
-2. end to end through a real local broker: events/s one ``logsentry stream`` process
-   sustains on a pre-filled topic, for each batch size in ``--batch-sizes``, then alert
-   latency (alert's Kafka timestamp minus the event's) at a steady load of half the rate
-   sustained with the default batch size;
-3. training wall time and accuracy of ``lstm`` and the default on the training data;
-4. peak RSS of the stream process.
+1. **model only**: the bundled model's network on Keras and on ONNX Runtime over the same
+   cleaned holdout texts, same buckets and threads: events/s (median of three alternating
+   rounds), the largest score difference and the verdicts that differ;
+2. **a fresh process** per runtime: seconds from spawn until it imported the stream and
+   scored its first event (the broker connection excluded), RSS then and its peak;
+3. **decode and cleanup**, µs per event: the strict reading as first written (``json.loads``
+   with hooks and a full depth walk, ``json.dumps`` per event) against today's;
+4. **offline**: the seed's path (per-event ``json.loads`` and cleanup, every request padded
+   to 1,024, ``predict(batch_size=128)`` on the reference ``lstm`` network; its model load
+   excluded), and ``logsentry score`` as a whole process over four copies of the holdout
+   (start-up included), on each runtime;
+5. **stream**: one ``logsentry stream`` process draining a pre-filled 4-partition topic
+   through a local broker on the same cores, at each attack share in ``--shares``, for each
+   of before (Keras, sequential), ONNX sequential and ONNX pipelined (alternating, fresh
+   consumer group each time); then alert latency with a live producer at half the drained
+   rate.
 
-Absolute numbers vary between machines; the ratios vary much less.
+Absolute numbers vary between machines (and between runs on a shared machine); the ratios
+vary much less.
 """
 
 from __future__ import annotations
@@ -25,9 +33,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shutil
+import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,82 +51,149 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import free_port, metric  # noqa: E402
-from logsentry.model_store.formats import decode_event  # noqa: E402
+from bench.common import free_port, machine, metric, write_results  # noqa: E402
+from logsentry.model_store.bundled import bundled_store  # noqa: E402
+from logsentry.model_store.decode import DecodeLimits, parse_json_object  # noqa: E402
 from logsentry.model_store.preprocessing import clean  # noqa: E402
 from logsentry.model_store.scoring import load_detector  # noqa: E402
-from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.stream.replay import read_values  # noqa: E402
-from logsentry.stream.settings import StreamSettings  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
-from logsentry.trainer.evaluation import evaluate  # noqa: E402
-from logsentry.trainer.settings import TrainSettings  # noqa: E402
-from logsentry.trainer.training import train  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 KAFKA_LOCAL = ROOT / "deploy" / "kafka" / "kafka-local"
+BEFORE, ONNX_SEQUENTIAL, ONNX_PIPELINED = "before (keras, sequential)", "onnx, sequential", "onnx, pipelined"
+STREAM_CONFIGS = {
+    BEFORE: ["--runtime", "keras", "--no-pipeline"],
+    ONNX_SEQUENTIAL: ["--no-pipeline"],
+    ONNX_PIPELINED: [],
+}
 
 
-def reference_scores(store: Path, values: list[bytes]) -> np.ndarray:
-    """The reference recipe's scoring: per-event Python, pad to 1,024, predict(batch_size=128)."""
-    detector = load_detector(ModelStore(store))
-    tokenizer = detector.preprocessing.tokenizer
-    cleanup = detector.preprocessing.cleanup
-    texts = [clean(json.loads(v), cleanup) for v in values]
-    ids = tokenizer.encode(texts, width=tokenizer.max_len)
-    return detector.model.predict(ids, batch_size=128, verbose=0).reshape(-1)
-
-
-def logsentry_scores(detector, values: list[bytes], batch: int = 4096) -> np.ndarray:
-    """logsentry's path, as the stream runs it: strict decode, shared cleanup, bucketed scoring."""
-    cleanup = detector.preprocessing.cleanup
-    out = []
-    for i in range(0, len(values), batch):
-        texts = [clean(decode_event(v), cleanup) for v in values[i : i + batch]]
-        out.append(detector.score_texts(texts))
-    return np.concatenate(out)
-
-
-def timed(fn, *args):
-    started = time.perf_counter()
-    result = fn(*args)
-    return result, time.perf_counter() - started
-
-
-def offline(stores: dict[str, Path], events_csv: Path) -> dict[str, float]:
-    logs = read_labelled_csv(events_csv)
-    values = list(read_values(events_csv))
-    detector = load_detector(ModelStore(stores["default"]))
-    logsentry_scores(detector, values[:2000])  # warm-up: traces the compiled function
-    reference_scores(stores["lstm"], values[:256])
-    ref, ref_s = timed(reference_scores, stores["lstm"], values)
-    ours, ours_s = timed(logsentry_scores, detector, values)
-    ref_detector = load_detector(ModelStore(stores["lstm"]))
+# -- 1. model only ----------------------------------------------------------------------------
+def model_only(values: list[bytes]) -> dict[str, Any]:
+    onnx, keras = load_detector(bundled_store(), runtime="onnx"), load_detector(bundled_store(), runtime="keras")
+    cleanup = onnx.preprocessing.cleanup
+    texts = [clean(parse_json_object(v.decode()), cleanup) for v in values]
+    keras.score_texts(texts[:2000])  # traces the compiled function
+    onnx.score_texts(texts[:2000])
+    seconds: dict[str, list[float]] = {"keras": [], "onnx": []}
+    scores = {}
+    for _ in range(3):
+        for name, detector in (("keras", keras), ("onnx", onnx)):
+            started = time.perf_counter()
+            scores[name] = detector.score_texts(texts)
+            seconds[name].append(time.perf_counter() - started)
+    rates = {name: len(texts) / statistics.median(s) for name, s in seconds.items()}
+    flips = int(np.count_nonzero(keras.flags(scores["keras"]) != onnx.flags(scores["onnx"])))
     return {
-        "events": len(values),
-        "reference_events_per_s": len(values) / ref_s,
-        "logsentry_events_per_s": len(values) / ours_s,
-        "ratio": ref_s / ours_s,
-        "reference_accuracy": evaluate(logs.labels, ref, ref_detector.threshold).accuracy,
-        "logsentry_accuracy": evaluate(logs.labels, ours, detector.threshold).accuracy,
+        "events": len(texts),
+        "keras_events_per_s": rates["keras"],
+        "onnx_events_per_s": rates["onnx"],
+        "ratio": rates["onnx"] / rates["keras"],
+        "max_abs_score_difference": float(np.abs(scores["keras"] - scores["onnx"]).max()),
+        "verdicts_changed": flips,
     }
 
 
-def offline_in_fresh_process(stores: dict[str, Path], events_csv: Path) -> dict[str, float]:
-    """``offline`` in a new interpreter, as ``logsentry score`` and the stream run.
+# -- 2. a fresh process -----------------------------------------------------------------------
+FRESH = """
+import json, sys
+from logsentry.model_store.bundled import bundled_store
+from logsentry.model_store.scoring import load_detector
+import logsentry.stream.app  # everything the stream process imports
+detector = load_detector(bundled_store(), runtime=sys.argv[1])
+detector.score_events([{"method": "get", "path": "/", "query": {"q": "shoes"}}])
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+print(json.dumps({"rss_mib": int(status["VmRSS"].split()[0]) / 1024, "peak_mib": int(status["VmHWM"].split()[0]) / 1024,
+                  "tensorflow_loaded": "tensorflow" in sys.modules}), flush=True)
+"""
 
-    Training switches on TensorFlow's op determinism for the whole process, which made the
-    reference path's ``predict`` about half as fast (measured 1,406 vs 2,312 events/s) and
-    would flatter the ratio.
-    """
-    done = subprocess.run(
-        [sys.executable, __file__, "--offline-stores", str(stores["lstm"]), str(stores["default"]),
-         "--events", str(events_csv)],
-        check=True, capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+def fresh_process(runtime: str, repeats: int = 3) -> dict[str, Any]:
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", FRESH, runtime], capture_output=True, text=True, check=True,
+                              cwd=ROOT)  # fmt: skip
+        runs.append({"ready_s": time.perf_counter() - started, **json.loads(done.stdout.splitlines()[-1])})
+    return {
+        "ready_s": statistics.median(r["ready_s"] for r in runs),
+        "ready_s_runs": [r["ready_s"] for r in runs],
+        "rss_mib": statistics.median(r["rss_mib"] for r in runs),
+        "peak_rss_mib": max(r["peak_mib"] for r in runs),
+        "tensorflow_loaded": runs[0]["tensorflow_loaded"],
+    }
 
 
+# -- 3. decode and cleanup ----------------------------------------------------------------------
+def _decode_as_first_written(value: bytes, cleanup: Any, limits: DecodeLimits) -> str:
+    from logsentry.model_store.decode import _depth_exceeds, _no_constant, _unique_pairs
+
+    obj = json.loads(value.decode("utf-8"), object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+    if _depth_exceeds(obj, limits.max_depth):
+        raise ValueError("too deep")
+    kept = {k: v for k, v in obj.items() if k not in cleanup.drop_fields}
+    return json.dumps(kept, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def decode_cost(values: list[bytes]) -> dict[str, Any]:
+    cleanup = bundled_store().manifest().preprocessing.cleanup
+    limits = DecodeLimits()
+
+    def now(value: bytes) -> str:
+        return clean(parse_json_object(value.decode("utf-8"), limits), cleanup)
+
+    def before(value: bytes) -> str:
+        return _decode_as_first_written(value, cleanup, limits)
+
+    assert all(now(v) == before(v) for v in values[:2000]), "both readings give the model the same text"
+    seconds: dict[str, list[float]] = {"before": [], "now": []}
+    for _ in range(3):
+        for name, fn in (("before", before), ("now", now)):
+            started = time.perf_counter()
+            for v in values:
+                fn(v)
+            seconds[name].append(time.perf_counter() - started)
+    us = {name: statistics.median(s) / len(values) * 1e6 for name, s in seconds.items()}
+    return {"events": len(values), "before_us_per_event": us["before"], "now_us_per_event": us["now"],
+            "ratio": us["before"] / us["now"]}  # fmt: skip
+
+
+# -- 4. offline -----------------------------------------------------------------------------------
+def seed_path(values: list[bytes]) -> dict[str, Any]:
+    """The seed's offline scoring: per-event Python, pad to 1,024, predict(batch_size=128), reference lstm."""
+    from logsentry.trainer.architectures import get_architecture
+
+    preprocessing = bundled_store().manifest().preprocessing
+    tokenizer = preprocessing.tokenizer
+    model = get_architecture("lstm").build(tokenizer.input_dim, tokenizer.max_len)  # loaded before the clock
+    model.predict(tokenizer.encode(["{}"] * 128, width=tokenizer.max_len), batch_size=128, verbose=0)
+    started = time.perf_counter()
+    texts = [clean(json.loads(v), preprocessing.cleanup) for v in values]
+    ids = tokenizer.encode(texts, width=tokenizer.max_len)
+    model.predict(ids, batch_size=128, verbose=0)
+    seconds = time.perf_counter() - started
+    return {"events": len(values), "events_per_s": len(values) / seconds}
+
+
+def score_process(lines: Path, runtime: str, events: int) -> dict[str, Any]:
+    """``logsentry score`` as a user runs it: a whole process, start-up included; its peak RSS."""
+    started = time.perf_counter()
+    with open(os.devnull, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "logsentry", "score", "--runtime", runtime, str(lines)],
+                                stdout=out, stderr=subprocess.PIPE, cwd=ROOT)  # fmt: skip
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read() if proc.stderr else ""
+    return {
+        "events": events,
+        "seconds": seconds,
+        "events_per_s": events / seconds,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
+
+
+# -- 5. stream ------------------------------------------------------------------------------------
 def _produce(bootstrap: str, topic: str, values: list[bytes], rate: float = 0.0) -> None:
     from kafka import KafkaProducer
 
@@ -134,174 +209,215 @@ def _produce(bootstrap: str, topic: str, values: list[bytes], rate: float = 0.0)
     producer.close()
 
 
-def end_to_end(
-    store: Path, events_csv: Path, n_events: int, latency_seconds: float, batch_sizes: list[int], latency_batch: int
-) -> dict[str, object]:
-    from kafka import KafkaConsumer
-    from kafka.admin import KafkaAdminClient, NewTopic
-
-    values = list(read_values(events_csv))
-    values = (values * (n_events // len(values) + 1))[:n_events]
-    work = Path(tempfile.mkdtemp(prefix="logsentry-bench-"))
-    port = free_port()
-    bootstrap = f"127.0.0.1:{port}"
-    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(free_port()),
-                    "--dir", str(work / "kafka")], check=True, capture_output=True)  # fmt: skip
-    stream = None
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-        admin.create_topics([NewTopic("bench", 4, 1), NewTopic("bench-latency", 4, 1)])
-        admin.close()
-        _produce(bootstrap, "bench", values)
-        metrics_port = free_port()
-
-        def start(topic: str, group: str, batch_size: int) -> subprocess.Popen[bytes]:
-            return subprocess.Popen(
-                [sys.executable, "-m", "logsentry", "stream", "--bootstrap-servers", bootstrap, "--topics", topic,
-                 "--group-id", group, "--store", str(store), "--metrics-port", str(metrics_port),
-                 "--alert-topic", f"alerts-{group}", "--batch-size", str(batch_size)],
-                stdout=subprocess.DEVNULL, stderr=open(work / f"stream-{group}.log", "w"), cwd=ROOT,
-            )  # fmt: skip
-
-        def wait_healthy() -> None:
-            for _ in range(600):
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz", timeout=1):
-                        return
-                except OSError:
-                    time.sleep(0.1)
-            raise RuntimeError("stream did not become healthy")
-
-        # 1) sustained throughput on the pre-filled topic, one fresh group per batch size
-        sustained: dict[int, float] = {}
-        rss_mb = 0.0
-        for batch_size in batch_sizes:
-            stream = start("bench", f"g-bench-{batch_size}", batch_size)
-            wait_healthy()
-            while metric(metrics_port, "logsentry_events_consumed_total") < 1:
-                time.sleep(0.05)
-            t0, c0 = time.perf_counter(), metric(metrics_port, "logsentry_events_consumed_total")
-            while (done := metric(metrics_port, "logsentry_events_consumed_total")) < n_events:
-                time.sleep(0.1)
-            sustained[batch_size] = (done - c0) / (time.perf_counter() - t0)
-            rss_mb = max(rss_mb, _peak_rss_mb(stream.pid))
-            stream.send_signal(signal.SIGTERM)
-            stream.wait(60)
-            stream = None
-            print(f"sustained batch_size={batch_size}: {sustained[batch_size]:,.0f} events/s", flush=True)
-
-        # 2) latency at half the rate sustained with the default batch size
-        stream = start("bench-latency", "g-latency", latency_batch)
-        wait_healthy()
-        rate = sustained.get(latency_batch, max(sustained.values())) / 2
-        steady = (values * (int(rate * latency_seconds) // len(values) + 1))[: int(rate * latency_seconds)]
-        count = len(steady)
-        producer = threading.Thread(target=_produce, args=(bootstrap, "bench-latency", steady, rate))
-        producer.start()
-        producer.join()
-        while metric(metrics_port, "logsentry_events_consumed_total") < count:
-            time.sleep(0.1)
-        rss_mb = max(rss_mb, _peak_rss_mb(stream.pid))
-        consumer = KafkaConsumer("alerts-g-latency", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                 consumer_timeout_ms=5000)  # fmt: skip
-        latencies = [(r.timestamp - json.loads(r.value)["source"]["timestamp"]) / 1000 for r in consumer]
-        consumer.close()
-        stream.send_signal(signal.SIGTERM)
-        stream.wait(60)
-        stream = None
-        p50, p95, p99 = np.percentile(latencies, [50, 95, 99]) if latencies else (float("nan"),) * 3
-        return {
-            "events": n_events,
-            "sustained_events_per_s_by_batch_size": sustained,
-            "sustained_events_per_s": sustained.get(latency_batch, max(sustained.values())),
-            "batch_size": latency_batch,
-            "latency_rate_events_per_s": rate,
-            "latency_alerts": len(latencies),
-            "latency_p50_s": float(p50),
-            "latency_p95_s": float(p95),
-            "latency_p99_s": float(p99),
-            "stream_peak_rss_mb": rss_mb,
-        }
-    finally:
-        if stream is not None:
-            stream.kill()
-        subprocess.run([str(KAFKA_LOCAL), "stop", "--dir", str(work / "kafka")], capture_output=True)
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _peak_rss_mb(pid: int) -> float:
+def _status_mib(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
+class Stream:
+    def __init__(self, bootstrap: str, topic: str, group: str, store: Path, work: Path, extra: list[str]) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "logsentry", "stream", "--bootstrap-servers", bootstrap, "--topics", topic,
+             "--group-id", group, "--store", str(store), "--metrics-port", str(self.port),
+             "--alert-topic", f"alerts-{group}", *extra],
+            stdout=subprocess.DEVNULL, stderr=open(work / f"stream-{group}.log", "w"), cwd=ROOT,  # noqa: SIM115
+        )  # fmt: skip
+        for _ in range(1200):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"stream exited: see {work}/stream-{group}.log") from None
+                time.sleep(0.1)
+        raise RuntimeError("stream did not become healthy")
+
+    def consumed(self) -> float:
+        return metric(self.port, "logsentry_events_consumed_total")
+
+    def stop(self) -> float:
+        peak = _status_mib(self.proc.pid, "VmHWM")
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+        return peak
+
+
+def drain(
+    bootstrap: str, topic: str, group: str, store: Path, work: Path, extra: list[str], n: int
+) -> dict[str, float]:
+    stream = Stream(bootstrap, topic, group, store, work, extra)
+    try:
+        while stream.consumed() < 1:
+            time.sleep(0.02)
+        t0, c0 = time.perf_counter(), stream.consumed()
+        while (done := stream.consumed()) < n:
+            time.sleep(0.05)
+        rate = (done - c0) / (time.perf_counter() - t0)
+    finally:
+        peak = stream.stop()
+    return {"events_per_s": rate, "peak_rss_mib": peak}
+
+
+def latency(bootstrap: str, topic: str, store: Path, work: Path, values: list[bytes], rate: float,
+            seconds: float) -> dict[str, float]:  # fmt: skip
+    from kafka import KafkaConsumer
+
+    group = f"latency-{topic}"
+    stream = Stream(bootstrap, topic, group, store, work, [])
+    try:
+        steady = (values * (int(rate * seconds) // len(values) + 1))[: int(rate * seconds)]
+        producer = threading.Thread(target=_produce, args=(bootstrap, topic, steady, rate))
+        producer.start()
+        producer.join()
+        while stream.consumed() < len(steady):
+            time.sleep(0.1)
+    finally:
+        stream.stop()
+    consumer = KafkaConsumer(f"alerts-{group}", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             consumer_timeout_ms=5000)  # fmt: skip
+    delays = [(r.timestamp - json.loads(r.value)["source"]["timestamp"]) / 1000 for r in consumer]
+    consumer.close()
+    p50, p95, p99 = np.percentile(delays, [50, 95, 99]) if delays else (float("nan"),) * 3
+    return {"rate_events_per_s": rate, "events": len(steady), "alerts": len(delays),
+            "p50_s": float(p50), "p95_s": float(p95), "p99_s": float(p99)}  # fmt: skip
+
+
+def with_share(values: list[bytes], labels: np.ndarray, share: float, n: int, seed: int = 1) -> list[bytes]:
+    benign = [v for v, y in zip(values, labels, strict=True) if y == 0]
+    attacks = [v for v, y in zip(values, labels, strict=True) if y == 1]
+    rng = random.Random(seed)
+    return [rng.choice(attacks) if rng.random() < share else rng.choice(benign) for _ in range(n)]
+
+
+def streams(values: list[bytes], labels: np.ndarray, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(free_port()),
+                    "--dir", str(work / "kafka")], check=True, capture_output=True)  # fmt: skip
+    store = bundled_store().root
+    out: dict[str, Any] = {}
+    try:
+        for share in args.shares:
+            tag = f"{share:g}".replace(".", "_")
+            topic = f"bench-{tag}"
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+            admin.create_topics([NewTopic(topic, 4, 1), NewTopic(f"live-{tag}", 4, 1)])
+            admin.close()
+            backlog = with_share(values, labels, share, args.stream_events)
+            _produce(bootstrap, topic, backlog)
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name in STREAM_CONFIGS}
+            for repeat in range(args.repeats):
+                order = list(STREAM_CONFIGS) if repeat % 2 == 0 else list(reversed(STREAM_CONFIGS))
+                for name in order:
+                    group = f"g-{tag}-{len(runs[name])}-{name.split()[0].strip('(,')}-{repeat}"
+                    result = drain(bootstrap, topic, group, store, work, STREAM_CONFIGS[name], len(backlog))
+                    runs[name].append(result)
+                    print(f"share {share:g} {name}: {result['events_per_s']:,.0f} events/s", flush=True)
+            rates = {name: statistics.median(r["events_per_s"] for r in rs) for name, rs in runs.items()}
+            live = latency(bootstrap, f"live-{tag}", store, work, with_share(values, labels, share, 20_000, seed=2),
+                           rates[ONNX_PIPELINED] / 2, args.latency_seconds)  # fmt: skip
+            print(f"share {share:g} latency: {live}", flush=True)
+            out[f"{share:g}"] = {
+                "attack_share": share,
+                "events": len(backlog),
+                "drain_events_per_s": rates,
+                "drain_runs": runs,
+                "peak_rss_mib": {name: max(r["peak_rss_mib"] for r in rs) for name, rs in runs.items()},
+                "pipeline_gain": rates[ONNX_PIPELINED] / rates[ONNX_SEQUENTIAL],
+                "after_over_before": rates[ONNX_PIPELINED] / rates[BEFORE],
+                "live": live,
+            }
+    finally:
+        subprocess.run([str(KAFKA_LOCAL), "stop", "--dir", str(work / "kafka")], capture_output=True)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=SHARED / "fwaf-access.csv")
     parser.add_argument("--events", type=Path, default=SHARED / "fwaf-holdout.csv")
-    parser.add_argument("--stream-events", type=int, default=120_000)
-    parser.add_argument("--batch-sizes", default="256,1024,4096", help="sustained throughput is measured for each")
+    parser.add_argument("--stream-events", type=int, default=60_000)
+    parser.add_argument("--shares", type=lambda s: [float(x) for x in s.split(",")], default=[0.01, 0.3])
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--latency-seconds", type=float, default=30)
     parser.add_argument("--skip-stream", action="store_true")
-    parser.add_argument("--offline-stores", nargs=2, type=Path, help=argparse.SUPPRESS)  # LSTM_STORE DEFAULT_STORE
-    parser.add_argument("--json", type=Path, default=Path("bench/results/scoring.json"))
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "scoring.json")
     args = parser.parse_args()
-    if args.offline_stores:
-        print(json.dumps(offline({"lstm": args.offline_stores[0], "default": args.offline_stores[1]}, args.events)))
-        return 0
-    results: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        stores = {"lstm": Path(tmp) / "lstm", "default": Path(tmp) / "default"}
-        training = {}
-        for name, arch in (("lstm", "lstm"), ("default", "conv-lstm")):
-            r = train(TrainSettings(data=(args.data,), store=stores[name], architecture=arch, verbose=0))
-            training[name] = {"seconds": r.train_seconds, "test_accuracy": r.evaluations["test"].accuracy}
-            print(f"trained {name}: {training[name]}", flush=True)
-        results["training"] = training | {"ratio": training["default"]["seconds"] / training["lstm"]["seconds"]}
-        results["offline"] = offline_in_fresh_process(stores, args.events)
-        print(f"offline: {results['offline']}", flush=True)
+
+    values = list(read_values(args.events))
+    labels = read_labelled_csv(args.events).labels
+    results: dict[str, Any] = {"machine": machine(), "events_file": args.events.name}
+    with tempfile.TemporaryDirectory(prefix="logsentry-bench-") as tmp:
+        work = Path(tmp)
+        results["model_only"] = model_only(values)
+        print(f"model only: {results['model_only']}", flush=True)
+        results["fresh_process"] = {runtime: fresh_process(runtime) for runtime in ("keras", "onnx")}
+        print(f"fresh process: {results['fresh_process']}", flush=True)
+        results["decode"] = decode_cost(values)
+        print(f"decode: {results['decode']}", flush=True)
+        lines = work / "requests.jsonl"
+        copies = 4
+        with lines.open("wb") as handle:
+            for _ in range(copies):
+                handle.writelines(v + b"\n" for v in values)
+        results["offline"] = {
+            "seed_path": seed_path(values[:15_000]),
+            **{runtime: score_process(lines, runtime, len(values) * copies) for runtime in ("keras", "onnx")},
+        }
+        off = results["offline"]
+        off["onnx_over_seed"] = off["onnx"]["events_per_s"] / off["seed_path"]["events_per_s"]
+        off["keras_over_seed"] = off["keras"]["events_per_s"] / off["seed_path"]["events_per_s"]
+        print(f"offline: {off}", flush=True)
         if not args.skip_stream:
-            results["stream"] = end_to_end(
-                stores["default"],
-                args.events,
-                args.stream_events,
-                args.latency_seconds,
-                [int(b) for b in args.batch_sizes.split(",")],
-                StreamSettings.batch_size,
-            )
-            print(f"stream: {results['stream']}", flush=True)
-    off = results["offline"]
-    tr = results["training"]
+            results["stream"] = streams(values, labels, args, work)
+            for share in results["stream"].values():
+                share["after_over_seed_offline"] = (
+                    share["drain_events_per_s"][ONNX_PIPELINED] / off["seed_path"]["events_per_s"]
+                )
+    write_results(args.json, results, table(results))
+    return 0
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    m, f, d, off = results["model_only"], results["fresh_process"], results["decode"], results["offline"]
     lines = [
         f"machine: {results['machine']}",
-        "| measure | reference | logsentry | ratio |",
+        "| measure | before | after | ratio |",
         "|---|---|---|---|",
-        f"| offline scoring, events/s | {off['reference_events_per_s']:,.0f} | {off['logsentry_events_per_s']:,.0f} "
-        f"| {off['ratio']:.1f}x |",
-        f"| accuracy of the timed model, holdout | {off['reference_accuracy']:.4f} "
-        f"| {off['logsentry_accuracy']:.4f} | |",
-        f"| accuracy of the timed model, test split | {tr['lstm']['test_accuracy']:.4f} "
-        f"| {tr['default']['test_accuracy']:.4f} | |",
-        f"| training wall time, s | {tr['lstm']['seconds']:.1f} | {tr['default']['seconds']:.1f} | {tr['ratio']:.0%} |",
+        f"| model only, events/s (Keras → ONNX Runtime) | {m['keras_events_per_s']:,.0f} "
+        f"| {m['onnx_events_per_s']:,.0f} | {m['ratio']:.2f}x |",
+        f"| largest score difference; verdicts changed | | {m['max_abs_score_difference']:.1e}; "
+        f"{m['verdicts_changed']} | |",
+        f"| fresh process ready to score, s | {f['keras']['ready_s']:.2f} | {f['onnx']['ready_s']:.2f} | |",
+        f"| RSS after load (peak), MiB | {f['keras']['rss_mib']:.0f} ({f['keras']['peak_rss_mib']:.0f}) "
+        f"| {f['onnx']['rss_mib']:.0f} ({f['onnx']['peak_rss_mib']:.0f}) | |",
+        f"| decode and cleanup, µs per event | {d['before_us_per_event']:.1f} | {d['now_us_per_event']:.1f} "
+        f"| {d['ratio']:.2f}x |",
+        f"| seed's offline path, events/s (model load excluded) | {off['seed_path']['events_per_s']:,.0f} | | |",
+        f"| `logsentry score`, whole process over {off['onnx']['events']:,} events, events/s "
+        f"| {off['keras']['events_per_s']:,.0f} | {off['onnx']['events_per_s']:,.0f} "
+        f"| {off['keras_over_seed']:.1f}x → {off['onnx_over_seed']:.1f}x the seed |",
+        f"| `logsentry score` peak RSS, MiB | {off['keras']['peak_rss_mib']:.0f} "
+        f"| {off['onnx']['peak_rss_mib']:.0f} | |",
     ]
-    if "stream" in results:
-        s = results["stream"]
+    for share in results.get("stream", {}).values():
+        r = share["drain_events_per_s"]
         lines += [
-            f"| stream sustained, events/s (1 process, batch size {b}) | | {v:,.0f} | |"
-            for b, v in s["sustained_events_per_s_by_batch_size"].items()
+            f"| stream draining, {share['attack_share']:.0%} attacks, events/s: before / ONNX sequential / "
+            f"ONNX pipelined | {r[BEFORE]:,.0f} | {r[ONNX_SEQUENTIAL]:,.0f} / {r[ONNX_PIPELINED]:,.0f} "
+            f"| {share['after_over_before']:.2f}x; pipeline {share['pipeline_gain']:.2f}x; "
+            f"{share['after_over_seed_offline']:.1f}x the seed offline |",
+            f"| stream peak RSS, {share['attack_share']:.0%} attacks, MiB | {share['peak_rss_mib'][BEFORE]:.0f} "
+            f"| {share['peak_rss_mib'][ONNX_PIPELINED]:.0f} | |",
+            f"| alert latency p50 / p95 / p99 s at {share['live']['rate_events_per_s']:,.0f} events/s, "
+            f"{share['attack_share']:.0%} attacks | | {share['live']['p50_s']:.3f} / {share['live']['p95_s']:.3f} / "
+            f"{share['live']['p99_s']:.3f} | |",
         ]
-        lines += [
-            f"| alert latency at {s['latency_rate_events_per_s']:,.0f} events/s, p50 / p95 / p99 s | | "
-            f"{s['latency_p50_s']:.3f} / {s['latency_p95_s']:.3f} / {s['latency_p99_s']:.3f} | |",
-            f"| stream peak RSS, MiB | | {s['stream_peak_rss_mb']:,.0f} | |",
-        ]
-    print("\n".join(lines))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2))
-    return 0
+    return lines
 
 
 if __name__ == "__main__":
