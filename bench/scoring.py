@@ -8,8 +8,9 @@ strict reading of a message as first written, and a loop that commits each batch
 polls the next. Every figure comes from this run; the JSON keeps them all.
 
 1. **model only**: the bundled model's network on Keras and on ONNX Runtime over the same
-   cleaned holdout texts, same buckets and threads: events/s (median of three alternating
-   rounds), the largest score difference and the verdicts that differ;
+   cleaned holdout texts and buckets, each in a process of its own: events/s (median of
+   three rounds; two processes per runtime, alternating), the largest score difference and
+   the verdicts that differ;
 2. **a fresh process** per runtime: seconds from spawn until it imported the stream and
    scored its first event (the broker connection excluded), RSS then and its peak;
 3. **decode and cleanup**, µs per event: the strict reading as first written (``json.loads``
@@ -55,7 +56,6 @@ from bench.common import free_port, machine, metric, write_results  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
 from logsentry.model_store.decode import DecodeLimits, parse_json_object  # noqa: E402
 from logsentry.model_store.preprocessing import clean  # noqa: E402
-from logsentry.model_store.scoring import load_detector  # noqa: E402
 from logsentry.stream.replay import read_values  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 
@@ -70,25 +70,50 @@ STREAM_CONFIGS = {
 
 
 # -- 1. model only ----------------------------------------------------------------------------
-def model_only(values: list[bytes]) -> dict[str, Any]:
-    onnx, keras = load_detector(bundled_store(), runtime="onnx"), load_detector(bundled_store(), runtime="keras")
-    cleanup = onnx.preprocessing.cleanup
-    texts = [clean(parse_json_object(v.decode()), cleanup) for v in values]
-    keras.score_texts(texts[:2000])  # traces the compiled function
-    onnx.score_texts(texts[:2000])
-    seconds: dict[str, list[float]] = {"keras": [], "onnx": []}
-    scores = {}
-    for _ in range(3):
-        for name, detector in (("keras", keras), ("onnx", onnx)):
-            started = time.perf_counter()
-            scores[name] = detector.score_texts(texts)
-            seconds[name].append(time.perf_counter() - started)
-    rates = {name: len(texts) / statistics.median(s) for name, s in seconds.items()}
-    flips = int(np.count_nonzero(keras.flags(scores["keras"]) != onnx.flags(scores["onnx"])))
+MODEL_ONLY = """
+import json, statistics, sys, time
+import numpy as np
+from logsentry.model_store.bundled import bundled_store
+from logsentry.model_store.decode import parse_json_object
+from logsentry.model_store.preprocessing import clean
+from logsentry.model_store.scoring import load_detector
+from logsentry.stream.replay import read_values
+from pathlib import Path
+
+runtime, events, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+detector = load_detector(bundled_store(), runtime=runtime)
+texts = [clean(parse_json_object(v.decode()), detector.preprocessing.cleanup) for v in read_values(events)]
+detector.score_texts(texts[:2000])  # warm-up (Keras traces its function here)
+seconds = []
+for _ in range(3):
+    started = time.perf_counter()
+    scores = detector.score_texts(texts)
+    seconds.append(time.perf_counter() - started)
+np.save(out, scores)
+print(json.dumps({"events": len(texts), "events_per_s": len(texts) / statistics.median(seconds)}))
+"""
+
+
+def model_only(events: Path, work: Path) -> dict[str, Any]:
+    """Each runtime in a process of its own (as served: no other runtime's threads around)."""
+    runs: dict[str, list[float]] = {"keras": [], "onnx": []}
+    scores, count = {}, 0
+    for runtime in ("keras", "onnx", "onnx", "keras"):  # alternating: the machine's drift hits both
+        out = work / f"scores-{runtime}.npy"
+        done = subprocess.run([sys.executable, "-c", MODEL_ONLY, runtime, str(events), str(out)], capture_output=True,
+                              text=True, check=True, cwd=ROOT)  # fmt: skip
+        result = json.loads(done.stdout.splitlines()[-1])
+        runs[runtime].append(result["events_per_s"])
+        count = result["events"]
+        scores[runtime] = np.load(out)
+    rates = {runtime: statistics.mean(r) for runtime, r in runs.items()}
+    threshold = bundled_store().manifest().threshold
+    flips = int(np.count_nonzero((scores["keras"] >= threshold) != (scores["onnx"] >= threshold)))
     return {
-        "events": len(texts),
+        "events": count,
         "keras_events_per_s": rates["keras"],
         "onnx_events_per_s": rates["onnx"],
+        "runs_events_per_s": runs,
         "ratio": rates["onnx"] / rates["keras"],
         "max_abs_score_difference": float(np.abs(scores["keras"] - scores["onnx"]).max()),
         "verdicts_changed": flips,
@@ -176,20 +201,32 @@ def seed_path(values: list[bytes]) -> dict[str, Any]:
     return {"events": len(values), "events_per_s": len(values) / seconds}
 
 
+# the CLI's own main, then the process's memory high-water mark (VmHWM: of this process image
+# only; a child's ru_maxrss would include the forking parent's)
+SCORE = """
+import sys
+from logsentry.cli import main
+code = main(sys.argv[1:])
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+print("peak_rss_kib", int(status["VmHWM"].split()[0]), file=sys.stderr)
+raise SystemExit(code)
+"""
+
+
 def score_process(lines: Path, runtime: str, events: int) -> dict[str, Any]:
     """``logsentry score`` as a user runs it: a whole process, start-up included; its peak RSS."""
     started = time.perf_counter()
     with open(os.devnull, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "logsentry", "score", "--runtime", runtime, str(lines)],
-                                stdout=out, stderr=subprocess.PIPE, cwd=ROOT)  # fmt: skip
-        _, status, usage = os.wait4(proc.pid, 0)
+        done = subprocess.run([sys.executable, "-c", SCORE, "score", "--runtime", runtime, str(lines)],
+                              stdout=out, stderr=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
     seconds = time.perf_counter() - started
-    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read() if proc.stderr else ""
+    assert done.returncode == 0, done.stderr[-2000:]
+    peak = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("peak_rss_kib"))
     return {
         "events": events,
         "seconds": seconds,
         "events_per_s": events / seconds,
-        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "peak_rss_mib": peak / 1024,
     }
 
 
@@ -253,7 +290,10 @@ def drain(
         while stream.consumed() < 1:
             time.sleep(0.02)
         t0, c0 = time.perf_counter(), stream.consumed()
+        deadline = time.monotonic() + 900
         while (done := stream.consumed()) < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{group} consumed {done:.0f} of {n} in 15 minutes")
             time.sleep(0.05)
         rate = (done - c0) / (time.perf_counter() - t0)
     finally:
@@ -314,7 +354,7 @@ def streams(values: list[bytes], labels: np.ndarray, args: argparse.Namespace, w
             for repeat in range(args.repeats):
                 order = list(STREAM_CONFIGS) if repeat % 2 == 0 else list(reversed(STREAM_CONFIGS))
                 for name in order:
-                    group = f"g-{tag}-{len(runs[name])}-{name.split()[0].strip('(,')}-{repeat}"
+                    group = f"g-{tag}-{list(STREAM_CONFIGS).index(name)}-{repeat}"  # a fresh group each time
                     result = drain(bootstrap, topic, group, store, work, STREAM_CONFIGS[name], len(backlog))
                     runs[name].append(result)
                     print(f"share {share:g} {name}: {result['events_per_s']:,.0f} events/s", flush=True)
@@ -353,7 +393,7 @@ def main() -> int:
     results: dict[str, Any] = {"machine": machine(), "events_file": args.events.name}
     with tempfile.TemporaryDirectory(prefix="logsentry-bench-") as tmp:
         work = Path(tmp)
-        results["model_only"] = model_only(values)
+        results["model_only"] = model_only(args.events, work)
         print(f"model only: {results['model_only']}", flush=True)
         results["fresh_process"] = {runtime: fresh_process(runtime) for runtime in ("keras", "onnx")}
         print(f"fresh process: {results['fresh_process']}", flush=True)

@@ -180,8 +180,12 @@ class KafkaSource:
             sorted(k for k in rewind if k in {(tp.topic, tp.partition) for tp in assigned}),
         )
 
-    def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]:
-        """Up to ``max_records`` messages, waiting at most ``wait_ms`` after the first poll."""
+    def poll_batch(self, max_records: int, wait_ms: int, *, idle: bool = True) -> list[Message]:
+        """Up to ``max_records`` messages, waiting at most ``wait_ms`` after the first poll.
+
+        The first poll waits up to ``MIN_IDLE_POLL_MS`` for work when ``idle`` (nothing else to
+        do); with ``idle=False`` it takes what is fetched already, unless a rebalance is settling.
+        """
         deadline = time.monotonic() + wait_ms / 1000
         with self._lock:
             self._held = []
@@ -195,7 +199,7 @@ class KafkaSource:
             # kafka-python 3 can lose a group join that a short poll interrupts; poll long
             # while waiting for work or for a rebalance (poll returns as soon as records arrive)
             settling = self._rebalance_started is not None or not self.consumer.assignment()
-            timeout = max(remaining, MIN_IDLE_POLL_MS) if first or settling else remaining
+            timeout = max(remaining, MIN_IDLE_POLL_MS) if (first and idle) or settling else remaining
             first = False
             polled = self.consumer.poll(timeout_ms=timeout, max_records=room)
             with self._lock:

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 class Source(Protocol):
-    def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]: ...
+    def poll_batch(self, max_records: int, wait_ms: int, *, idle: bool = True) -> list[Message]: ...
     def begin_send(self) -> set[TopicPartition]: ...
     def release(self) -> None: ...
     def discard_unsent(self) -> None: ...
@@ -126,7 +126,10 @@ class StreamRunner:
         ready, self._ready = self._ready, None
         # with a scored batch waiting, take what is already fetched: its alerts go out now
         try:
-            messages = self.source.poll_batch(self.batch_size, 0 if ready else self.batch_wait_ms)
+            if ready is None:
+                messages = self.source.poll_batch(self.batch_size, self.batch_wait_ms)
+            else:
+                messages = self.source.poll_batch(self.batch_size, 0, idle=False)
         except BaseException:
             self._ready = ready  # still scored and unsent: the next step sends it
             raise

@@ -201,6 +201,9 @@ def test_kustomize_tree_renders_with_probes_limits_secrets_pdb_and_autoscaling()
     assert {e.get("configMapRef", e.get("secretRef"))["name"] for e in container["envFrom"]} == {
         "logsentry-config", "logsentry-kafka"}  # fmt: skip
     assert container["image"].startswith("ghcr.io/logsentry/logsentry:")
+    (job,) = [d for d in docs if d["kind"] == "Job"]
+    (trainer,) = job["spec"]["template"]["spec"]["containers"]
+    assert trainer["image"].startswith("ghcr.io/logsentry/logsentry-trainer:"), "training needs the train extra"
     assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
     (scaled,) = [d for d in docs if d["kind"] == "ScaledObject"]
     (trigger,) = scaled["spec"]["triggers"]

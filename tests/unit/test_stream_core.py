@@ -84,7 +84,7 @@ class ListSource:
         self.rewinds: list[dict[TopicPartition, int]] = []
         self.position = 0
 
-    def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]:
+    def poll_batch(self, max_records: int, wait_ms: int, *, idle: bool = True) -> list[Message]:
         if self.position >= len(self.batches):
             return []
         self.position += 1
@@ -310,7 +310,7 @@ class OffsetSource(ListSource):
         self.per_poll = per_poll
         self.revoked_before_send: list[set[TopicPartition]] = []
 
-    def poll_batch(self, max_records: int, wait_ms: int) -> list[Message]:
+    def poll_batch(self, max_records: int, wait_ms: int, *, idle: bool = True) -> list[Message]:
         batch = self.messages[self.position : self.position + min(max_records, self.per_poll)]
         self.position += len(batch)
         return batch
