@@ -118,6 +118,12 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--reload-interval-s", dest="reload_interval_s", type=non_negative_float,
                    help=f"model store check period ({DEFAULTS.reload_interval_s:g})")  # fmt: skip
+    p.add_argument(
+        "--stall-after-s",
+        dest="stall_after_s",
+        type=non_negative_float,
+        help=f"/healthz answers 503 after the loop stalled this long ({DEFAULTS.stall_after_s:g})",
+    )
     p.add_argument("--max-poll-interval-ms", dest="max_poll_interval_ms", type=positive_int)
     p.add_argument("--session-timeout-ms", dest="session_timeout_ms", type=positive_int)
     p.add_argument("--auto-offset-reset", dest="auto_offset_reset", choices=["earliest", "latest"])

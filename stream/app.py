@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = None) -> int:
     """Run until SIGTERM/SIGINT; then finish the batch, flush, commit, close and return 0."""
-    metrics = StreamMetrics(registry)
+    metrics = StreamMetrics(registry, settings.topics)
     store = ModelStore(settings.store)
     first = serving_store(store, settings.model_version)  # the bundled model while the store has none
     first.manifest(settings.model_version)  # local inputs first: a bad store is reported before any connection

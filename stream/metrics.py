@@ -22,12 +22,14 @@ from logsentry.model_store.decode import REASONS
 
 
 class StreamMetrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, topics: Sequence[str] = ()) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.consumed = Counter(
             "logsentry_events_consumed", "Messages read from the log topics.", ["topic"], registry=r
         )
+        for topic in topics:  # a series that exists at 0 before traffic: rate() sees the first events
+            self.consumed.labels(topic)
         self.input_formats = Counter(
             "logsentry_input_format_messages",
             "Messages read, by log topic and the input format they were read in (detected with auto).",

@@ -107,6 +107,7 @@ class StreamRunner:
         # a member that does not poll within max_poll_interval_ms is put out of the group
         self.slow_batch_s = settings.max_poll_interval_ms / 1000 / 2
         self.batch_wait_ms = settings.batch_wait_ms
+        self.stall_after_s = settings.stall_after_s
         self.max_backoff_s = max_backoff_s
         self.stop_event = threading.Event()
         self.last_loop = time.monotonic()
@@ -258,7 +259,7 @@ class StreamRunner:
     # -- the loop -----------------------------------------------------------------------------
     def healthy(self) -> tuple[bool, str]:
         stalled = time.monotonic() - self.last_loop
-        limit = max(60.0, self.max_backoff_s * 2 + self.batch_wait_ms / 1000)
+        limit = max(self.stall_after_s, self.max_backoff_s * 2 + self.batch_wait_ms / 1000)
         if stalled > limit:
             return False, f"stream loop stalled for {stalled:.0f}s"
         return True, f"ok model={self.watcher.detector.version}"

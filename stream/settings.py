@@ -51,6 +51,7 @@ ENV: dict[str, str] = {
     "create_topics": "LOGSENTRY_CREATE_TOPICS",
     "publish_timeout_s": "LOGSENTRY_PUBLISH_TIMEOUT_S",
     "pipelined": "LOGSENTRY_PIPELINED",
+    "stall_after_s": "LOGSENTRY_STALL_AFTER_S",
 }
 
 
@@ -148,6 +149,7 @@ class StreamSettings:
     create_topics: bool = True
     publish_timeout_s: float = 30.0
     pipelined: bool = True  # score the next batch while the broker acknowledges this one (runner.py)
+    stall_after_s: float = 60.0  # /healthz answers 503 when the loop has not come round for this long
 
     def __post_init__(self) -> None:
         if not self.topics:
@@ -159,7 +161,7 @@ class StreamSettings:
         for name in ("batch_wait_ms",):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{_flag(name)} must be 0 or more, not {getattr(self, name)}")
-        for name in ("reload_interval_s", "publish_timeout_s"):
+        for name in ("reload_interval_s", "publish_timeout_s", "stall_after_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{_flag(name)} must be more than 0, not {getattr(self, name)}")
         if not 0 <= self.metrics_port <= 65535:
