@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,3 +317,14 @@ def alerts_by_position(records: list[Record]) -> dict[tuple[int, int], list[dict
         alert = json.loads(r.value)
         out.setdefault((alert["source"]["partition"], alert["source"]["offset"]), []).append(alert)
     return out
+
+
+def accounting(bootstrap: str, verdict_topic: str, dead_letter_topic: str) -> Counter[tuple[int, int]]:
+    """How many times each source (partition, offset) came out, as a verdict or a dead letter."""
+    seen: Counter[tuple[int, int]] = Counter()
+    for r in read_all(bootstrap, verdict_topic):
+        verdict = json.loads(r.value)
+        seen[(verdict["source"]["partition"], verdict["source"]["offset"])] += 1
+    for r in read_all(bootstrap, dead_letter_topic):
+        seen[(int(r.headers["logsentry-dlq-source-partition"]), int(r.headers["logsentry-dlq-source-offset"]))] += 1
+    return seen

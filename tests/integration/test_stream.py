@@ -20,6 +20,7 @@ from tests.integration.conftest import (
     Produced,
     StartStream,
     Topics,
+    accounting,
     alerts_by_position,
     all_committed,
     committed,
@@ -157,21 +158,26 @@ def test_sigkill_mid_stream_loses_no_alert_and_bounds_duplicates(
 ) -> None:
     values = events(3000, seed=12)
     batch = 50
-    first = streams(bootstrap, topics, trained_store.root, "--batch-size", str(batch))
+    verdicts = topics.alerts.replace("alerts-", "verdicts-")
+    flags = ("--batch-size", str(batch), "--verdict-topic", verdicts)
+    first = streams(bootstrap, topics, trained_store.root, *flags)
     thread, result = _stream_in_background(bootstrap, topics.logs, values, rate=1000)
     wait_until(lambda: sum(committed(admin, topics.group, topics.logs).values()) > 500, timeout=60, what="progress")
     first.kill()  # SIGKILL: no drain, no commit of the in-flight batch
     killed_at = sum(committed(admin, topics.group, topics.logs).values())
     thread.join()
     assert killed_at < len(values), "the kill must land mid-stream"
-    streams(bootstrap, topics, trained_store.root, "--batch-size", str(batch))
+    streams(bootstrap, topics, trained_store.root, *flags)
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
 
     expected = expected_alerts(result[0], offline_flags(trained_store.root, values, tmp_path))
     alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
     assert set(alerts) == set(expected), "every flagged event has its alert, and only those"
-    duplicates = Counter(p for (p, _), copies in alerts.items() for _ in copies[1:])
-    assert all(n <= batch for n in duplicates.values()), duplicates
+    # the README's bound: at most the one batch published and not committed is published again
+    assert sum(len(copies) - 1 for copies in alerts.values()) <= batch
+    seen = accounting(bootstrap, verdicts, topics.dead_letters)
+    assert set(seen) == {(p.partition, p.offset) for p in result[0]}, "every offset of every partition came out"
+    assert sum(n - 1 for n in seen.values()) <= batch, "and at most one batch of them twice"
 
 
 def test_sigterm_drains_commits_and_leaves_no_duplicates(
@@ -183,7 +189,8 @@ def test_sigterm_drains_commits_and_leaves_no_duplicates(
     tmp_path: Path,
 ) -> None:
     values = events(3000, seed=13)
-    first = streams(bootstrap, topics, trained_store.root, "--batch-size", "50")
+    verdicts = topics.alerts.replace("alerts-", "verdicts-")
+    first = streams(bootstrap, topics, trained_store.root, "--batch-size", "50", "--verdict-topic", verdicts)
     thread, result = _stream_in_background(bootstrap, topics.logs, values, rate=1000)
     wait_until(lambda: sum(committed(admin, topics.group, topics.logs).values()) > 500, timeout=60, what="progress")
     consumed_before = first.metric("logsentry_events_consumed_total")
@@ -194,13 +201,15 @@ def test_sigterm_drains_commits_and_leaves_no_duplicates(
     assert all(offset < done.get(partition, 0) for partition, offset in alerts_then), "an alert past the commit"
     thread.join()
 
-    second = streams(bootstrap, topics, trained_store.root)
+    second = streams(bootstrap, topics, trained_store.root, "--verdict-topic", verdicts)
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
     assert second.metric("logsentry_events_consumed_total") == len(values) - sum(done.values())
     expected = expected_alerts(result[0], offline_flags(trained_store.root, values, tmp_path))
     alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
     assert set(alerts) == set(expected)
     assert all(len(copies) == 1 for copies in alerts.values()), "no duplicate after a graceful restart"
+    seen = accounting(bootstrap, verdicts, topics.dead_letters)
+    assert seen == Counter((p.partition, p.offset) for p in result[0]), "every offset exactly once"
 
 
 def test_two_processes_share_partitions_and_publish_exactly_the_expected_alerts(
