@@ -1,9 +1,11 @@
 """A version's network on ONNX Runtime: a small native library, no TensorFlow in the process.
 
-One session per loaded version, its operators on ``INFERENCE_THREADS`` threads; the buckets of
-a batch run one after another (measured on 2 cores over the holdout: 2 intra-op threads and
-512-row calls, ~30k events/s, beat a 2-thread bucket pool with 1 thread each, ~24k). ONNX
-Runtime releases the GIL while it computes, so the stream's other threads keep running.
+One session per loaded version, its operators on ``INFERENCE_THREADS`` threads, all graph
+optimisations on; the buckets of a batch run one after another in 512-row calls. Measured on
+2 Intel Xeon cores over the holdout: 20-25k events/s, about what Keras does there; basic or
+extended optimisation, 256-2,048-row calls and a 2-thread bucket pool of single-threaded
+sessions were no better (docs/benchmarks.md). ONNX Runtime releases the GIL while it
+computes, so the stream's other threads keep running.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from typing import Final
 import numpy as np
 
 from logsentry.model_store.errors import CorruptArtifact
-from logsentry.model_store.runtimes import Runtime
+from logsentry.model_store.runtimes import INFERENCE_THREADS, Runtime
 
 ONNX_FILE: Final = "model.onnx"
 ONNX_CHUNK: Final = 512
-INFERENCE_THREADS: Final = 2
 
 
 class OnnxInference:

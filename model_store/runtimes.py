@@ -20,6 +20,7 @@ Runtime = Literal["onnx", "keras"]
 RUNTIMES: Final[tuple[Runtime, ...]] = ("onnx", "keras")
 DEFAULT_RUNTIME: Final[Runtime] = "onnx"
 TRAIN_EXTRA: Final = "pip install 'logsentry[train]'"
+INFERENCE_THREADS: Final = 2  # threads one process gives the network, on either runtime (a process per 2 cores)
 
 
 class Inference(Protocol):

@@ -26,12 +26,10 @@ from logsentry.model_store.errors import CorruptArtifact
 from logsentry.model_store.manifest import Manifest
 from logsentry.model_store.onnx_runtime import ONNX_FILE, OnnxInference
 from logsentry.model_store.preprocessing import Preprocessing
-from logsentry.model_store.runtimes import DEFAULT_RUNTIME, Inference, Runtime, check_runtime
+from logsentry.model_store.runtimes import DEFAULT_RUNTIME, INFERENCE_THREADS, Inference, Runtime, check_runtime
 from logsentry.model_store.store import MODEL_FILE, ModelStore
 
 log = logging.getLogger(__name__)
-
-INFERENCE_THREADS = 2
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()

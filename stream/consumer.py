@@ -1,7 +1,7 @@
 """The consumer-group member: bounded micro-batches, commits on request, safe rebalances.
 
 kafka-python specifics of consuming live here; the loop (runner.py) sees only
-``poll_batch / commit / rewind / release``.
+``poll_batch / begin_send / release / commit / rewind``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
-from logsentry.stream.records import Message, TopicPartition
+from logsentry.stream.records import Message, TopicPartition, offsets_of
 from logsentry.stream.settings import KafkaSettings, StreamSettings
 from logsentry.stream.topics import await_topics
 
@@ -210,11 +210,7 @@ class KafkaSource:
         with self._lock:
             batch, self._held = self._held, []
             if batch:
-                starts: dict[TopicPartition, int] = {}
-                for m in batch:
-                    tp = (m.topic, m.partition)
-                    starts[tp] = min(starts.get(tp, m.offset), m.offset)
-                self._unsent.append(_Unsent(starts))
+                self._unsent.append(_Unsent(offsets_of(batch)[0]))
         return batch
 
     def begin_send(self) -> set[TopicPartition]:

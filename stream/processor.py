@@ -25,6 +25,7 @@ from logsentry.stream.records import (
     TopicPartition,
     alert_record,
     dead_letter_record,
+    offsets_of,
     verdict_record,
 )
 
@@ -49,17 +50,6 @@ class BatchOutcome:
     @property
     def outgoing(self) -> list[Outgoing]:
         return self.alerts + self.dead_letters + self.verdicts
-
-
-def offsets_of(messages: Sequence[Message]) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
-    """(first offset, last offset + 1) of each partition in ``messages``."""
-    first: dict[TopicPartition, int] = {}
-    after: dict[TopicPartition, int] = {}
-    for m in messages:
-        tp = (m.topic, m.partition)
-        first[tp] = min(first.get(tp, m.offset), m.offset)
-        after[tp] = max(after.get(tp, 0), m.offset + 1)
-    return first, after
 
 
 def process_batch(

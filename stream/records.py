@@ -20,6 +20,7 @@ A dead letter keeps the original key, value and timestamp, the original headers,
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -170,3 +171,14 @@ def dead_letter_record(
         headers=headers,
         timestamp_ms=message.timestamp_ms if message.timestamp_ms >= 0 else None,
     )
+
+
+def offsets_of(messages: Sequence[Message]) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+    """(first offset, last offset + 1) of each partition in ``messages``."""
+    first: dict[TopicPartition, int] = {}
+    after: dict[TopicPartition, int] = {}
+    for m in messages:
+        tp = (m.topic, m.partition)
+        first[tp] = min(first.get(tp, m.offset), m.offset)
+        after[tp] = max(after.get(tp, 0), m.offset + 1)
+    return first, after
