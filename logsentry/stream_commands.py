@@ -124,6 +124,13 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
         type=non_negative_float,
         help=f"/healthz answers 503 after the loop stalled this long ({DEFAULTS.stall_after_s:g})",
     )
+    p.add_argument(
+        "--rebalance-stall-s",
+        dest="rebalance_stall_s",
+        type=non_negative_float,
+        help=f"a rebalance not done this long after it began is stuck: rejoin as a new member "
+        f"({DEFAULTS.rebalance_stall_s:g})",
+    )
     p.add_argument("--max-poll-interval-ms", dest="max_poll_interval_ms", type=positive_int)
     p.add_argument("--session-timeout-ms", dest="session_timeout_ms", type=positive_int)
     p.add_argument("--auto-offset-reset", dest="auto_offset_reset", choices=["earliest", "latest"])

@@ -60,6 +60,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         max_poll_interval_ms=settings.max_poll_interval_ms,
         session_timeout_ms=settings.session_timeout_ms,
         auto_offset_reset=settings.auto_offset_reset,
+        rebalance_stall_s=settings.rebalance_stall_s,
     )
     runner = StreamRunner(source, sink, watcher, metrics, settings)
     server = serve(settings.metrics_address, settings.metrics_port, metrics.registry, runner.healthy)

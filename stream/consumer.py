@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 DEFAULTS = StreamSettings()  # one place holds every default: the settings
 
 MIN_IDLE_POLL_MS = 1000  # see KafkaSource.poll_batch
-REBALANCE_STALL_S = 60.0  # a rebalance not done by then is stuck: the member is replaced
+COMMIT_TIMEOUT_MS = 10_000  # then the loop retries it (runner.py), staying responsive in an outage
 
 
 def _message(record: Any) -> Message:
@@ -92,8 +92,10 @@ class KafkaSource:
         fetch_max_bytes: int = 52_428_800,
         client_id: str = "logsentry",
         revoke_wait_s: float = 60.0,
+        rebalance_stall_s: float = DEFAULTS.rebalance_stall_s,
     ) -> None:
         self.revoke_wait_s = revoke_wait_s
+        self.rebalance_stall_s = rebalance_stall_s
         self._lock = threading.Lock()
         self._held: list[Message] = []  # polled, not yet handed out
         self._unsent: deque[_Unsent] = deque()  # handed out, records not sent yet (oldest first)
@@ -120,10 +122,10 @@ class KafkaSource:
         consumer.subscribe(self.topics, listener=_Listener(self))
         return consumer
 
-    def stalled(self, after_s: float = REBALANCE_STALL_S) -> bool:
-        """A rebalance began (partitions revoked) and no assignment followed within ``after_s``."""
+    def stalled(self) -> bool:
+        """A rebalance began (partitions revoked) and no assignment followed within ``rebalance_stall_s``."""
         started = self._rebalance_started
-        return started is not None and time.monotonic() - started > after_s
+        return started is not None and time.monotonic() - started > self.rebalance_stall_s
 
     def restart(self) -> None:
         """Replace a consumer stuck in a rebalance by a fresh group member."""
@@ -237,10 +239,16 @@ class KafkaSource:
     def assigned(self) -> int:
         return len(self.consumer.assignment())
 
+    def assignment(self) -> set[TopicPartition]:
+        return {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
+
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:
             return
-        self.consumer.commit({KafkaTopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()})
+        self.consumer.commit(
+            {KafkaTopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()},
+            timeout_ms=COMMIT_TIMEOUT_MS,
+        )
 
     def rewind(self, offsets: dict[TopicPartition, int]) -> None:
         assigned = self.consumer.assignment()

@@ -43,7 +43,7 @@ class KafkaSink:
             delivery_timeout_ms=int(max(timeout_s, 31) * 1000),
             max_request_size=max_request_size,
             max_block_ms=int(timeout_s * 1000),
-            enable_idempotence=False,
+            enable_idempotence=True,  # a retry after a lost acknowledgement writes nothing twice
         )
 
     def send(self, records: Sequence[Outgoing]) -> Delivery:

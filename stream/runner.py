@@ -13,10 +13,15 @@ scored (the model runs outside the GIL; the producer sends from its own thread).
 N is sent only after N+1 was polled, so nothing is in flight while the consumer polls (a
 rebalance that runs inside the poll never waits on the loop), and N+1 is sent only after
 N was committed: per partition, commits stay in order, and at most one batch is published
-and not yet committed at any time. A crash re-publishes at most that one batch (bounded
-duplicates, as without the pipeline). Partitions revoked from a scored, unsent batch are
-left out of it (see :class:`consumer.KafkaSource`). ``pipelined=False`` runs each batch to
-its commit before the next poll.
+and not yet committed at any time. A commit that fails for a retriable reason (the
+coordinator is away: a broker restart) is retried before anything else is sent; one the
+group refuses (the partitions moved to another member) is dropped, and the new owner
+re-reads from the last commit. So any one fault -- a crash of this process, a broker
+failure, a rebalance -- re-publishes at most that one batch (bounded duplicates, as
+without the pipeline). The producer is idempotent: its own retries write nothing twice.
+Partitions revoked from a scored, unsent batch are left out of it (see
+:class:`consumer.KafkaSource`). ``pipelined=False`` runs each batch to its commit before
+the next poll.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class Source(Protocol):
     def rewind(self, offsets: dict[TopicPartition, int]) -> None: ...
     def lag(self, positions: dict[TopicPartition, int]) -> dict[TopicPartition, int]: ...
     def assigned(self) -> int: ...
+    def assignment(self) -> set[TopicPartition]: ...
     def stalled(self) -> bool: ...
     def restart(self) -> None: ...
 
@@ -113,6 +119,7 @@ class StreamRunner:
         self.last_loop = time.monotonic()
         self._failures = 0
         self._ready: _Batch | None = None  # scored, not sent yet (pipelined)
+        self._uncommitted: dict[TopicPartition, int] = {}  # published; the commit failed and is retried
 
     # -- one step -----------------------------------------------------------------------------
     def step(self) -> int:
@@ -123,6 +130,9 @@ class StreamRunner:
             log.error("consumer group rebalance did not complete; rejoining as a new member")
             self._ready = None  # uncommitted: the group hands its messages out again
             self.source.restart()
+        if self._uncommitted and not self._commit({}):
+            self._backoff()  # nothing more is sent while a published batch waits for its commit
+            return 0
         self.watcher.swap()
         ready, self._ready = self._ready, None
         # with a scored batch waiting, take what is already fetched: its alerts go out now
@@ -155,6 +165,8 @@ class StreamRunner:
     def drain(self) -> None:
         """Send and commit the scored batch still waiting (on a graceful stop)."""
         ready, self._ready = self._ready, None
+        if self._uncommitted and not self._commit({}):
+            return  # not sent: the next owner reads it from the last commit
         if ready is not None:
             self._send(ready)
             self._finish(ready, None)
@@ -201,12 +213,7 @@ class StreamRunner:
                 self.metrics.batch_retries.inc()
                 return False
             published_at = time.time()
-            try:
-                self.source.commit(outcome.commit_offsets)
-            except KafkaError as exc:
-                # the group moved on (rebalance): the new owner re-reads from the last commit
-                self.metrics.commit_failures.inc()
-                log.warning("commit failed offsets=%s error=%r", outcome.commit_offsets, exc)
+            self._commit(outcome.commit_offsets)
             self.consumed(batch.messages)
             seconds = time.perf_counter() - batch.started
             self._record(outcome, published_at, seconds)
@@ -214,6 +221,31 @@ class StreamRunner:
             return True
         finally:
             self.source.release()
+
+    def _commit(self, offsets: dict[TopicPartition, int]) -> bool:
+        """Commit ``offsets`` with those a failed commit left; False while some stay uncommitted.
+
+        A retriable failure keeps them for the next step, which sends nothing before they are
+        committed. A refusal (the group moved on) or a partition no longer assigned here drops
+        them: the new owner re-reads from the last commit, which re-publishes that one batch.
+        """
+        pending = _latest(self._uncommitted, offsets)
+        if self._uncommitted:
+            owned = self.source.assignment()
+            pending = {tp: offset for tp, offset in pending.items() if tp in owned}
+        self._uncommitted = {}
+        if not pending:
+            return True
+        try:
+            self.source.commit(pending)
+        except KafkaError as exc:
+            self.metrics.commit_failures.inc()
+            if getattr(exc, "retriable", False):
+                self._uncommitted = pending
+                log.warning("commit failed, retried before the next batch is sent offsets=%s error=%r", pending, exc)
+                return False
+            log.warning("commit refused: the group moved on, the new owner re-reads offsets=%s error=%r", pending, exc)
+        return True
 
     def _record(self, outcome: BatchOutcome, published_at: float, seconds: float) -> None:
         m = self.metrics
@@ -278,6 +310,14 @@ class StreamRunner:
             self.drain()
         finally:
             self.metrics.up.set(0)
+
+
+def _latest(*offsets: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+    out: dict[TopicPartition, int] = {}
+    for part in offsets:
+        for tp, offset in part.items():
+            out[tp] = max(out.get(tp, offset), offset)
+    return out
 
 
 def _latencies(timestamps_ms: list[int], now_s: float) -> np.ndarray:

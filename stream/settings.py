@@ -52,6 +52,7 @@ ENV: dict[str, str] = {
     "publish_timeout_s": "LOGSENTRY_PUBLISH_TIMEOUT_S",
     "pipelined": "LOGSENTRY_PIPELINED",
     "stall_after_s": "LOGSENTRY_STALL_AFTER_S",
+    "rebalance_stall_s": "LOGSENTRY_REBALANCE_STALL_S",
 }
 
 
@@ -150,6 +151,7 @@ class StreamSettings:
     publish_timeout_s: float = 30.0
     pipelined: bool = True  # score the next batch while the broker acknowledges this one (runner.py)
     stall_after_s: float = 60.0  # /healthz answers 503 when the loop has not come round for this long
+    rebalance_stall_s: float = 60.0  # a rebalance not done by then is stuck: the member rejoins as a new one
 
     def __post_init__(self) -> None:
         if not self.topics:
@@ -161,7 +163,7 @@ class StreamSettings:
         for name in ("batch_wait_ms",):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{_flag(name)} must be 0 or more, not {getattr(self, name)}")
-        for name in ("reload_interval_s", "publish_timeout_s", "stall_after_s"):
+        for name in ("reload_interval_s", "publish_timeout_s", "stall_after_s", "rebalance_stall_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{_flag(name)} must be more than 0, not {getattr(self, name)}")
         if not 0 <= self.metrics_port <= 65535:

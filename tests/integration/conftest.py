@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -158,6 +159,40 @@ def produce(bootstrap: str, topic: str, values: list[bytes], *, rate: float = 0.
     return out
 
 
+class Traffic:
+    """Produces ``values`` in the background at ``rate`` per second until :meth:`stop`: load
+    that lasts as long as the test needs it, not for a fixed window."""
+
+    def __init__(self, bootstrap: str, topic: str, values: list[bytes], rate: float) -> None:
+        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+        self._sent: list[tuple[bytes, Any]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(topic, values, rate), daemon=True)
+        self._thread.start()
+
+    def _run(self, topic: str, values: list[bytes], rate: float) -> None:
+        started = time.monotonic()
+        for i, value in enumerate(values):
+            if self._stop.wait(max(0.0, started + i / rate - time.monotonic())):
+                return
+            self._sent.append((value, self._producer.send(topic, value=value, key=str(i).encode())))
+
+    def stop(self) -> list[Produced]:
+        """Stop producing; where each value landed. Fails if the values ran out first."""
+        assert self._thread.is_alive(), "the traffic ran out before the test ended: give it more values"
+        self._stop.set()
+        self._thread.join()
+        self._producer.flush()
+        out = [Produced(value, (meta := future.get(timeout=30)).partition, meta.offset) for value, future in self._sent]
+        self._producer.close()
+        return out
+
+
+def group_state(admin: KafkaAdminClient, group: str) -> str:
+    """The group's state as its coordinator reports it (``Stable``, ``PreparingRebalance``, ...)."""
+    return str(admin.describe_groups([group])[group]["group_state"])
+
+
 @dataclass(frozen=True)
 class Record:
     partition: int
@@ -228,9 +263,15 @@ class StreamProcess:
         env: dict[str, str] | None = None,
         command: tuple[str, ...] = (sys.executable, "-m", "logsentry"),
         cwd: Path = ROOT,
+        hooked: bool = False,
     ) -> None:
         self.port = free_port()
         self.log_path = log_dir / f"stream-{self.port}.log"
+        self.hook = log_dir / f"hook-{self.port}"
+        if hooked:  # the same CLI, with a batch held in flight on request (hooked_stream.py)
+            self.hook.mkdir()
+            command = (sys.executable, "-m", "tests.integration.hooked_stream")
+            env = (env or {}) | {"LOGSENTRY_TEST_HOOK_DIR": str(self.hook)}
         args = [
             *command, "stream",
             "--bootstrap-servers", bootstrap, "--topics", t.logs, "--group-id", t.group,
@@ -251,6 +292,24 @@ class StreamProcess:
                 return reply.status == 200
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
+
+    def hold_next_batch(self) -> set[tuple[int, int]]:
+        """Hold the next sent batch before its commit; return its (partition, offset)s once held."""
+        (self.hook / "release").unlink(missing_ok=True)
+        (self.hook / "held.json").unlink(missing_ok=True)
+        (self.hook / "arm").touch()
+        held = self.hook / "held.json"
+
+        def is_held() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"stream exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}")
+            return held.exists()
+
+        wait_until(is_held, timeout=120, what="a batch held in flight")
+        return {(partition, offset) for _topic, partition, offset in json.loads(held.read_text())}
+
+    def release(self) -> None:
+        (self.hook / "release").touch()
 
     def metrics_text(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as reply:

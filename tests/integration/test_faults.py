@@ -22,6 +22,7 @@ from tests.integration.conftest import (
     alerts_by_position,
     all_committed,
     committed,
+    group_state,
     produce,
     read_all,
     wait_until,
@@ -112,12 +113,15 @@ def test_alert_topic_outage_holds_offsets_then_delivers_everything(
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     t = Topics(f"logs-{tag}", f"alerts-{tag}", f"dlq-{tag}", f"group-{tag}")
-    admin.create_topics([NewTopic(t.logs, 2, 1), NewTopic(t.dead_letters, 1, 1)])  # no alert topic yet
+    verdicts = f"verdicts-{tag}"
+    admin.create_topics([NewTopic(t.logs, 2, 1), NewTopic(t.dead_letters, 1, 1), NewTopic(verdicts, 2, 1)])
     values = events(400, seed=24)
     produced = produce(bootstrap, t.logs, values)
     # auto-creation is off on the broker and the stream may not create topics: publishing fails
-    stream = streams(bootstrap, t, trained_store.root,
+    batch = 50
+    stream = streams(bootstrap, t, trained_store.root, "--batch-size", str(batch), "--verdict-topic", verdicts,
                      env={"LOGSENTRY_CREATE_TOPICS": "false", "LOGSENTRY_PUBLISH_TIMEOUT_S": "2"})  # fmt: skip
+    # a batch polled, scored and refused, again and again: the outage lands on a batch in flight
     wait_until(lambda: stream.metric("logsentry_publish_failures_total") >= 2, timeout=90, what="publish failures")
     assert stream.metric("logsentry_batch_retries_total") >= 2
     assert sum(committed(admin, t.group, t.logs).values()) == 0, "no offset may pass an unacknowledged alert"
@@ -126,7 +130,13 @@ def test_alert_topic_outage_holds_offsets_then_delivers_everything(
     admin.create_topics([NewTopic(t.alerts, 2, 1)])  # the outage ends
     wait_until(lambda: all_committed(admin, bootstrap, t), timeout=180, what="everything delivered and committed")
     expected = expected_alerts(produced, offline_flags(trained_store.root, values, tmp_path))
-    assert set(alerts_by_position(read_all(bootstrap, t.alerts))) == set(expected)
+    alerts = alerts_by_position(read_all(bootstrap, t.alerts))
+    assert set(alerts) == set(expected)
+    assert all(len(copies) == 1 for copies in alerts.values()), "refused alerts were never written"
+    seen = accounting(bootstrap, verdicts, t.dead_letters)
+    assert set(seen) == {(p.partition, p.offset) for p in produced}, "every offset of every partition came out"
+    # the refused batch's verdicts went out with each attempt: only that batch repeats
+    assert all(offset < batch for (_partition, offset), n in seen.items() if n > 1)
 
 
 @pytest.mark.parametrize("kill", [False, True], ids=["clean-stop", "sigkill"])
@@ -135,10 +145,18 @@ def test_broker_restart_mid_stream_recovers_without_intervention(
 ) -> None:
     bootstrap = broker.bootstrap
     first, second = events(1500, seed=25), events(1500, seed=26)
-    stream = streams(bootstrap, topics, trained_store.root, "--batch-size", "50")
-    produced = produce(bootstrap, topics.logs, first, rate=500)
+    verdicts = topics.alerts.replace("alerts-", "verdicts-")
+    stream = streams(bootstrap, topics, trained_store.root, "--batch-size", "50", "--verdict-topic", verdicts,
+                     hooked=True)  # fmt: skip
+    produced = produce(bootstrap, topics.logs, first)
+    held = stream.hold_next_batch()  # published, not committed: the broker goes down now
     broker.stop(kill=kill)
-    time.sleep(20)
+    stream.release()
+
+    def outage_seen() -> bool:
+        return stream.metric("logsentry_commit_failures_total") + stream.metric("logsentry_publish_failures_total") > 0
+
+    wait_until(outage_seen, timeout=120, what="the stream meeting the outage with that batch")
     broker.start()
     produced += produce(bootstrap, topics.logs, second)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
@@ -150,8 +168,64 @@ def test_broker_restart_mid_stream_recovers_without_intervention(
     expected = expected_alerts(produced, offline_flags(trained_store.root, first + second, tmp_path))
     alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
     assert set(alerts) == set(expected), "every flagged event has its alert after a broker restart"
-    duplicates = sum(len(copies) - 1 for copies in alerts.values())
-    assert duplicates <= 4 * 50, f"duplicates bounded by one batch per partition, got {duplicates}"
+    seen = accounting(bootstrap, verdicts, topics.dead_letters)
+    assert set(seen) == {(p.partition, p.offset) for p in produced}, "every offset of every partition came out"
+    # the README's bound: one fault re-publishes at most the one batch in flight (the producer
+    # is idempotent, so its own retries add nothing)
+    assert {c for c, n in seen.items() if n > 1} <= held and max(seen.values()) <= 2
+    assert {c for c, copies in alerts.items() if len(copies) > 1} <= held and max(map(len, alerts.values())) <= 2
+
+
+def test_a_rebalance_stuck_on_a_silent_member_is_left_by_rejoining(
+    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: StartStream,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """A member that joined and then stops polling holds every rebalance up to its poll interval.
+    The detector sees its own rebalance stuck, rejoins as a new member, and loses nothing."""
+    import threading
+
+    from kafka import KafkaConsumer
+
+    values = events(2000, seed=28)
+    produced = produce(bootstrap, topics.logs, values[:1000])
+    verdicts = topics.alerts.replace("alerts-", "verdicts-")
+    stream = streams(bootstrap, topics, trained_store.root, "--verdict-topic", verdicts, "--rebalance-stall-s", "5")
+    wait_until(lambda: stream.metric("logsentry_events_consumed_total") > 0, timeout=60, what="first batches")
+
+    def member() -> KafkaConsumer:
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=topics.group, enable_auto_commit=False,
+            session_timeout_ms=120_000, max_poll_interval_ms=300_000, max_poll_records=1,
+        )  # fmt: skip
+        consumer.subscribe([topics.logs])
+        return consumer
+
+    def joined(consumer: KafkaConsumer) -> bool:
+        consumer.poll(timeout_ms=500)
+        return bool(consumer.assignment())
+
+    silent = member()
+    wait_until(lambda: joined(silent), timeout=60, what="the silent member joined")
+    # the silent member stops polling; a third joins: the rebalance waits for the silent one
+    joining, stop = member(), threading.Event()
+    thread = threading.Thread(target=lambda: [joining.poll(timeout_ms=200) for _ in iter(stop.is_set, True)])
+    thread.start()
+    try:
+        wait_until(lambda: group_state(admin, topics.group) == "PreparingRebalance", timeout=60, what="rebalance")
+        wait_until(lambda: stream.metric("logsentry_consumer_restarts_total") >= 1, timeout=60, what="a rejoin")
+    finally:
+        stop.set()
+        thread.join()
+        joining.close(autocommit=False)
+        silent.close(autocommit=False)
+    produced += produce(bootstrap, topics.logs, values[1000:])
+    wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=180, what="all committed after the rejoin")
+    assert stream.proc.poll() is None
+    expected = expected_alerts(produced, offline_flags(trained_store.root, values, tmp_path))
+    assert set(alerts_by_position(read_all(bootstrap, topics.alerts))) == set(expected)
+    seen = accounting(bootstrap, verdicts, topics.dead_letters)
+    assert set(seen) == {(p.partition, p.offset) for p in produced}, "every offset of every partition came out"
+    assert max(seen.values()) == 1, "a rejoin after a stuck rebalance publishes nothing twice"
 
 
 class _Slow:
@@ -172,6 +246,9 @@ class _Slow:
 def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
     bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, tmp_path: Path
 ) -> None:
+    """20 ms per event against a 4 s poll interval: a 256-event batch (5.1 s) overruns it, a
+    128-event one (2.6 s) is slow but inside it, 64 (1.3 s) is not slow. Wide margins both
+    ways: exactly the first size can cost the group membership, whatever the machine adds."""
     import threading
 
     from prometheus_client import CollectorRegistry
@@ -185,15 +262,17 @@ def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
     from logsentry.stream.settings import KafkaSettings, StreamSettings
 
     values = events(1200, seed=27)
+    verdicts = topics.alerts.replace("alerts-", "verdicts-")
+    admin.create_topics([NewTopic(verdicts, 2, 1)])
     produced = produce(bootstrap, topics.logs, values)
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
     registry = CollectorRegistry()
     metrics = StreamMetrics(registry)
     watcher = ModelWatcher(trained_store, "current", metrics,
-                           loader=lambda store, ref: _Slow(load_detector(store, ref), 0.03))  # type: ignore[arg-type,return-value]  # fmt: skip
+                           loader=lambda store, ref: _Slow(load_detector(store, ref), 0.02))  # type: ignore[arg-type,return-value]  # fmt: skip
     source = KafkaSource(kafka, [topics.logs], topics.group, max_poll_interval_ms=4000, session_timeout_ms=10_000)
     settings = StreamSettings(alert_topic=topics.alerts, dead_letter_topic=topics.dead_letters, batch_size=256,
-                              max_poll_interval_ms=4000, session_timeout_ms=10_000)  # fmt: skip
+                              verdict_topic=verdicts, max_poll_interval_ms=4000, session_timeout_ms=10_000)  # fmt: skip
     runner = StreamRunner(source, KafkaSink(kafka), watcher, metrics, settings)
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
@@ -203,8 +282,12 @@ def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
         runner.stop_event.set()
         thread.join(60)
         source.close()
-    assert runner.batch_size < 256, "slow batches must shrink the batch size"
-    assert (registry.get_sample_value("logsentry_commit_failures_total") or 0) <= 2, "no rebalance storm"
+    assert runner.batch_size <= 64, "slow batches must shrink the batch size"
+    failures = registry.get_sample_value("logsentry_commit_failures_total") or 0
+    assert failures <= 1, "no rebalance storm: only the first, oversized batch may lose the membership"
     assert (registry.get_sample_value("logsentry_consumer_restarts_total") or 0) == 0
     expected = expected_alerts(produced, offline_flags(trained_store.root, values, tmp_path))
     assert set(alerts_by_position(read_all(bootstrap, topics.alerts))) == set(expected), "nothing lost"
+    seen = accounting(bootstrap, verdicts, topics.dead_letters)
+    assert set(seen) == {(p.partition, p.offset) for p in produced}, "every offset of every partition came out"
+    assert sum(n - 1 for n in seen.values()) <= failures * 256, "a lost membership re-publishes one batch at most"

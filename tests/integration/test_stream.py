@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -20,11 +20,13 @@ from tests.integration.conftest import (
     Produced,
     StartStream,
     Topics,
+    Traffic,
     accounting,
     alerts_by_position,
     all_committed,
     committed,
     end_offsets,
+    group_state,
     produce,
     read_all,
     wait_until,
@@ -139,15 +141,6 @@ def test_end_to_end_alerts_dead_letters_offsets_and_metrics(
     assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), lint.stdout + lint.stderr
 
 
-def _stream_in_background(
-    bootstrap: str, topic: str, values: list[bytes], rate: float
-) -> tuple[threading.Thread, list]:
-    result: list[list[Produced]] = []
-    thread = threading.Thread(target=lambda: result.append(produce(bootstrap, topic, values, rate=rate)))
-    thread.start()
-    return thread, result
-
-
 def test_sigkill_mid_stream_loses_no_alert_and_bounds_duplicates(
     bootstrap: str,
     admin: KafkaAdminClient,
@@ -156,28 +149,29 @@ def test_sigkill_mid_stream_loses_no_alert_and_bounds_duplicates(
     streams: StartStream,
     tmp_path: Path,
 ) -> None:
-    values = events(3000, seed=12)
     batch = 50
     verdicts = topics.alerts.replace("alerts-", "verdicts-")
     flags = ("--batch-size", str(batch), "--verdict-topic", verdicts)
-    first = streams(bootstrap, topics, trained_store.root, *flags)
-    thread, result = _stream_in_background(bootstrap, topics.logs, values, rate=1000)
+    first = streams(bootstrap, topics, trained_store.root, *flags, hooked=True)
+    traffic = Traffic(bootstrap, topics.logs, events(60_000, seed=12), rate=1000)  # until the kill is done
     wait_until(lambda: sum(committed(admin, topics.group, topics.logs).values()) > 500, timeout=60, what="progress")
-    first.kill()  # SIGKILL: no drain, no commit of the in-flight batch
-    killed_at = sum(committed(admin, topics.group, topics.logs).values())
-    thread.join()
-    assert killed_at < len(values), "the kill must land mid-stream"
+    held = first.hold_next_batch()  # published, its commit not yet made
+    at_kill = committed(admin, topics.group, topics.logs)
+    assert all(offset >= at_kill.get(partition, 0) for partition, offset in held), "the held batch is uncommitted"
+    first.kill()  # SIGKILL with that batch in flight, traffic still coming: no drain, no commit
+    produced = traffic.stop()
     streams(bootstrap, topics, trained_store.root, *flags)
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
 
-    expected = expected_alerts(result[0], offline_flags(trained_store.root, values, tmp_path))
+    expected = expected_alerts(produced, offline_flags(trained_store.root, [p.value for p in produced], tmp_path))
     alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
     assert set(alerts) == set(expected), "every flagged event has its alert, and only those"
-    # the README's bound: at most the one batch published and not committed is published again
-    assert sum(len(copies) - 1 for copies in alerts.values()) <= batch
     seen = accounting(bootstrap, verdicts, topics.dead_letters)
-    assert set(seen) == {(p.partition, p.offset) for p in result[0]}, "every offset of every partition came out"
-    assert sum(n - 1 for n in seen.values()) <= batch, "and at most one batch of them twice"
+    assert set(seen) == {(p.partition, p.offset) for p in produced}, "every offset of every partition came out"
+    # the README's bound: a crash re-publishes at most the one batch published and not committed
+    assert 0 < len(held) <= batch
+    assert {c for c, n in seen.items() if n > 1} <= held and max(seen.values()) <= 2
+    assert {c for c, copies in alerts.items() if len(copies) > 1} <= held and max(map(len, alerts.values())) <= 2
 
 
 def test_sigterm_drains_commits_and_leaves_no_duplicates(
@@ -188,28 +182,30 @@ def test_sigterm_drains_commits_and_leaves_no_duplicates(
     streams: StartStream,
     tmp_path: Path,
 ) -> None:
-    values = events(3000, seed=13)
     verdicts = topics.alerts.replace("alerts-", "verdicts-")
-    first = streams(bootstrap, topics, trained_store.root, "--batch-size", "50", "--verdict-topic", verdicts)
-    thread, result = _stream_in_background(bootstrap, topics.logs, values, rate=1000)
+    first = streams(bootstrap, topics, trained_store.root, "--batch-size", "50", "--verdict-topic", verdicts,
+                    hooked=True)  # fmt: skip
+    traffic = Traffic(bootstrap, topics.logs, events(60_000, seed=13), rate=1000)  # until the stop is done
     wait_until(lambda: sum(committed(admin, topics.group, topics.logs).values()) > 500, timeout=60, what="progress")
-    consumed_before = first.metric("logsentry_events_consumed_total")
-    assert first.terminate() == 0
+    held = first.hold_next_batch()
+    first.proc.send_signal(signal.SIGTERM)  # the stop lands with a batch published and not committed
+    first.release()
+    assert first.proc.wait(timeout=60) == 0
     done = committed(admin, topics.group, topics.logs)
-    assert sum(done.values()) >= consumed_before
+    assert all(offset < done.get(partition, 0) for partition, offset in held), "the held batch was committed"
     alerts_then = alerts_by_position(read_all(bootstrap, topics.alerts))
     assert all(offset < done.get(partition, 0) for partition, offset in alerts_then), "an alert past the commit"
-    thread.join()
+    produced = traffic.stop()
 
     second = streams(bootstrap, topics, trained_store.root, "--verdict-topic", verdicts)
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
-    assert second.metric("logsentry_events_consumed_total") == len(values) - sum(done.values())
-    expected = expected_alerts(result[0], offline_flags(trained_store.root, values, tmp_path))
+    assert second.metric("logsentry_events_consumed_total") == len(produced) - sum(done.values())
+    expected = expected_alerts(produced, offline_flags(trained_store.root, [p.value for p in produced], tmp_path))
     alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
     assert set(alerts) == set(expected)
     assert all(len(copies) == 1 for copies in alerts.values()), "no duplicate after a graceful restart"
     seen = accounting(bootstrap, verdicts, topics.dead_letters)
-    assert seen == Counter((p.partition, p.offset) for p in result[0]), "every offset exactly once"
+    assert seen == Counter((p.partition, p.offset) for p in produced), "every offset exactly once"
 
 
 def test_two_processes_share_partitions_and_publish_exactly_the_expected_alerts(
@@ -289,17 +285,34 @@ def test_members_joining_and_leaving_under_load_lose_nothing(
     bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: StartStream,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    values = events(8000, seed=18)  # 20 s of traffic: both rebalances happen under load
-    first = streams(bootstrap, topics, trained_store.root, "--batch-size", "50")
-    thread, result = _stream_in_background(bootstrap, topics.logs, values, rate=400)
-    wait_until(lambda: first.metric("logsentry_events_consumed_total") > 400, timeout=60, what="first batches")
-    second = streams(bootstrap, topics, trained_store.root, "--batch-size", "50")  # rebalance: 4 -> 2 + 2
+    verdicts = topics.alerts.replace("alerts-", "verdicts-")
+    flags = ("--batch-size", "50", "--verdict-topic", verdicts)
+    first = streams(bootstrap, topics, trained_store.root, *flags, hooked=True)
+    traffic = Traffic(bootstrap, topics.logs, events(30_000, seed=18), rate=300)  # runs until both rebalances are done
+    wait_until(lambda: first.metric("logsentry_events_consumed_total") > 300, timeout=60, what="first batches")
+
+    held = first.hold_next_batch()  # the join lands while the first member has a batch in flight
+    second = streams(bootstrap, topics, trained_store.root, *flags, hooked=True)  # rebalance: 4 -> 2 + 2
+    wait_until(lambda: group_state(admin, topics.group) == "PreparingRebalance", timeout=60, what="rebalance begun")
+    first.release()
     wait_until(lambda: second.metric("logsentry_assigned_partitions") == 2, timeout=60, what="second member owns two")
     wait_until(lambda: second.metric("logsentry_events_consumed_total") > 100, timeout=60, what="second member works")
-    assert second.terminate() == 0  # graceful leave: rebalance 2 + 2 -> 4
-    thread.join()
+
+    held_by_second = second.hold_next_batch()  # the graceful leave lands with a batch in flight too
+    second.proc.send_signal(signal.SIGTERM)
+    second.release()
+    assert second.proc.wait(timeout=60) == 0  # rebalance: 2 + 2 -> 4
+    wait_until(lambda: first.metric("logsentry_assigned_partitions") == 4, timeout=60, what="first owns all four")
+    after_leave = first.metric("logsentry_events_consumed_total")
+    wait_until(lambda: first.metric("logsentry_events_consumed_total") > after_leave + 100, timeout=60,
+               what="first member works on, under traffic")  # fmt: skip
+    produced = traffic.stop()
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
-    expected = expected_alerts(result[0], offline_flags(trained_store.root, values, tmp_path))
+
+    assert held and held_by_second
+    expected = expected_alerts(produced, offline_flags(trained_store.root, [p.value for p in produced], tmp_path))
     alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
     assert set(alerts) == set(expected), "a rebalance lost or invented alerts"
     assert all(len(copies) == 1 for copies in alerts.values()), "clean rebalances must not duplicate"
+    seen = accounting(bootstrap, verdicts, topics.dead_letters)
+    assert seen == Counter((p.partition, p.offset) for p in produced), "every offset exactly once"

@@ -110,6 +110,9 @@ class ListSource:
     def assigned(self) -> int:
         return 1
 
+    def assignment(self) -> set[TopicPartition]:
+        return {("logs", 0), ("logs", 1)}
+
     def stalled(self) -> bool:
         return False
 
@@ -378,6 +381,65 @@ def test_a_graceful_stop_sends_and_commits_the_scored_batch() -> None:
     r.step()
     r.drain()
     assert source.commits == [{("logs", 0): 3}] and len(sink.published) == 3
+
+
+class FailingCommits(OffsetSource):
+    """Commits fail with the given errors first, as with a coordinator away or a group moved on."""
+
+    def __init__(self, messages: list[Message], per_poll: int, errors: list[Exception]) -> None:
+        super().__init__(messages, per_poll)
+        self.errors = errors
+        self.owned = {("logs", 0)}
+
+    def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+        super().commit(offsets)
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.owned
+
+
+def test_a_retriable_commit_failure_is_retried_before_anything_more_is_sent() -> None:
+    from kafka.errors import KafkaTimeoutError
+
+    messages = [msg(i, event("attack")) for i in range(9)]
+    source, sink = FailingCommits(messages, 3, [KafkaTimeoutError(), KafkaTimeoutError()]), ListSink()
+    registry = CollectorRegistry()
+    r = pipelined_runner(source, sink, registry)
+    r.step()  # polls 0-2
+    r.step()  # polls 3-5, sends 0-2; the commit fails
+    sent = len(sink.published)
+    assert sent == 3 and source.commits == []
+    assert r.step() == 0, "the commit is retried (and fails again): nothing polled, nothing sent"
+    assert len(sink.published) == sent and source.commits == []
+    r.step()  # the retry succeeds; then the loop goes on
+    assert source.commits[0] == {("logs", 0): 3}
+    while r.step() or r._ready is not None:
+        pass
+    assert source.commits[-1] == {("logs", 0): 9}
+    assert [json.loads(o.value)["source"]["offset"] for o in sink.published] == list(range(9)), "once each"
+    assert registry.get_sample_value("logsentry_commit_failures_total") == 2
+
+
+def test_a_commit_the_group_refuses_or_for_a_partition_gone_is_dropped() -> None:
+    from kafka.errors import CommitFailedError, KafkaTimeoutError
+
+    source = FailingCommits([msg(i, event("attack")) for i in range(6)], 3, [CommitFailedError()])
+    r = pipelined_runner(source, ListSink(), CollectorRegistry())
+    r.step()
+    r.step()  # the group moved on: the new owner re-reads 0-2, this member goes on
+    assert r._uncommitted == {} and source.commits == []
+    r.step()
+    assert source.commits == [{("logs", 0): 6}]
+
+    source = FailingCommits([msg(i, event("attack")) for i in range(6)], 3, [KafkaTimeoutError()])
+    r = pipelined_runner(source, ListSink(), CollectorRegistry())
+    r.step()
+    r.step()
+    source.owned = set()  # revoked while the commit waited: not ours to commit any more
+    r.step()
+    assert r._uncommitted == {} and {("logs", 0): 3} not in source.commits
 
 
 def test_bulk_histograms_expose_what_a_histogram_does() -> None:
