@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-cross-site bench-generalisation clean
+.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-cross-site bench-generalisation bench-explain clean
 
 setup: $(VENV)/.installed
 
@@ -62,6 +62,10 @@ bench-cross-site: setup
 # leave-one-family-out: each attack family's detection when training never showed it
 bench-generalisation: setup
 	$(BIN)/python bench/generalisation.py
+
+# what explaining every alert costs the stream, at 1 % and 30 % flagged
+bench-explain: setup kafka-fetch
+	$(BIN)/python bench/explain.py
 
 clean:
 	rm -rf .cache work

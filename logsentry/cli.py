@@ -158,22 +158,32 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def score_lines(
-    detector: Any, lines: Iterable[str], out: TextIO, fmt: Any = None, chunk: int = 2048
+    detector: Any,
+    lines: Iterable[str],
+    out: TextIO,
+    fmt: Any = None,
+    chunk: int = 2048,
+    *,
+    explained: bool = False,
+    rules: Any = None,
 ) -> tuple[int, int, int]:
     """Score one message per line; one output line per record (an ``error`` line per refusal).
 
     Messages go through :func:`model_store.verdict.judge`, the core the stream runs, so a
     line the stream would dead-letter is an error here too. ``record`` appears when a
-    message holds more than one record. Returns (lines, records scored, errors).
+    message holds more than one record; ``explanation`` for a flagged record when
+    ``explained``; with ``rules``, each record's ``threshold`` and, when a suppression
+    matched, ``suppressed_by``. Returns (lines, records scored, errors).
     """
     from logsentry.model_store.formats import InputFormat
+    from logsentry.model_store.rules import NO_RULES
     from logsentry.model_store.verdict import judge
 
     fmt = fmt or InputFormat()
     number = scored = errors = 0
     for block in _chunks(lines, chunk):
         values = [line.rstrip("\r\n").encode("utf-8", "surrogatepass") for line in block]
-        judgement = judge(values, detector, fmt)
+        judgement = judge(values, detector, fmt, explained=explained, rules=rules or NO_RULES)
         for verdict in judgement.verdicts:
             number += 1
             many = verdict.record_count > 1
@@ -191,6 +201,12 @@ def score_lines(
                     "version": detector.version,
                     "format": verdict.format,
                 }
+                if rules is not None:
+                    row["threshold"] = record.threshold
+                    if record.suppressed_by is not None:
+                        row["suppressed_by"] = record.suppressed_by
+                if explained and record.alert:
+                    row["explanation"] = [span.to_dict() for span in record.explanation]
                 rows.append((record.index, row))
                 scored += 1
             for _, row in sorted(rows, key=lambda item: item[0]):
@@ -204,13 +220,41 @@ def cmd_score(args: argparse.Namespace) -> int:
     from logsentry.model_store.store import ModelStore
 
     path = None if args.file in (None, "-") else input_file(args.file)
+    rules = _rules(args.rules) if args.rules else None
     detector = load_serving_detector(ModelStore(args.store), args.version, args.runtime)
     source = sys.stdin if path is None else open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
     with source:
         lines = (line for line in source if line.strip())
-        total, scored, errors = score_lines(detector, lines, sys.stdout, args.input_format)
+        total, scored, errors = score_lines(
+            detector, lines, sys.stdout, args.input_format, explained=args.explain, rules=rules
+        )
     print(f"scored {scored} records of {total} lines with {detector.version}; {errors} refused", file=sys.stderr)
     return 1 if errors and args.strict else 0
+
+
+# -- rules --------------------------------------------------------------------------------
+def _rules(path: str) -> Any:
+    from logsentry.stream.rules_watch import read_rules
+
+    return read_rules(input_file(path))[1]
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    """Check a rules file and say what it does: each rule, and whether it is still in force."""
+    import datetime as dt
+
+    rules = _rules(args.file)
+    today = dt.datetime.now(dt.UTC).date()
+    for r in rules.suppressions:
+        match = f"{r.field}=={r.equals!r}" if r.equals is not None else f"{r.field}~{r.regex!r}" if r.regex else r.field
+        state = "expired" if not r.active(today) else f"until {r.expires}" if r.expires else "no expiry"
+        what = " ".join(x for x in ((r.method or "*").upper(), r.route, match) if x)
+        print(f"suppression {r.name}: {what} [{state}; {r.author}: {r.reason}]")
+    for t in rules.thresholds:
+        print(f"threshold {t.threshold}: {(t.method or '*').upper()} {t.route}")
+    expired = sum(not r.active(today) for r in rules.suppressions)
+    print(f"ok: {len(rules.suppressions)} suppressions ({expired} expired), {len(rules.thresholds)} route thresholds")
+    return 0
 
 
 # -- models -------------------------------------------------------------------------------
@@ -325,8 +369,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="a log file (one message per line), or - / nothing for stdin")
     input_format_arg(p)
     p.add_argument("--strict", action="store_true", help="exit 1 if any line was refused")
+    p.add_argument("--explain", action="store_true", help="flagged records carry the spans that drove their score")
+    p.add_argument("--rules", metavar="FILE", help="apply suppressions and per-route thresholds (docs/tuning.md)")
     runtime_arg(p, default=DEFAULT_RUNTIME)
     p.set_defaults(handler=cmd_score)
+
+    p = sub.add_parser("rules", help="check a rules file (suppressions, per-route thresholds)", parents=common)
+    p.add_argument("action", choices=["check"])
+    p.add_argument("file", help="the YAML rules file (docs/tuning.md)")
+    p.set_defaults(handler=cmd_rules)
 
     p = sub.add_parser("models", help="list, show, promote, roll back or verify model versions", parents=common)
     _store_arg(p)

@@ -77,6 +77,11 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     p.add_argument("--dead-letter-topic", dest="dead_letter_topic", help=f"default {DEFAULTS.dead_letter_topic}")
     p.add_argument("--verdict-topic", dest="verdict_topic",
                    help=f"publish a verdict of every scored record here (env {ENV['verdict_topic']})")  # fmt: skip
+    p.add_argument("--rules", dest="rules", metavar="FILE",
+                   help=f"suppressions and per-route thresholds, YAML, re-read when it changes (env {ENV['rules']}; "
+                        "docs/tuning.md)")  # fmt: skip
+    p.add_argument("--suppressed-topic", dest="suppressed_topic",
+                   help=f"keep every suppressed alert here (env {ENV['suppressed_topic']})")  # fmt: skip
     p.add_argument("--store", type=Path, help=f"model store (env {ENV['store']}; default ./models)")
     p.add_argument("--model-version", dest="model_version", help="current (follows promotions) or a pinned id")
     runtime_arg(p, env=ENV["runtime"])
@@ -140,6 +145,13 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
         action="store_false",
         default=None,
         help=f"commit each batch before polling the next (env {ENV['pipelined']}=false)",
+    )
+    p.add_argument(
+        "--no-explain",
+        dest="explain",
+        action="store_false",
+        default=None,
+        help=f"alerts without the spans that drove their score (env {ENV['explain']}=false)",
     )
     p.set_defaults(handler=cmd_stream)
 

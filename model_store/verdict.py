@@ -8,17 +8,20 @@ all of a batch's records in one :meth:`Detector.score_texts` call.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 
 from logsentry.model_store.decode import INVALID_EVENT, DecodeLimits
 from logsentry.model_store.errors import InvalidEvent, InvalidMessage
+from logsentry.model_store.explain import Span, explain
 from logsentry.model_store.formats import InputFormat, Record, decode_message
 from logsentry.model_store.preprocessing import clean
+from logsentry.model_store.rules import NO_RULES, Rules
 
 
 class Scorer(Protocol):
@@ -34,7 +37,14 @@ class RecordVerdict:
     index: int  # position of the record within its message
     record: Record
     score: float
-    flagged: bool
+    flagged: bool  # score >= threshold
+    threshold: float  # the model's, or its route's (model_store/rules.py)
+    suppressed_by: str | None = None  # a suppression rule's name: flagged, but no alert
+    explanation: tuple[Span, ...] = ()  # alerts, when asked for: what drove the score
+
+    @property
+    def alert(self) -> bool:
+        return self.flagged and self.suppressed_by is None
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,7 @@ class Judgement:
     verdicts: list[Verdict]
     scores: np.ndarray  # every scored record's score, in verdict order
     inference_seconds: float
+    explain_seconds: float = 0.0
 
 
 @dataclass
@@ -99,14 +110,20 @@ def judge(
     scorer: Scorer,
     fmt: InputFormat = InputFormat(),
     limits: DecodeLimits = DecodeLimits(),
+    *,
+    explained: bool = False,
+    rules: Rules = NO_RULES,
 ) -> Judgement:
     """Decode, clean and score ``values`` as one batch; one :class:`Verdict` per value, in order.
 
     A multi-record message lists its refused records in ``refused`` beside the scored ones;
-    a message none of whose records can be scored has ``error`` set.
+    a message none of whose records can be scored has ``error`` set. ``rules`` set each
+    record's threshold (per route) and suppressions (:mod:`model_store.rules`). With
+    ``explained``, every alert carries its explanation (:mod:`model_store.explain`).
     """
     texts: list[str] = []
     reads = [_read(value, fmt, limits, scorer.preprocessing.cleanup, texts) for value in values]
+    today = dt.datetime.now(dt.UTC).date()
     started = time.perf_counter()
     scores = scorer.score_texts(texts)
     seconds = time.perf_counter() - started
@@ -117,6 +134,26 @@ def judge(
         for index, record in read.good:
             score = float(scores[position])
             position += 1
-            records.append(RecordVerdict(index, record, score, score >= scorer.threshold))
+            threshold = rules.threshold(record, scorer.threshold)
+            flagged = score >= threshold
+            suppressed = rules.suppressed_by(record, today) if flagged and rules.suppressions else None
+            records.append(RecordVerdict(index, record, score, flagged, threshold, suppressed))
         verdicts.append(Verdict(read.format, tuple(records), tuple(read.refused), read.error, read.label))
-    return Judgement(verdicts, np.asarray(scores, dtype=np.float32), seconds)
+    explain_seconds = 0.0
+    if explained:
+        started = time.perf_counter()
+        verdicts = _explained(verdicts, scorer)
+        explain_seconds = time.perf_counter() - started
+    return Judgement(verdicts, np.asarray(scores, dtype=np.float32), seconds, explain_seconds)
+
+
+def _explained(verdicts: list[Verdict], scorer: Scorer) -> list[Verdict]:
+    """``verdicts`` with every alert's explanation: one batched explanation for all."""
+    alerts = [r for v in verdicts for r in v.records if r.alert]
+    if not alerts:
+        return verdicts
+    spans = iter(explain(scorer, [r.record for r in alerts], [r.score for r in alerts], [r.threshold for r in alerts]))
+    return [
+        replace(v, records=tuple(replace(r, explanation=next(spans)) if r.alert else r for r in v.records))
+        for v in verdicts
+    ]

@@ -18,6 +18,7 @@ from logsentry.stream.http import serve
 from logsentry.stream.metrics import StreamMetrics
 from logsentry.stream.producer import MIN_REQUEST_SIZE, KafkaSink
 from logsentry.stream.reload import ModelWatcher
+from logsentry.stream.rules_watch import RulesWatcher
 from logsentry.stream.runner import StreamRunner
 from logsentry.stream.settings import StreamSettings
 from logsentry.stream.topics import ensure_topics
@@ -31,6 +32,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
     store = ModelStore(settings.store)
     first = serving_store(store, settings.model_version)  # the bundled model while the store has none
     first.manifest(settings.model_version)  # local inputs first: a bad store is reported before any connection
+    rules = RulesWatcher(settings.rules, metrics, interval_s=settings.reload_interval_s)
     check_connection(settings.kafka)
     watcher = ModelWatcher(
         store,
@@ -47,7 +49,8 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         )
     if settings.create_topics:
         wanted = {settings.alert_topic: 3, settings.dead_letter_topic: 1}
-        ensure_topics(settings.kafka, wanted | ({settings.verdict_topic: 3} if settings.verdict_topic else {}))
+        wanted |= {topic: 3 for topic in (settings.verdict_topic, settings.suppressed_topic) if topic}
+        ensure_topics(settings.kafka, wanted)
     sink = KafkaSink(
         settings.kafka,
         timeout_s=settings.publish_timeout_s,
@@ -62,7 +65,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         auto_offset_reset=settings.auto_offset_reset,
         rebalance_stall_s=settings.rebalance_stall_s,
     )
-    runner = StreamRunner(source, sink, watcher, metrics, settings)
+    runner = StreamRunner(source, sink, watcher, metrics, settings, rules=rules)
     server = serve(settings.metrics_address, settings.metrics_port, metrics.registry, runner.healthy)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -73,6 +76,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
     watcher.start()
+    rules.start()
     log.info(
         "streaming topics=%s input_format=%s group=%s alerts=%s dead_letters=%s brokers=%s",
         ",".join(settings.topics), settings.input_format, settings.group_id, settings.alert_topic,
@@ -85,6 +89,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         raise
     finally:
         watcher.stop()
+        rules.stop()
         source.close()
         sink.close()
         server.shutdown()

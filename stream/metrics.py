@@ -49,6 +49,36 @@ class StreamMetrics:
         )
         for reason in REASONS:
             self.dead_letters.labels(reason)
+        self.suppressed = Counter(
+            "logsentry_suppressed",
+            "Flagged request records a suppression rule kept from alerting, by rule.",
+            ["rule"],
+            registry=r,
+        )
+        self.rule_created = Gauge(
+            "logsentry_suppression_rule_created_timestamp_seconds",
+            "When a suppression rule was created (its created date, else when this process first read it).",
+            ["rule"],
+            registry=r,
+        )
+        self.rule_last_match = Gauge(
+            "logsentry_suppression_rule_last_match_timestamp_seconds",
+            "When a suppression rule last matched in this process (0: not since it was read).",
+            ["rule"],
+            registry=r,
+        )
+        self.rule_expires = Gauge(
+            "logsentry_suppression_rule_expires_timestamp_seconds",
+            "End of a suppression rule's last day (UTC); +Inf when it never expires.",
+            ["rule"],
+            registry=r,
+        )
+        self.route_thresholds = Gauge("logsentry_route_thresholds", "Per-route threshold entries in force.", registry=r)
+        self.rules_reloads = Counter(
+            "logsentry_rules_reloads", "Rules files read after a change, by result.", ["result"], registry=r
+        )
+        for result in ("success", "failure"):
+            self.rules_reloads.labels(result)
         self.batch_size = Histogram(
             "logsentry_batch_size_events",
             "Messages per micro-batch.",
@@ -63,6 +93,12 @@ class StreamMetrics:
         self.inference = Histogram(
             "logsentry_inference_duration_seconds",
             "Time to score one micro-batch.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.explain = Histogram(
+            "logsentry_explain_duration_seconds",
+            "Time to explain one micro-batch's alerts (model_store/explain.py).",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )

@@ -18,6 +18,7 @@ import numpy as np
 
 from logsentry.model_store.decode import DecodeLimits
 from logsentry.model_store.formats import InputFormat
+from logsentry.model_store.rules import NO_RULES, Rules
 from logsentry.model_store.verdict import Scorer, judge
 from logsentry.stream.records import (
     Message,
@@ -37,6 +38,8 @@ class BatchOutcome:
     alerts: list[Outgoing] = field(default_factory=list)
     dead_letters: list[Outgoing] = field(default_factory=list)
     verdicts: list[Outgoing] = field(default_factory=list)
+    suppressed_records: list[Outgoing] = field(default_factory=list)  # --suppressed-topic
+    suppressed: Counter[str] = field(default_factory=Counter)  # rule -> flagged records it kept from alerting
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
     formats: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, detected format) -> messages
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
@@ -45,11 +48,12 @@ class BatchOutcome:
     commit_offsets: dict[TopicPartition, int] = field(default_factory=dict)  # next offset to read
     first_offsets: dict[TopicPartition, int] = field(default_factory=dict)  # where a retry restarts
     inference_seconds: float = 0.0
+    explain_seconds: float = 0.0
     consumed: int = 0
 
     @property
     def outgoing(self) -> list[Outgoing]:
-        return self.alerts + self.dead_letters + self.verdicts
+        return self.alerts + self.dead_letters + self.verdicts + self.suppressed_records
 
 
 def process_batch(
@@ -62,12 +66,16 @@ def process_batch(
     input_format: InputFormat = InputFormat(),
     limits: DecodeLimits = DecodeLimits(),
     now_ms: float | None = None,
+    explained: bool = True,
+    rules: Rules = NO_RULES,
+    suppressed_topic: str = "",
 ) -> BatchOutcome:
     now = time.time() * 1000 if now_ms is None else now_ms
     out = BatchOutcome(consumed=len(messages))
     out.first_offsets, out.commit_offsets = offsets_of(messages)
-    judgement = judge([m.value for m in messages], scorer, input_format, limits)
+    judgement = judge([m.value for m in messages], scorer, input_format, limits, explained=explained, rules=rules)
     out.inference_seconds = judgement.inference_seconds
+    out.explain_seconds = judgement.explain_seconds
     out.scores = judgement.scores
     for message, verdict in zip(messages, judgement.verdicts, strict=True):
         if verdict.format is not None:
@@ -85,16 +93,26 @@ def process_batch(
                 out.verdicts.append(
                     verdict_record(
                         verdict_topic, message, record_index=record.index, score=record.score,
-                        threshold=scorer.threshold, version=scorer.version, flagged=record.flagged,
-                        input_format=verdict.format or "",
+                        threshold=record.threshold, version=scorer.version, flagged=record.flagged,
+                        input_format=verdict.format or "", suppressed_by=record.suppressed_by,
                     )
                 )  # fmt: skip
-            if record.flagged:
+            if record.suppressed_by is not None:
+                out.suppressed[record.suppressed_by] += 1
+                if suppressed_topic:
+                    out.suppressed_records.append(
+                        alert_record(
+                            suppressed_topic, message, record.record, record.score, record.threshold,
+                            scorer.version, now, record_index=record.index, input_format=verdict.format or "",
+                            records_in_message=verdict.record_count, suppressed_by=record.suppressed_by,
+                        )
+                    )  # fmt: skip
+            if record.alert:
                 out.alerts.append(
                     alert_record(
-                        alert_topic, message, record.record, record.score, scorer.threshold, scorer.version, now,
+                        alert_topic, message, record.record, record.score, record.threshold, scorer.version, now,
                         record_index=record.index, input_format=verdict.format or "",
-                        records_in_message=verdict.record_count,
+                        records_in_message=verdict.record_count, explanation=record.explanation,
                     )
                 )  # fmt: skip
                 out.alert_timestamps_ms.append(message.timestamp_ms)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from logsentry.model_store.explain import Span
+
 ALERT_SCHEMA = "logsentry.alert/1"
 VERDICT_SCHEMA = "logsentry.verdict/1"
 Headers = tuple[tuple[str, bytes], ...]
@@ -80,7 +82,10 @@ def alert_record(
     record_index: int = 0,
     input_format: str = "",
     records_in_message: int = 1,
+    explanation: Sequence[Span] = (),
+    suppressed_by: str | None = None,
 ) -> Outgoing:
+    """An alert (or, with ``suppressed_by``, the record of a suppressed one, ``--suppressed-topic``)."""
     address = _client_address(event)
     body = {
         "schema": ALERT_SCHEMA,
@@ -100,7 +105,10 @@ def alert_record(
         "input_format": input_format,
         "record_index": record_index,
         "records_in_message": records_in_message,
+        "explanation": [span.to_dict() for span in explanation],
     }
+    if suppressed_by is not None:
+        body["suppressed_by"] = suppressed_by
     return Outgoing(
         topic=topic,
         key=address.encode("utf-8") if address else message.key,
@@ -123,11 +131,12 @@ def verdict_record(
     version: str,
     flagged: bool,
     input_format: str,
+    suppressed_by: str | None = None,
 ) -> Outgoing:
     """The compact verdict of one scored record (``--verdict-topic``), keyed like its message.
 
     ``{"schema", "source": {"topic", "partition", "offset"}, "record_index", "score",
-    "threshold", "model_version", "flagged", "input_format"}``: enough to join the score onto
+    "threshold", "model_version", "flagged", "suppressed_by", "input_format"}``: enough to join the score onto
     the same request wherever the log topic is also stored (a SIEM, a data lake).
     """
     body = {
@@ -138,6 +147,7 @@ def verdict_record(
         "threshold": float(threshold),
         "model_version": version,
         "flagged": flagged,
+        "suppressed_by": suppressed_by,
         "input_format": input_format,
     }
     return Outgoing(

@@ -38,10 +38,12 @@ import numpy as np
 from kafka.errors import KafkaError
 
 from logsentry.model_store.errors import PublishError
+from logsentry.model_store.rules import NO_RULES
 from logsentry.stream.metrics import StreamMetrics
 from logsentry.stream.processor import BatchOutcome, process_batch
 from logsentry.stream.records import Message, Outgoing, TopicPartition
 from logsentry.stream.reload import ModelWatcher
+from logsentry.stream.rules_watch import RulesWatcher
 from logsentry.stream.settings import StreamSettings
 
 log = logging.getLogger(__name__)
@@ -97,17 +99,21 @@ class StreamRunner:
         settings: StreamSettings,
         *,
         max_backoff_s: float = 30.0,
+        rules: RulesWatcher | None = None,
     ) -> None:
         self.source = source
+        self.rules = rules
         self.sink = sink
         self.watcher = watcher
         self.metrics = metrics
         self.alert_topic = settings.alert_topic
         self.dead_letter_topic = settings.dead_letter_topic
         self.verdict_topic = settings.verdict_topic
+        self.suppressed_topic = settings.suppressed_topic
         self.limits = settings.limits
         self.input_format = settings.input_format
         self.pipelined = settings.pipelined
+        self.explain = settings.explain
         self.max_batch_size = settings.batch_size
         self.batch_size = settings.batch_size  # shrinks while batches are slow, see _adapt
         # a member that does not poll within max_poll_interval_ms is put out of the group
@@ -134,6 +140,8 @@ class StreamRunner:
             self._backoff()  # nothing more is sent while a published batch waits for its commit
             return 0
         self.watcher.swap()
+        if self.rules is not None:
+            self.rules.swap()
         ready, self._ready = self._ready, None
         # with a scored batch waiting, take what is already fetched: its alerts go out now
         try:
@@ -180,6 +188,9 @@ class StreamRunner:
             verdict_topic=self.verdict_topic,
             input_format=self.input_format,
             limits=self.limits,
+            explained=self.explain,
+            rules=self.rules.rules if self.rules is not None else NO_RULES,
+            suppressed_topic=self.suppressed_topic,
         )
         return _Batch(messages, outcome, started)
 
@@ -251,11 +262,15 @@ class StreamRunner:
         m = self.metrics
         m.batch_size.observe(outcome.consumed)
         m.inference.observe(outcome.inference_seconds)
+        if outcome.alerts and self.explain:
+            m.explain.observe(outcome.explain_seconds)
         m.batch_duration.observe(seconds)
         m.scored.inc(len(outcome.scores))
         m.flagged.inc(len(outcome.alerts))
         m.alerts_published.inc(len(outcome.alerts))
         m.verdicts_published.inc(len(outcome.verdicts))
+        if outcome.suppressed and self.rules is not None:
+            self.rules.matched(outcome.suppressed)
         for reason, n in outcome.dead_letter_reasons.items():
             m.dead_letters.labels(reason).inc(n)
         for (topic, fmt), n in outcome.formats.items():

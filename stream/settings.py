@@ -33,6 +33,8 @@ ENV: dict[str, str] = {
     "alert_topic": "LOGSENTRY_ALERT_TOPIC",
     "dead_letter_topic": "LOGSENTRY_DEAD_LETTER_TOPIC",
     "verdict_topic": "LOGSENTRY_VERDICT_TOPIC",
+    "suppressed_topic": "LOGSENTRY_SUPPRESSED_TOPIC",
+    "rules": "LOGSENTRY_RULES",
     "store": "LOGSENTRY_STORE",
     "model_version": "LOGSENTRY_MODEL_VERSION",
     "runtime": "LOGSENTRY_RUNTIME",
@@ -51,6 +53,7 @@ ENV: dict[str, str] = {
     "create_topics": "LOGSENTRY_CREATE_TOPICS",
     "publish_timeout_s": "LOGSENTRY_PUBLISH_TIMEOUT_S",
     "pipelined": "LOGSENTRY_PIPELINED",
+    "explain": "LOGSENTRY_EXPLAIN",
     "stall_after_s": "LOGSENTRY_STALL_AFTER_S",
     "rebalance_stall_s": "LOGSENTRY_REBALANCE_STALL_S",
 }
@@ -132,6 +135,8 @@ class StreamSettings:
     alert_topic: str = "logsentry-alerts"
     dead_letter_topic: str = "logsentry-dead-letters"
     verdict_topic: str = ""  # off; a topic name publishes a verdict for every scored record
+    suppressed_topic: str = ""  # off; a topic name keeps every suppressed alert (model_store/rules.py)
+    rules: Path | None = None  # suppressions and per-route thresholds (YAML), followed while running
     store: Path = Path("models")
     model_version: str = "current"  # "current" follows promotions; a pinned id never reloads
     runtime: str = DEFAULT_RUNTIME  # onnx: no TensorFlow in the process (keras needs the train extra)
@@ -150,6 +155,7 @@ class StreamSettings:
     create_topics: bool = True
     publish_timeout_s: float = 30.0
     pipelined: bool = True  # score the next batch while the broker acknowledges this one (runner.py)
+    explain: bool = True  # every alert carries the spans that drove its score (model_store/explain.py)
     stall_after_s: float = 60.0  # /healthz answers 503 when the loop has not come round for this long
     rebalance_stall_s: float = 60.0  # a rebalance not done by then is stuck: the member rejoins as a new one
 
@@ -172,6 +178,13 @@ class StreamSettings:
             raise ConfigError("the alert, dead-letter and verdict topics cannot also be log topics")
         if self.verdict_topic and self.verdict_topic in (self.alert_topic, self.dead_letter_topic):
             raise ConfigError("the verdict topic must be a topic of its own")
+        if self.suppressed_topic and self.suppressed_topic in (
+            *self.topics,
+            self.alert_topic,
+            self.dead_letter_topic,
+            self.verdict_topic,
+        ):
+            raise ConfigError("the suppressed topic must be a topic of its own")
         check_runtime(self.runtime)
         if self.auto_offset_reset not in ("earliest", "latest"):
             raise ConfigError("auto_offset_reset must be earliest or latest")
@@ -208,7 +221,7 @@ def _convert(name: str, raw: str, target: Any) -> Any:
             return float(raw)
         except ValueError:
             raise ConfigError(f"{ENV.get(name, name)} must be a number, not {raw!r}") from None
-    if name in ("store", "ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+    if name in ("store", "rules", "ssl_cafile", "ssl_certfile", "ssl_keyfile"):
         return Path(raw)
     return raw
 

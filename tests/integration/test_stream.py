@@ -10,9 +10,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import jsonschema
 import pytest
 from kafka import KafkaAdminClient
 
+from logsentry.model_store.explain import value_at
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.generate import generate_events
 from tests.conftest import publish, toy_preprocessing
@@ -56,12 +58,12 @@ def events(n: int, seed: int) -> list[bytes]:
     ]
 
 
-def offline_flags(store: Path, values: list[bytes], tmp_path: Path) -> list[dict]:
+def offline_flags(store: Path, values: list[bytes], tmp_path: Path, *extra: str) -> list[dict]:
     """What ``logsentry score`` says of each value: the offline twin of the stream."""
     path = tmp_path / "offline.jsonl"
     path.write_bytes(b"\n".join(values) + b"\n")
     done = subprocess.run(
-        [sys.executable, "-m", "logsentry", "score", "--store", str(store), str(path)],
+        [sys.executable, "-m", "logsentry", "score", "--store", str(store), str(path), *extra],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -98,15 +100,26 @@ def test_end_to_end_alerts_dead_letters_offsets_and_metrics(
     stream = streams(bootstrap, topics, trained_store.root, "--max-message-bytes", "500000")
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
 
-    expected = expected_alerts(good_produced, offline_flags(trained_store.root, good, tmp_path))
+    offline = offline_flags(trained_store.root, good, tmp_path, "--explain")
+    expected = expected_alerts(good_produced, offline)
     alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
     assert set(alerts) == set(expected)
     assert all(len(a) == 1 for a in alerts.values())
     version = trained_store.current()
+    schema = json.loads((Path(__file__).parents[2] / "stream" / "alert.schema.json").read_text())
+    offline_why = {(p.partition, p.offset): o.get("explanation") for p, o in zip(good_produced, offline, strict=True)}
+    same_top = 0
     for position, (alert,) in alerts.items():
         assert alert["score"] == pytest.approx(expected[position], abs=1e-5)
         assert alert["model_version"] == version and alert["schema"] == "logsentry.alert/1"
         assert alert["score"] >= alert["threshold"]
+        jsonschema.validate(alert, schema)
+        for span in alert["explanation"]:  # offsets in the original value of the named field
+            assert value_at(alert["event"], span["field"])[span["start"] : span["end"]] == span["text"]
+        top = [(s["field"], s["start"], s["end"]) for s in alert["explanation"][:1]]
+        same_top += top == [(s["field"], s["start"], s["end"]) for s in offline_why[position][:1]]
+    assert sum(bool(a["explanation"]) for (a,) in alerts.values()) >= 0.9 * len(alerts), "alerts explain themselves"
+    assert same_top >= 0.95 * len(alerts), "the stream explains as `logsentry score --explain` does"
     sample = read_all(bootstrap, topics.alerts)[0]
     assert sample.headers["logsentry-model-version"] == version.encode()
     assert sample.key == json.loads(sample.value)["event"]["source"]["remoteAddress"].encode()

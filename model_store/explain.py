@@ -1,0 +1,262 @@
+"""Why a request was flagged: the spans of its fields that drove the score (occlusion).
+
+A part of a flagged request is deleted and the request is scored again, through the
+model's own cleanup and :meth:`Detector.score_texts`; the more the score drops, the more
+that part drove it. Three rounds, each one batched model call for every flagged record of
+a batch:
+
+1. every string field removed in turn (``query.q``, ``path``, ``requestPayload.comment``);
+2. the strongest field cut into ``COARSE_PARTS`` windows, each removed in turn;
+3. windows of ``FINE_WIDTH`` characters every ``FINE_WIDTH // 2`` across the strongest
+   coarse window and ``FINE_WIDTH`` characters either side (a token may straddle two).
+
+The strongest fine window, widened over the touching windows that weigh at least half as
+much, is the first span; the other fields whose removal lowers the score follow as whole
+fields. ``weight`` is the share of the score's margin above the threshold that the span
+carries, on the logit scale (where a probability near 1 still has room to fall):
+``(logit(score) - logit(score without the span)) / (logit(score) - logit(threshold))``,
+capped at 1. A weight of 1 means removing that span alone clears the alert; an attack
+repeated in several places (``../../../``) spreads its weight over them.
+Offsets count characters (code points) of the field's *original* value, before cleanup's
+escaping, so ``value[start:end] == text``. Keys and non-string values are not probed.
+
+About 20 extra rows per flagged request (``bench/explain.py`` measures the cost): spent on
+alerts only, never on the unflagged majority.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from logsentry.model_store.preprocessing import CleanupSpec, clean
+
+COARSE_PARTS = 8
+FINE_WIDTH = 8
+MAX_FIELDS = 64  # string fields probed per record, in the record's order
+MAX_SPANS = 3
+MIN_WEIGHT = 0.01  # a removal that takes less of the margin than this explains nothing
+
+Path = tuple[str | int, ...]
+
+
+class _Scorer(Protocol):
+    preprocessing: Any
+    threshold: float
+
+    def score_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Span:
+    """A part of one field's original value that drove the score."""
+
+    field: str
+    start: int
+    end: int
+    text: str
+    weight: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "start": self.start, "end": self.end, "text": self.text, "weight": self.weight}
+
+
+def field_name(path: Path) -> str:
+    """``("query", "q")`` -> ``query.q``; list positions as ``items[0]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def value_at(record: Any, field: str) -> Any:
+    """The value at a ``field_name`` path in ``record``, or None when it holds no such path."""
+    value = record
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
+        if part.startswith("[") and isinstance(value, list) and int(part[1:-1]) < len(value):
+            value = value[int(part[1:-1])]
+        elif isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
+            return None
+    return value
+
+
+def string_fields(record: Mapping[str, Any], cleanup: CleanupSpec) -> list[tuple[Path, str]]:
+    """The non-empty string values the model sees, with their paths, in the record's order."""
+    out: list[tuple[Path, str]] = []
+
+    def walk(value: Any, path: Path) -> None:
+        if len(out) >= MAX_FIELDS:
+            return
+        if isinstance(value, str):
+            if value:
+                out.append((path, value))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+
+    for key, value in record.items():
+        if key not in cleanup.drop_fields and (cleanup.keep_fields is None or key in cleanup.keep_fields):
+            walk(value, (key,))
+    return out
+
+
+def _replaced(value: Any, path: Path, new: str) -> Any:
+    """A copy of ``value`` with the leaf at ``path`` replaced (only the containers on the path copied)."""
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    copy: Any = list(value) if isinstance(value, list) else dict(value)
+    copy[head] = _replaced(value[head], rest, new)
+    return copy
+
+
+@dataclass(frozen=True)
+class _Probe:
+    record: int
+    field: int
+    start: int
+    end: int
+
+
+def _windows(start: int, end: int, width: int, stride: int) -> list[tuple[int, int]]:
+    if end - start <= width:
+        return [(start, end)]
+    out = [(s, s + width) for s in range(start, end - width, stride)]
+    return [*out, (end - width, end)]
+
+
+class _Explainer:
+    def __init__(
+        self,
+        scorer: _Scorer,
+        records: Sequence[Mapping[str, Any]],
+        scores: Sequence[float],
+        thresholds: Sequence[float],
+    ) -> None:
+        self.scorer = scorer
+        self.records = records
+        self.base = _logit(np.asarray(scores, dtype=np.float64))
+        # the margin a removal can take away: down to the threshold (at least a little, for a
+        # score sitting on it)
+        self.margin = np.maximum(self.base - _logit(np.asarray(thresholds, dtype=np.float64)), 1e-3)
+        self.fields = [string_fields(r, scorer.preprocessing.cleanup) for r in records]
+
+    def weights(self, probes: list[_Probe]) -> np.ndarray:
+        """Score drop when each probe's characters are removed: one model call for all."""
+        if not probes:
+            return np.zeros(0)
+        cleanup = self.scorer.preprocessing.cleanup
+        texts = []
+        for p in probes:
+            path, value = self.fields[p.record][p.field]
+            texts.append(clean(_replaced(self.records[p.record], path, value[: p.start] + value[p.end :]), cleanup))
+        scores = _logit(np.asarray(self.scorer.score_texts(texts), dtype=np.float64))
+        owners = [p.record for p in probes]
+        # capped: past "removing it clears the alert", how far the score falls is noise
+        return np.minimum(1.0, (self.base[owners] - scores) / self.margin[owners])
+
+    def run(self) -> list[tuple[Span, ...]]:
+        whole = [_Probe(i, j, 0, len(v)) for i, fields in enumerate(self.fields) for j, (_, v) in enumerate(fields)]
+        whole_w = self.weights(whole)
+        best: dict[int, tuple[_Probe, float]] = {}
+        for p, w in zip(whole, whole_w.tolist(), strict=True):
+            if p.record not in best or w > best[p.record][1]:
+                best[p.record] = (p, w)
+
+        coarse: list[_Probe] = []
+        for p, _ in best.values():
+            width = max(FINE_WIDTH, math.ceil(p.end / COARSE_PARTS))
+            coarse += [_Probe(p.record, p.field, s, e) for s, e in _windows(0, p.end, width, width)]
+        coarse_w = self.weights(coarse)
+
+        fine: list[_Probe] = []
+        top_coarse: dict[int, tuple[_Probe, float]] = {}
+        for p, w in zip(coarse, coarse_w.tolist(), strict=True):
+            if p.record not in top_coarse or w > top_coarse[p.record][1]:
+                top_coarse[p.record] = (p, w)
+        for p, _ in top_coarse.values():
+            length = len(self.fields[p.record][p.field][1])
+            if length > FINE_WIDTH:  # a token can straddle two coarse windows: look across both sides
+                lo, hi = max(0, p.start - FINE_WIDTH), min(length, p.end + FINE_WIDTH)
+                fine += [_Probe(p.record, p.field, s, e) for s, e in _windows(lo, hi, FINE_WIDTH, FINE_WIDTH // 2)]
+        fine_w = self.weights(fine)
+
+        finest: dict[int, list[tuple[_Probe, float]]] = {}
+        fine_records = {p.record for p in fine}
+        for p, w in zip(coarse, coarse_w.tolist(), strict=True):
+            if p.record not in fine_records:
+                finest.setdefault(p.record, []).append((p, w))
+        for p, w in zip(fine, fine_w.tolist(), strict=True):
+            finest.setdefault(p.record, []).append((p, w))
+
+        out: list[tuple[Span, ...]] = []
+        by_record: dict[int, list[tuple[_Probe, float]]] = {}
+        for p, w in zip(whole, whole_w.tolist(), strict=True):
+            by_record.setdefault(p.record, []).append((p, w))
+        for i in range(len(self.records)):
+            spans: list[Span] = []
+            main = _widest(finest.get(i, []))
+            if main is not None:
+                spans.append(self.span(*main))
+            main_field = main[0].field if main is not None else -1
+            others = sorted((pw for pw in by_record.get(i, []) if pw[0].field != main_field), key=lambda pw: -pw[1])
+            spans += [self.span(p, w) for p, w in others if w >= MIN_WEIGHT]
+            out.append(tuple(spans[:MAX_SPANS]))
+        return out
+
+    def span(self, probe: _Probe, weight: float) -> Span:
+        path, value = self.fields[probe.record][probe.field]
+        return Span(
+            field_name(path), probe.start, probe.end, value[probe.start : probe.end], round(min(1.0, weight), 4)
+        )
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
+
+
+def _widest(windows: list[tuple[_Probe, float]]) -> tuple[_Probe, float] | None:
+    """The strongest window widened over the touching ones that weigh at least half as much."""
+    if not windows:
+        return None
+    windows = sorted(windows, key=lambda pw: pw[0].start)
+    top = max(range(len(windows)), key=lambda k: windows[k][1])
+    probe, weight = windows[top]
+    if weight < MIN_WEIGHT:
+        return None
+    start, end = probe.start, probe.end
+    for step in (-1, 1):
+        k = top + step
+        while 0 <= k < len(windows) and windows[k][1] >= weight / 2:
+            start, end = min(start, windows[k][0].start), max(end, windows[k][0].end)
+            k += step
+    return _Probe(probe.record, probe.field, start, end), weight
+
+
+def explain(
+    scorer: _Scorer,
+    records: Sequence[Mapping[str, Any]],
+    scores: Sequence[float],
+    thresholds: Sequence[float] | None = None,
+) -> list[tuple[Span, ...]]:
+    """For each record (flagged: its ``score`` at or above its threshold, the scorer's unless
+    ``thresholds`` names one per record), up to ``MAX_SPANS`` spans, strongest first.
+
+    Empty when no single part lowers the score by ``MIN_WEIGHT`` (the score comes from the
+    request as a whole) or the record has no string field.
+    """
+    if not records:
+        return []
+    limits = [scorer.threshold] * len(records) if thresholds is None else thresholds
+    return _Explainer(scorer, records, scores, limits).run()

@@ -1,0 +1,111 @@
+"""Explanations with a scorer whose reasons are known: spans, offsets, fields, the alert and the CLI's view."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+
+from logsentry.model_store.explain import MAX_SPANS, explain, field_name, string_fields, value_at
+from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
+from logsentry.model_store.verdict import judge
+from logsentry.stream.follow import describe, highlight
+from logsentry.stream.processor import process_batch
+from logsentry.stream.records import Message
+
+SCHEMA = json.loads((Path(__file__).parents[2] / "stream" / "alert.schema.json").read_text())
+
+
+class TokenScorer:
+    """Flags a request whose cleaned text holds a token; each token found adds evidence."""
+
+    version = "v-test"
+    threshold = 0.5
+    preprocessing = Preprocessing(CharTokenizer("ab"), CleanupSpec())
+
+    def __init__(self, *tokens: str) -> None:
+        self.tokens = tokens or ("attack",)
+        self.calls = 0
+
+    def score_texts(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        hits = np.array([sum(t.count(token) for token in self.tokens) for t in texts], dtype=np.float64)
+        return (1 / (1 + np.exp(-(6 * hits - 3)))).astype(np.float32)  # 0 hits: 0.05, 1: 0.95, 2: 0.9997
+
+
+def scored(scorer: TokenScorer, records: list[dict]) -> list[float]:
+    return [float(s) for s in scorer.score_texts([json.dumps(r) for r in records])]
+
+
+def test_the_top_span_covers_the_token_with_offsets_in_the_original_value() -> None:
+    value = "café ünïcödé €€ then some filler words attack and more filler after it"
+    record = {"method": "get", "path": "/search", "query": {"page": "2", "q": value}, "headers": {"x": "attack"}}
+    scorer = TokenScorer()
+    score = float(scorer.score_texts([json.dumps({k: v for k, v in record.items() if k != "headers"})])[0])
+    (spans,) = explain(scorer, [record], [score])
+    top = spans[0]
+    token = value.index("attack")
+    assert top.field == "query.q"
+    assert top.start <= token and top.end >= token + len("attack") and top.end - top.start <= 6 + 2 * 8
+    assert value[top.start : top.end] == top.text, "offsets count characters of the original value"
+    assert top.weight == 1.0, "removing the token alone clears the alert"
+    assert all(s.field != "headers.x" for s in spans), "a dropped field is never probed"
+    assert scorer.calls == 1 + 3, "one batched model call per round"
+
+
+def test_every_field_that_carries_evidence_is_named_strongest_first() -> None:
+    record = {"method": "post", "path": "/a/attack", "requestPayload": {"items": [{"n": "ok"}, {"n": "attack!"}]}}
+    scorer = TokenScorer()
+    (spans,) = explain(scorer, [record], scored(scorer, [record]))
+    assert {s.field for s in spans} == {"path", "requestPayload.items[1].n"}
+    assert [s.weight for s in spans] == sorted((s.weight for s in spans), reverse=True)
+    assert len(spans) <= MAX_SPANS
+
+
+def test_records_without_string_fields_or_evidence_have_empty_explanations() -> None:
+    class Constant(TokenScorer):  # flags everything: no part of a request makes a difference
+        def score_texts(self, texts: Sequence[str]) -> np.ndarray:
+            return np.full(len(texts), 0.9, dtype=np.float32)
+
+    scorer = Constant()
+    records = [{"method": "get", "path": "/x", "n": 3}, {"statusCode": 200}]
+    assert explain(scorer, records, [0.9, 0.9]) == [(), ()]
+    assert explain(scorer, [], []) == []
+
+
+def test_paths_and_string_fields_follow_the_cleanup() -> None:
+    assert field_name(("requestPayload", "items", 0, "name")) == "requestPayload.items[0].name"
+    nested = {"requestPayload": {"items": [{"name": "x"}]}}
+    assert value_at(nested, "requestPayload.items[0].name") == "x" and value_at(nested, "requestPayload.nope") is None
+    spec = CleanupSpec(keep_fields=("path", "query"))
+    record = {"path": "/p", "query": {"q": "", "r": ["x", {"s": "y"}]}, "method": "get", "source": {"a": "b"}}
+    assert [(field_name(p), v) for p, v in string_fields(record, spec)] == [("path", "/p"), ("query.r[0]", "x"),
+                                                                           ("query.r[1].s", "y")]  # fmt: skip
+
+
+def test_flagged_alerts_carry_their_explanation_and_the_schema_accepts_it() -> None:
+    values = [json.dumps({"method": "get", "path": "/s", "query": {"q": q}}).encode() for q in ("fine", "x attack y")]
+    messages = [Message("logs", 0, i, 1_700_000_000_000, None, v) for i, v in enumerate(values)]
+    out = process_batch(messages, TokenScorer(), alert_topic="a", dead_letter_topic="d")
+    (alert,) = [json.loads(a.value) for a in out.alerts]
+    jsonschema.validate(alert, SCHEMA)
+    assert alert["explanation"][0]["field"] == "query.q" and "attack" in alert["explanation"][0]["text"]
+    quiet = process_batch(messages, TokenScorer(), alert_topic="a", dead_letter_topic="d", explained=False)
+    assert json.loads(quiet.alerts[0].value)["explanation"] == []
+    verdicts = judge(values, TokenScorer(), explained=True).verdicts
+    assert verdicts[0].records[0].explanation == () and verdicts[1].records[0].explanation
+
+
+def test_the_alerts_view_marks_the_span_in_its_context() -> None:
+    event = {"method": "get", "path": "/s", "query": {"q": "x" * 40 + "attack" + "y" * 40}}
+    span = {"field": "query.q", "start": 40, "end": 46, "text": "attack", "weight": 0.9}
+    line = highlight(event, span)
+    assert "query.q[40:46]" in line and "weight=0.90" in line and "…" + "x" * 30 + "«attack»" + "y" * 30 + "…" in line
+    assert "\x1b[1;31mattack\x1b[0m" in highlight(event, span, color=True)
+    alert = {"event": event, "score": 0.99, "explanation": [span], "source": {}}
+    assert describe(alert).splitlines()[1] == line
+    stale = {**span, "field": "query.gone"}  # an event that no longer holds the field: the text alone
+    assert "«attack»" in highlight(event, stale)
