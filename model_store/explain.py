@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from logsentry.model_store.preprocessing import CleanupSpec, clean
+from logsentry.model_store.preprocessing import CleanupSpec, clean, compact_json
 
 COARSE_PARTS = 8
 FINE_WIDTH = 8
@@ -120,6 +120,10 @@ def _replaced(value: Any, path: Path, new: str) -> Any:
     return copy
 
 
+_MARKER = "\x00logsentry-explain\x00"
+_ENCODED_MARKER = compact_json(_MARKER)
+
+
 @dataclass(frozen=True)
 class _Probe:
     record: int
@@ -150,20 +154,34 @@ class _Explainer:
         # score sitting on it)
         self.margin = np.maximum(self.base - _logit(np.asarray(thresholds, dtype=np.float64)), 1e-3)
         self.fields = [string_fields(r, scorer.preprocessing.cleanup) for r in records]
+        self._frames: dict[tuple[int, int], tuple[str, str] | None] = {}
+        self._known: dict[_Probe, float] = {}
+
+    def _text(self, p: _Probe) -> str:
+        """The cleaned text of ``p.record`` without ``p``'s characters: the record is cleaned once
+        per field around a marker, and each variant only re-encodes that field's value."""
+        path, value = self.fields[p.record][p.field]
+        cut = value[: p.start] + value[p.end :]
+        key = (p.record, p.field)
+        if key not in self._frames:
+            marked = clean(_replaced(self.records[p.record], path, _MARKER), self.scorer.preprocessing.cleanup)
+            parts = marked.split(_ENCODED_MARKER)
+            self._frames[key] = (parts[0], parts[1]) if len(parts) == 2 else None
+        frame = self._frames[key]
+        if frame is None:  # the marker's text occurs in the request itself: clean the whole variant
+            return clean(_replaced(self.records[p.record], path, cut), self.scorer.preprocessing.cleanup)
+        return frame[0] + compact_json(cut) + frame[1]
 
     def weights(self, probes: list[_Probe]) -> np.ndarray:
-        """Score drop when each probe's characters are removed: one model call for all."""
-        if not probes:
-            return np.zeros(0)
-        cleanup = self.scorer.preprocessing.cleanup
-        texts = []
-        for p in probes:
-            path, value = self.fields[p.record][p.field]
-            texts.append(clean(_replaced(self.records[p.record], path, value[: p.start] + value[p.end :]), cleanup))
-        scores = _logit(np.asarray(self.scorer.score_texts(texts), dtype=np.float64))
-        owners = [p.record for p in probes]
-        # capped: past "removing it clears the alert", how far the score falls is noise
-        return np.minimum(1.0, (self.base[owners] - scores) / self.margin[owners])
+        """Score drop when each probe's characters are removed: one model call for the new ones."""
+        new = list(dict.fromkeys(p for p in probes if p not in self._known))
+        if new:
+            scores = _logit(np.asarray(self.scorer.score_texts([self._text(p) for p in new]), dtype=np.float64))
+            owners = [p.record for p in new]
+            # capped: past "removing it clears the alert", how far the score falls is noise
+            drops = np.minimum(1.0, (self.base[owners] - scores) / self.margin[owners])
+            self._known.update(zip(new, drops.tolist(), strict=True))
+        return np.asarray([self._known[p] for p in probes], dtype=np.float64)
 
     def run(self) -> list[tuple[Span, ...]]:
         whole = [_Probe(i, j, 0, len(v)) for i, fields in enumerate(self.fields) for j, (_, v) in enumerate(fields)]

@@ -94,6 +94,11 @@ class CleanupSpec:
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
+def compact_json(value: Any) -> str:
+    """``value`` as :func:`clean` writes it inside the text the model sees."""
+    return _COMPACT.encode(value)
+
+
 def clean(event: Mapping[str, Any], spec: CleanupSpec = CleanupSpec()) -> str:
     """Return the compact JSON text the model sees for one request log."""
     if not isinstance(event, Mapping):

@@ -155,5 +155,7 @@ def _explained(verdicts: list[Verdict], scorer: Scorer) -> list[Verdict]:
     spans = iter(explain(scorer, [r.record for r in alerts], [r.score for r in alerts], [r.threshold for r in alerts]))
     return [
         replace(v, records=tuple(replace(r, explanation=next(spans)) if r.alert else r for r in v.records))
+        if any(r.alert for r in v.records)
+        else v  # most verdicts: nothing to explain, nothing to copy
         for v in verdicts
     ]

@@ -76,6 +76,21 @@ def test_records_without_string_fields_or_evidence_have_empty_explanations() -> 
     assert explain(scorer, [], []) == []
 
 
+def test_a_variant_is_the_cleaned_record_without_the_span() -> None:
+    """Variants are built from the record cleaned once around a marker: the same text as cleaning each."""
+    from logsentry.model_store.explain import _Explainer, _Probe, _replaced
+    from logsentry.model_store.preprocessing import clean
+
+    record = {"method": "get", "path": "/a/é€", "query": {"q": "x\"y\\z 😀 attack", "n": 3},
+              "requestPayload": {"items": [{"n": "attack"}, "<b>\u2028"]}, "headers": {"h": "attack"}}  # fmt: skip
+    scorer = TokenScorer()
+    explainer = _Explainer(scorer, [record], [0.99], [0.5])
+    for j, (path, value) in enumerate(explainer.fields[0]):
+        for start, end in ((0, len(value)), (1, 3), (0, 1), (len(value) - 1, len(value))):
+            expected = clean(_replaced(record, path, value[:start] + value[end:]), scorer.preprocessing.cleanup)
+            assert explainer._text(_Probe(0, j, start, end)) == expected
+
+
 def test_paths_and_string_fields_follow_the_cleanup() -> None:
     assert field_name(("requestPayload", "items", 0, "name")) == "requestPayload.items[0].name"
     nested = {"requestPayload": {"items": [{"name": "x"}]}}
