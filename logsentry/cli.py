@@ -61,6 +61,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 # -- train --------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
     require_training_extra("logsentry train")
+    from logsentry.stream.feedback import LABELS
     from logsentry.trainer.settings import TrainSettings
 
     settings = TrainSettings(
@@ -86,14 +87,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     from logsentry.model_store.store import ModelStore
 
     ModelStore(settings.store).check(create=True)
+    feedback: list[dict[str, Any]] = []
+    if args.feedback or args.feedback_topic:
+        from logsentry.stream.feedback import DEFAULT_FEEDBACK_TOPIC, read_feedback
+        from logsentry.stream.settings import kafka_settings
+
+        feedback = read_feedback(kafka_settings(vars(args)), args.feedback_topic or DEFAULT_FEEDBACK_TOPIC)
     from logsentry.trainer.training import train
 
-    result = train(settings)
+    result = train(settings, feedback=[(f["event"], LABELS[f["label"]]) for f in feedback])
     test = result.evaluations["test"]
     print(
         f"published {result.version} ({settings.architecture}) to {settings.store}: "
         f"test accuracy {test.accuracy:.4f}, F1 {test.f1:.4f}, threshold {test.threshold:.4f}, "
-        f"trained in {result.train_seconds:.1f} s" + ("" if settings.promote else " (not promoted)")
+        f"trained in {result.train_seconds:.1f} s"
+        + ("" if settings.promote else " (not promoted)")
+        + (f"; {len(feedback)} analyst verdicts folded in" if feedback else "")
     )
     return 0
 
@@ -350,6 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="a malformed row is fatal")
     p.add_argument("--no-promote", action="store_true", help="publish without making it current")
     p.add_argument("--keras-verbose", type=int, default=2, choices=[0, 1, 2])
+    p.add_argument("--feedback", action="store_true",
+                   help="fold the analysts' verdicts on alerts (logsentry feedback) into training")  # fmt: skip
+    p.add_argument("--feedback-topic", default=None, help="default logsentry-feedback")
+    from logsentry.stream_commands import kafka_flags
+
+    kafka_flags(p, "Kafka connection for --feedback (flags override LOGSENTRY_* variables)")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a model version on labelled logs", parents=common)

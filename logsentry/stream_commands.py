@@ -16,13 +16,16 @@ from logsentry.arguments import (
     positive_int,
     runtime_arg,
 )
+from logsentry.model_store.errors import ConfigError
 from logsentry.stream.settings import ENV, StreamSettings, kafka_settings, stream_settings
 
 DEFAULTS = StreamSettings()  # help texts name the defaults the settings hold, not copies of them
 
 
-def _kafka_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("Kafka connection (flags override LOGSENTRY_* variables)")
+def kafka_flags(
+    p: argparse.ArgumentParser, title: str = "Kafka connection (flags override LOGSENTRY_* variables)"
+) -> None:
+    g = p.add_argument_group(title)
     g.add_argument(
         "--bootstrap-servers", dest="bootstrap_servers", help=f"host:port[,...] (env {ENV['bootstrap_servers']})"
     )
@@ -60,6 +63,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from logsentry.stream.feedback import AlertRef, send_feedback
+
+    lines = [args.alert] if args.alert else input_file(args.file).read_text().splitlines()
+    refs = [AlertRef.parse(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not refs:
+        raise ConfigError(f"{args.file}: no alert named in it")
+    sent = send_feedback(kafka_settings(_flags(args)), args.topic, refs, args.label, note=args.note,
+                         author=args.author)  # fmt: skip
+    print(f"marked {sent} alert{'s' if sent != 1 else ''} {args.label} on {args.topic}", file=sys.stderr)
+    return 0
+
+
 def cmd_alerts(args: argparse.Namespace) -> int:
     from logsentry.stream.follow import follow
 
@@ -70,7 +86,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("stream", help="score request logs from Kafka, publish alerts, serve metrics", parents=parents)
-    _kafka_flags(p)
+    kafka_flags(p)
     p.add_argument("--topics", help=f"log topics, comma-separated (env {ENV['topics']}; default requests)")
     p.add_argument("--group-id", dest="group_id", help=f"consumer group (default {DEFAULTS.group_id})")
     p.add_argument("--alert-topic", dest="alert_topic", help=f"default {DEFAULTS.alert_topic}")
@@ -157,7 +173,7 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("replay", help="produce log messages from a file (CSV, or one per line) to a topic",
                        parents=parents)  # fmt: skip
-    _kafka_flags(p)
+    kafka_flags(p)
     p.add_argument("file", type=Path)
     p.add_argument("--topic", default="requests")
     p.add_argument("--input-format", dest="input_format", type=format_arg, default="auto",
@@ -170,8 +186,20 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     )
     p.set_defaults(handler=cmd_replay)
 
+    p = sub.add_parser("feedback", help="mark alerts benign (a false positive) or attack, for the next training",
+                       parents=parents)  # fmt: skip
+    kafka_flags(p)
+    p.add_argument("label", choices=["benign", "attack"])
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--alert", metavar="TOPIC/PARTITION/OFFSET", help="the alert, as `logsentry alerts` names it")
+    which.add_argument("--file", help="one TOPIC/PARTITION/OFFSET per line (# comments allowed)")
+    p.add_argument("--note", default="", help="why (kept with the verdict)")
+    p.add_argument("--author", help="who (default: the login name)")
+    p.add_argument("--topic", default="logsentry-feedback", help="the feedback topic (compacted; created if missing)")
+    p.set_defaults(handler=cmd_feedback)
+
     p = sub.add_parser("alerts", help="follow the alert topic and print alerts", parents=parents)
-    _kafka_flags(p)
+    kafka_flags(p)
     p.add_argument("--topic", default="logsentry-alerts")
     p.add_argument("--from-beginning", action="store_true")
     p.add_argument("--max", type=positive_int, help="exit after this many alerts")

@@ -30,8 +30,9 @@ def highlight(event: Any, span: dict[str, Any], *, color: bool = False) -> str:
     return f"    why  {field}[{start}:{end}]  weight={weight:.2f}  {before}{on}{value[start:end]}{off}{after}"
 
 
-def describe(alert: dict[str, Any], *, color: bool = False) -> str:
-    """An alert for people: one line, then one line per explained span."""
+def describe(alert: dict[str, Any], *, color: bool = False, where: str = "") -> str:
+    """An alert for people: one line, then one line per explained span. ``where`` is the
+    alert's own TOPIC/PARTITION/OFFSET, the name ``logsentry feedback --alert`` takes."""
     event = alert.get("event", {})
     client = (event.get("source") or {}).get("remoteAddress", "-") if isinstance(event.get("source"), dict) else "-"
     query = json.dumps(event.get("query"), ensure_ascii=False) if event.get("query") else ""
@@ -41,6 +42,7 @@ def describe(alert: dict[str, Any], *, color: bool = False) -> str:
         f"{alert.get('detected_at', '?')}  score={alert.get('score', 0):.3f}  client={client}  "
         f"{str(event.get('method', '?')).upper()} {event.get('path', '?')} {query} {body}".rstrip()
         + f"  [{src.get('topic')}/{src.get('partition')}@{src.get('offset')} model={alert.get('model_version')}]"
+        + (f"  alert={where}" if where else "")
     )
     return "\n".join([line, *(highlight(event, span, color=color) for span in alert.get("explanation") or [])])
 
@@ -71,7 +73,8 @@ def follow(
             for records in consumer.poll(timeout_ms=500).values():
                 for record in records:
                     text = record.value.decode("utf-8", "replace")
-                    out.write((text if raw else describe(json.loads(text), color=color)) + "\n")
+                    where = f"{record.topic}/{record.partition}/{record.offset}"
+                    out.write((text if raw else describe(json.loads(text), color=color, where=where)) + "\n")
                     out.flush()
                     shown += 1
                     if max_alerts is not None and shown >= max_alerts:

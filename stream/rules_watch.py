@@ -66,8 +66,9 @@ class RulesWatcher:
             m.rule_expires.labels(rule.name).set(_midnight(rule.expires) + 86400 if rule.expires else float("inf"))
         self._shown = names
         m.route_thresholds.set(len(self.rules.thresholds))
-        log.info("rules in force suppressions=%d route_thresholds=%d file=%s", len(self.rules.suppressions),
-                 len(self.rules.thresholds), self.path)  # fmt: skip
+        if self.path is not None:
+            log.info("rules in force suppressions=%d route_thresholds=%d file=%s", len(self.rules.suppressions),
+                     len(self.rules.thresholds), self.path)  # fmt: skip
 
     def matched(self, counts: Mapping[str, int]) -> None:
         """Count one batch's suppressions."""

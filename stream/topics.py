@@ -47,8 +47,8 @@ def await_topics(kafka: KafkaSettings, topics: Sequence[str], timeout_s: float =
         admin.close()
 
 
-def ensure_topics(kafka: KafkaSettings, topics: dict[str, int]) -> None:
-    """Create missing topics (name to partition count); an existing topic is left as it is."""
+def ensure_topics(kafka: KafkaSettings, topics: dict[str, int], configs: dict[str, str] | None = None) -> None:
+    """Create missing topics (name to partition count, with ``configs``); an existing topic is left as it is."""
     try:
         admin = KafkaAdminClient(**kafka.client_config(), client_id="logsentry-admin")
     except KafkaError as exc:
@@ -56,7 +56,9 @@ def ensure_topics(kafka: KafkaSettings, topics: dict[str, int]) -> None:
     try:
         existing = set(admin.list_topics())
         missing = [
-            NewTopic(name, n, 1 if _single_broker(admin) else 3) for name, n in topics.items() if name not in existing
+            NewTopic(name, n, 1 if _single_broker(admin) else 3, topic_configs=configs or {})
+            for name, n in topics.items()
+            if name not in existing
         ]
         if missing:
             try:

@@ -164,6 +164,12 @@ def _data_line(training: Mapping[str, Any]) -> str:
             )
             + ")"
         )
+    fb = training.get("feedback") or {}
+    if fb.get("benign") or fb.get("attack"):
+        parts.append(
+            f"analysts' verdicts on alerts: {fb.get('benign', 0)} benign (cleared false positives) and "
+            f"{fb.get('attack', 0)} attack, each {fb.get('weight', 0)} times in training (not in validation or test)"
+        )
     if training.get("augment"):
         sites = training.get("augment_sites") or []
         parts.append(

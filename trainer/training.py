@@ -14,7 +14,7 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -141,6 +141,37 @@ def augment(logs: LabelledLogs, split: Split, settings: TrainSettings) -> tuple[
     )
 
 
+FEEDBACK_WEIGHT = 20  # copies of each analyst verdict in the training part: one request must outweigh its look-alikes
+
+
+def fold_feedback(
+    logs: LabelledLogs, split: Split, feedback: Sequence[tuple[dict[str, Any], int]]
+) -> tuple[LabelledLogs, Split]:
+    """Add the analysts' verdicts (event, label) to the training part, ``FEEDBACK_WEIGHT`` times each.
+
+    A cleared false positive becomes a hard negative the model sees many times; a confirmed
+    attack a hard positive. Validation and test stay as they were, so the threshold and the
+    figures keep their meaning (and show whether the feedback cost anything elsewhere).
+    """
+    start = len(logs.events)
+    added = np.arange(start, start + len(feedback))
+    combined = LabelledLogs(
+        events=[*logs.events, *(event for event, _ in feedback)],
+        labels=np.concatenate([logs.labels, np.asarray([label for _, label in feedback], dtype=np.int8)]),
+        lines=np.concatenate([logs.lines, np.zeros(len(feedback), dtype=np.int64)]),
+        rows_read=logs.rows_read,
+        rejected=logs.rejected,
+        sha256=logs.sha256,
+        families=join_families([(logs.families, len(logs.events)), (None, len(feedback))]),
+    )
+    log.info("folded in %d analyst verdicts, %d times each", len(feedback), FEEDBACK_WEIGHT)
+    return combined, Split(
+        train=np.concatenate([split.train, np.repeat(added, FEEDBACK_WEIGHT)]),
+        validation=split.validation,
+        test=split.test,
+    )
+
+
 def data_files(paths: tuple[Path, ...]) -> list[dict[str, str]]:
     """Name and SHA-256 of each training file, so a model can be traced to its exact data."""
     return [{"name": path.name, "sha256": file_sha256(path)} for path in paths]
@@ -174,7 +205,8 @@ def prepare(logs: LabelledLogs, settings: TrainSettings, train_rows: np.ndarray)
     return Preprocessing(tokenizer, cleanup)
 
 
-def train(settings: TrainSettings) -> TrainResult:
+def train(settings: TrainSettings, feedback: Sequence[tuple[dict[str, Any], int]] = ()) -> TrainResult:
+    """Train, evaluate and publish; ``feedback`` holds analysts' verdicts (event, label) to fold in."""
     tf = tensorflow()
     import keras
 
@@ -217,6 +249,8 @@ def train(settings: TrainSettings) -> TrainResult:
     augmented = augment_rows(settings.augment, len(logs.events))
     if augmented:
         logs, split = augment(logs, split, settings)
+    if feedback:
+        logs, split = fold_feedback(logs, split, feedback)
     train_rows = np.concatenate([split.train, split.validation])
     preprocessing = prepare(logs, settings, train_rows)
     tokenizer = preprocessing.tokenizer
@@ -285,6 +319,11 @@ def train(settings: TrainSettings) -> TrainResult:
         "benign_files": [p.name for p in settings.benign],
         "benign_screened_out": len(screened),
         "benign_disputed_routes": disputed,
+        "feedback": {
+            "benign": sum(1 for _, label in feedback if label == 0),
+            "attack": sum(1 for _, label in feedback if label == 1),
+            "weight": FEEDBACK_WEIGHT if feedback else 0,
+        },
         "description": arch.description,
     }
     store = ModelStore(settings.store)

@@ -78,10 +78,22 @@ def places(tmp_path_factory: pytest.TempPathFactory, http_port: int) -> dict[str
         "{http}": f"127.0.0.1:{http_port}",
         "{unresolved}": "no-such-host.invalid:9092",
         "{mapping_missing}": f"mapping:{root / 'none.yaml'}",
+        "{bad_rules}": str(_write(root / "bad-rules.yml", "suppressions:\n  - {name: x, route: /, reason: r}\n")),
+        "{backref_rules}": str(
+            _write(
+                root / "backref-rules.yml",
+                "suppressions:\n  - {name: x, route: /, field: q, regex: '(a)\\1', reason: r, author: a}\n",
+            )
+        ),
     }
 
 
-BROKERS = ("stream", "replay", "alerts")
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+BROKERS = ("stream", "replay", "alerts", "feedback")
 CASES = [
     # generate
     Case("generate-rows-zero", ("generate", "--rows", "0", "--out", "{dir}/x.csv"), "--rows: must be at least 1"),
@@ -140,6 +152,19 @@ CASES = [
     Case("alerts-unresolved", ("alerts", "--bootstrap-servers", "{unresolved}"), "does not resolve"),
     Case("alerts-not-kafka", ("alerts", "--bootstrap-servers", "{http}"), "not as a Kafka broker speaking PLAINTEXT"),
     Case("alerts-max", ("alerts", "--max", "0"), "--max: must be at least 1"),
+    # rules
+    Case("rules-missing", ("rules", "check", "{missing}"), "missing.csv does not exist"),
+    Case("rules-yaml", ("rules", "check", "{bad_rules}"), "suppressions[0] (x): author is required"),
+    Case("rules-redos-engine", ("rules", "check", "{backref_rules}"), "is not valid RE2 syntax"),
+    Case("score-rules", ("score", "--store", "{store}", "--rules", "{bad_rules}", "{log}"), "author is required"),
+    Case("stream-rules-first", ("stream", "--store", "{store}", "--rules", "{bad_rules}", "--bootstrap-servers",
+                                "{closed}"), "author is required"),
+    # feedback
+    Case("feedback-ref", ("feedback", "benign", "--alert", "alerts-3-7"), "an alert is named TOPIC/PARTITION/OFFSET"),
+    Case("feedback-refused", ("feedback", "benign", "--alert", "a/0/1", "--bootstrap-servers", "{closed}"),
+         "connection refused"),
+    Case("feedback-file", ("feedback", "attack", "--file", "{missing}"), "missing.csv does not exist"),
+    Case("feedback-label", ("feedback", "fine", "--alert", "a/0/1"), "invalid choice: 'fine'"),
     # the parser itself
     Case("unknown-command", ("frobnicate",), "invalid choice"),
     Case("unknown-flag", ("score", "--bogus-flag", "x"), "unrecognized arguments"),
