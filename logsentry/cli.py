@@ -28,7 +28,7 @@ from logsentry.arguments import (
     positive_int,
     runtime_arg,
 )
-from logsentry.model_store.errors import LogsentryError
+from logsentry.model_store.errors import LogsentryError, StoreError
 from logsentry.model_store.runtimes import DEFAULT_RUNTIME, require_training_extra
 
 log = logging.getLogger("logsentry")
@@ -285,12 +285,53 @@ def cmd_models(args: argparse.Namespace) -> int:
     elif args.action == "show":
         print(json.dumps(store.manifest(args.ref).to_dict(), indent=2))
     elif args.action == "promote":
+        _shadow_gate(store, args)
         print(f"current: {store.promote(args.ref)}")
+    elif args.action == "shadow":
+        if args.clear:
+            store.set_shadow(None)
+            print("shadow: none")
+        elif args.ref == "current":
+            print(f"shadow: {store.shadow() or 'none'}")
+        else:
+            print(
+                f"shadow: {store.set_shadow(args.ref)} (the running detectors pick it up within their reload interval)"
+            )
     elif args.action == "rollback":
         print(f"current: {store.rollback()}")
     elif args.action == "verify":
         print(f"ok: {store.verify(args.ref).name}")
     return 0
+
+
+def _shadow_gate(store: Any, args: argparse.Namespace) -> None:
+    """Print how the candidate did in shadow; refuse it above the gate unless --force.
+
+    Read from the shadow topic when a Kafka connection is configured (flag or environment);
+    a version never scored in shadow is promoted with a note saying so.
+    """
+    from logsentry.stream.settings import kafka_settings
+
+    kafka = kafka_settings(vars(args))
+    if not (args.bootstrap_servers or os.environ.get("LOGSENTRY_BOOTSTRAP_SERVERS")):
+        print("shadow: not checked (no Kafka connection configured: --bootstrap-servers)", file=sys.stderr)
+        return
+    from logsentry.stream.connection import check_connection
+    from logsentry.stream.shadow import agreement, describe, disagreement
+
+    version = store.resolve(args.ref)
+    check_connection(kafka)
+    counts = agreement(kafka, args.shadow_topic, version)
+    if not counts:
+        print(f"shadow: {version} was never scored in shadow (logsentry models shadow {version})", file=sys.stderr)
+        return
+    print(describe(counts, version), file=sys.stderr)
+    rate = disagreement(counts)
+    if rate > args.max_disagreement and not args.force:
+        raise StoreError(
+            f"{version} disagrees with the current model on {rate:.2%} of records, above the gate of "
+            f"{args.max_disagreement:.2%}: read the shadow topic {args.shadow_topic!r}, or --force to promote anyway"
+        )
 
 
 def _common_flags() -> ArgumentParser:
@@ -396,8 +437,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list, show, promote, roll back or verify model versions", parents=common)
     _store_arg(p)
-    p.add_argument("action", choices=["list", "show", "promote", "rollback", "verify"])
-    p.add_argument("ref", nargs="?", default="current", help="version (for show/promote/verify)")
+    p.add_argument("action", choices=["list", "show", "promote", "rollback", "verify", "shadow"])
+    p.add_argument("ref", nargs="?", default="current", help="version (for show/promote/verify/shadow)")
+    p.add_argument("--clear", action="store_true", help="shadow: stop scoring a candidate in shadow")
+    p.add_argument("--force", action="store_true", help="promote: even above the shadow disagreement gate")
+    p.add_argument("--max-disagreement", type=fraction, default=0.01, metavar="SHARE",
+                   help="promote: the shadow disagreement gate (default 0.01: 1 %% of records)")  # fmt: skip
+    p.add_argument("--shadow-topic", default="logsentry-shadow", help="promote: where the detectors wrote it")
+    from logsentry.stream_commands import kafka_flags as _kafka
+
+    _kafka(p, "Kafka connection, to read the shadow results at promote (flags override LOGSENTRY_* variables)")
     p.set_defaults(handler=cmd_models)
 
     from logsentry.stream_commands import add_commands

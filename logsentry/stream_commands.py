@@ -98,6 +98,9 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
                         "docs/tuning.md)")  # fmt: skip
     p.add_argument("--suppressed-topic", dest="suppressed_topic",
                    help=f"keep every suppressed alert here (env {ENV['suppressed_topic']})")  # fmt: skip
+    p.add_argument("--shadow-topic", dest="shadow_topic",
+                   help=f"where a shadow candidate's disagreements go (env {ENV['shadow_topic']}; "
+                        f"default {DEFAULTS.shadow_topic})")  # fmt: skip
     p.add_argument("--store", type=Path, help=f"model store (env {ENV['store']}; default ./models)")
     p.add_argument("--model-version", dest="model_version", help="current (follows promotions) or a pinned id")
     runtime_arg(p, env=ENV["runtime"])

@@ -7,6 +7,7 @@ Layout under the store root::
     versions/<version>/report/...         evaluation report (metrics.json, plots, summary)
     versions/<version>/checksums.json     SHA-256 of every other file of the version
     CURRENT                               the version the stream serves
+    SHADOW                                a candidate scored in shadow beside it (optional)
     promotions.jsonl                      every promotion, for rollback and audit
 
 A version is written to ``.staging-*`` and renamed into ``versions/`` only when complete:
@@ -39,6 +40,7 @@ MODEL_FILE = "model.keras"
 MANIFEST_FILE = "manifest.json"
 CHECKSUMS_FILE = "checksums.json"
 CURRENT_FILE = "CURRENT"
+SHADOW_FILE = "SHADOW"  # a candidate the detectors score beside the current one, publishing nothing for it
 PROMOTIONS_FILE = "promotions.jsonl"
 _STAGING_PREFIX = ".staging-"
 
@@ -152,6 +154,25 @@ class ModelStore:
             handle.write(json.dumps(entry) + "\n")
         log.info("promoted version=%s previous=%s", version, previous)
         return version
+
+    def set_shadow(self, ref: str | None) -> str | None:
+        """Make ``ref`` the shadow candidate (verified first), or clear it with None."""
+        if ref is None:
+            (self.root / SHADOW_FILE).unlink(missing_ok=True)
+            log.info("shadow cleared")
+            return None
+        version = self.resolve(ref)
+        self.verify(version)
+        _write_atomic(self.root / SHADOW_FILE, version + "\n")
+        log.info("shadow version=%s", version)
+        return version
+
+    def shadow(self) -> str | None:
+        try:
+            text = (self.root / SHADOW_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return text or None
 
     def rollback(self) -> str:
         """Make current again the version the present one replaced when it was promoted.

@@ -49,7 +49,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         )
     if settings.create_topics:
         wanted = {settings.alert_topic: 3, settings.dead_letter_topic: 1}
-        wanted |= {topic: 3 for topic in (settings.verdict_topic, settings.suppressed_topic) if topic}
+        wanted |= {t: 3 for t in (settings.verdict_topic, settings.suppressed_topic, settings.shadow_topic) if t}
         ensure_topics(settings.kafka, wanted)
     sink = KafkaSink(
         settings.kafka,

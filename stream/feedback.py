@@ -21,7 +21,6 @@ import getpass
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
@@ -30,7 +29,7 @@ from kafka.structs import TopicPartition
 from logsentry.model_store.errors import ConfigError, StreamError
 from logsentry.stream.connection import check_connection
 from logsentry.stream.settings import KafkaSettings
-from logsentry.stream.topics import ensure_topics
+from logsentry.stream.topics import ensure_topics, read_to_end
 
 FEEDBACK_SCHEMA = "logsentry.feedback/1"
 DEFAULT_FEEDBACK_TOPIC = "logsentry-feedback"
@@ -159,27 +158,10 @@ def latest_feedback(records: Iterable[tuple[bytes | None, bytes | None]]) -> lis
     return [r for r in latest.values() if r is not None]
 
 
-def read_feedback(kafka: KafkaSettings, topic: str = DEFAULT_FEEDBACK_TOPIC, timeout_s: float = 60.0) -> list[dict]:
+def read_feedback(kafka: KafkaSettings, topic: str = DEFAULT_FEEDBACK_TOPIC) -> list[dict]:
     """Every verdict in force on the feedback topic (read to its end)."""
     check_connection(kafka)
-    consumer = KafkaConsumer(**kafka.client_config(), group_id=None, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not partitions:
-            raise ConfigError(f"no feedback topic {topic!r} on {kafka.bootstrap_servers}: give feedback first")
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        pairs: list[tuple[Any, Any]] = []
-        for _ in range(int(timeout_s * 2)):
-            if all(consumer.position(tp) >= ends[tp] for tp in partitions):
-                break
-            for records in consumer.poll(timeout_ms=500).values():
-                pairs.extend((r.key, r.value) for r in records)
-        else:
-            raise StreamError(f"could not read the feedback topic {topic!r} to its end in {timeout_s:.0f}s")
-    except KafkaError as exc:
-        raise StreamError(f"cannot read feedback from Kafka: {exc!r}") from exc
-    finally:
-        consumer.close()
+    pairs = read_to_end(kafka, topic)
+    if pairs is None:
+        raise ConfigError(f"no feedback topic {topic!r} on {kafka.bootstrap_servers}: give feedback first")
     return latest_feedback(pairs)

@@ -49,6 +49,17 @@ class StreamMetrics:
         )
         for reason in REASONS:
             self.dead_letters.labels(reason)
+        self.shadow_model = Gauge(
+            "logsentry_shadow_model", "1 for the candidate version scored in shadow (logsentry models shadow).",
+            ["version"], registry=r,
+        )  # fmt: skip
+        self.shadow_records = Counter(
+            "logsentry_shadow_records",
+            "Records scored by both the current and the shadow model, by who flags them: both, current_only, "
+            "candidate_only, neither.",
+            ["outcome"],
+            registry=r,
+        )
         self.suppressed = Counter(
             "logsentry_suppressed",
             "Flagged request records a suppression rule kept from alerting, by rule.",

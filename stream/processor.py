@@ -19,7 +19,7 @@ import numpy as np
 from logsentry.model_store.decode import DecodeLimits
 from logsentry.model_store.formats import InputFormat
 from logsentry.model_store.rules import NO_RULES, Rules
-from logsentry.model_store.verdict import Scorer, judge
+from logsentry.model_store.verdict import RecordVerdict, Scorer, Verdict, judge
 from logsentry.stream.records import (
     Message,
     Outgoing,
@@ -27,6 +27,8 @@ from logsentry.stream.records import (
     alert_record,
     dead_letter_record,
     offsets_of,
+    shadow_record,
+    shadow_summary_record,
     verdict_record,
 )
 
@@ -40,6 +42,9 @@ class BatchOutcome:
     verdicts: list[Outgoing] = field(default_factory=list)
     suppressed_records: list[Outgoing] = field(default_factory=list)  # --suppressed-topic
     suppressed: Counter[str] = field(default_factory=Counter)  # rule -> flagged records it kept from alerting
+    shadow: Counter[str] = field(default_factory=Counter)  # both / current_only / candidate_only / neither
+    shadow_records: list[Outgoing] = field(default_factory=list)  # disagreements and the batch's summary
+    shadow_seconds: float = 0.0
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
     formats: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, detected format) -> messages
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
@@ -53,7 +58,7 @@ class BatchOutcome:
 
     @property
     def outgoing(self) -> list[Outgoing]:
-        return self.alerts + self.dead_letters + self.verdicts + self.suppressed_records
+        return self.alerts + self.dead_letters + self.verdicts + self.suppressed_records + self.shadow_records
 
 
 def process_batch(
@@ -69,6 +74,8 @@ def process_batch(
     explained: bool = True,
     rules: Rules = NO_RULES,
     suppressed_topic: str = "",
+    shadow: Scorer | None = None,
+    shadow_topic: str = "",
 ) -> BatchOutcome:
     now = time.time() * 1000 if now_ms is None else now_ms
     out = BatchOutcome(consumed=len(messages))
@@ -116,4 +123,45 @@ def process_batch(
                     )
                 )  # fmt: skip
                 out.alert_timestamps_ms.append(message.timestamp_ms)
+    if shadow is not None:
+        _compare(out, messages, judgement.verdicts, scorer, shadow, input_format, limits, rules, shadow_topic)
     return out
+
+
+def _compare(
+    out: BatchOutcome, messages: Sequence[Message], verdicts: Sequence[Verdict], scorer: Scorer, shadow: Scorer,
+    input_format: InputFormat, limits: DecodeLimits, rules: Rules, shadow_topic: str,
+) -> None:  # fmt: skip
+    """Score the same batch with the shadow candidate (its own preprocessing, the same rules) and
+    count who flags what; records judged differently go to ``shadow_topic``. Nothing alerts."""
+    started = time.perf_counter()
+    theirs = judge([m.value for m in messages], shadow, input_format, limits, rules=rules).verdicts
+    for message, mine, other in zip(messages, verdicts, theirs, strict=True):
+        candidates = {r.index: r for r in other.records}
+        for record in mine.records:
+            cand = candidates.get(record.index)
+            if cand is None:  # the candidate's cleanup refused it: nothing to compare
+                continue
+            outcome = ("both" if cand.flagged else "current_only") if record.flagged else (
+                "candidate_only" if cand.flagged else "neither"
+            )  # fmt: skip
+            out.shadow[outcome] += 1
+            if shadow_topic and outcome in ("current_only", "candidate_only"):
+                out.shadow_records.append(
+                    shadow_record(
+                        shadow_topic, message, record.index, record.record,
+                        _judged(scorer.version, record), _judged(shadow.version, cand),
+                    )
+                )  # fmt: skip
+    if shadow_topic and out.shadow:
+        out.shadow_records.append(shadow_summary_record(shadow_topic, scorer.version, shadow.version, dict(out.shadow)))
+    out.shadow_seconds = time.perf_counter() - started
+
+
+def _judged(version: str, record: RecordVerdict) -> dict[str, object]:
+    return {
+        "version": version,
+        "score": round(record.score, 6),
+        "threshold": record.threshold,
+        "flagged": record.flagged,
+    }

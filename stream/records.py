@@ -29,6 +29,8 @@ from logsentry.model_store.explain import Span
 
 ALERT_SCHEMA = "logsentry.alert/1"
 VERDICT_SCHEMA = "logsentry.verdict/1"
+SHADOW_SCHEMA = "logsentry.shadow/1"
+SHADOW_SUMMARY_SCHEMA = "logsentry.shadow-summary/1"
 Headers = tuple[tuple[str, bytes], ...]
 TopicPartition = tuple[str, int]  # (topic, partition): where offsets are kept
 
@@ -192,3 +194,37 @@ def offsets_of(messages: Sequence[Message]) -> tuple[dict[TopicPartition, int], 
         first[tp] = min(first.get(tp, m.offset), m.offset)
         after[tp] = max(after.get(tp, 0), m.offset + 1)
     return first, after
+
+
+def shadow_record(
+    topic: str, message: Message, record_index: int, event: dict[str, Any], current: dict[str, Any],
+    candidate: dict[str, Any],
+) -> Outgoing:  # fmt: skip
+    """A record the current and the shadow model judge differently (``current``/``candidate``:
+    ``{"version", "score", "threshold", "flagged"}``), keyed like its message."""
+    body = {
+        "schema": SHADOW_SCHEMA,
+        "source": {"topic": message.topic, "partition": message.partition, "offset": message.offset},
+        "record_index": record_index,
+        "event": event,
+        "current": current,
+        "candidate": candidate,
+    }
+    return Outgoing(
+        topic=topic,
+        key=message.key,
+        value=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"),
+        headers=(("logsentry-schema", SHADOW_SCHEMA.encode()), ("content-type", b"application/json")),
+    )
+
+
+def shadow_summary_record(topic: str, current: str, candidate: str, counts: dict[str, int]) -> Outgoing:
+    """One batch's agreement between the current and the shadow model, keyed by the candidate:
+    ``logsentry models promote`` adds them up."""
+    body = {"schema": SHADOW_SUMMARY_SCHEMA, "current": current, "candidate": candidate, "counts": counts}
+    return Outgoing(
+        topic=topic,
+        key=candidate.encode(),
+        value=json.dumps(body, separators=(",", ":")).encode(),
+        headers=(("logsentry-schema", SHADOW_SUMMARY_SCHEMA.encode()), ("content-type", b"application/json")),
+    )

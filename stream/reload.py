@@ -21,6 +21,7 @@ from logsentry.stream.metrics import StreamMetrics
 log = logging.getLogger(__name__)
 
 Loader = Callable[[ModelStore, str], Detector]
+_UNCHANGED = object()  # no new shadow candidate waiting
 
 
 class ModelWatcher:
@@ -43,6 +44,8 @@ class ModelWatcher:
         self.detector = loader(first or store, ref)  # nothing to serve without a model: let it raise
         self._announce()
         self._next: Detector | None = None
+        self.shadow: Detector | None = None  # the candidate of `logsentry models shadow`
+        self._next_shadow: Any = _UNCHANGED  # or the candidate to swap in, or None: cleared
         self._refused: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -67,6 +70,7 @@ class ModelWatcher:
             self._thread.join(timeout=10)
 
     def check_once(self) -> None:
+        self._check_shadow()
         try:
             wanted = self.store.current()
         except OSError as exc:
@@ -87,14 +91,51 @@ class ModelWatcher:
         with self._lock:
             self._next = detector
 
+    def _check_shadow(self) -> None:
+        try:
+            wanted = self.store.shadow()
+        except OSError as exc:
+            log.warning("cannot read the shadow model version error=%s", exc)
+            return
+        with self._lock:
+            pending = self._next_shadow
+        if pending is _UNCHANGED:  # what scores in shadow now
+            shown = self.shadow.version if self.shadow is not None else None
+        else:
+            shown = pending.version if pending is not None else None
+        if wanted == shown or (wanted is not None and wanted in self._refused):
+            return
+        if wanted is None:
+            with self._lock:
+                self._next_shadow = None
+            return
+        log.info("loading shadow model version=%s", wanted)
+        try:
+            candidate = self.loader(self.store, wanted)
+        except (StoreError, OSError) as exc:
+            self._refused.add(wanted)
+            self.metrics.reloads.labels("failure").inc()
+            log.error("refused shadow model version=%s error=%s (no shadow scoring)", wanted, exc)
+            return
+        with self._lock:
+            self._next_shadow = candidate
+
     def _watch(self) -> None:
         while not self._stop.wait(self.interval_s):
             self.check_once()
 
     def swap(self) -> Detector:
-        """The detector to use for the next batch (a newly loaded one, if ready)."""
+        """The detector to use for the next batch (a newly loaded one, if ready); ``shadow`` follows too."""
         with self._lock:
             nxt, self._next = self._next, None
+            shadow, self._next_shadow = self._next_shadow, _UNCHANGED
+        if shadow is not _UNCHANGED:
+            if self.shadow is not None:
+                self.metrics.shadow_model.remove(self.shadow.version)
+            self.shadow = shadow
+            if shadow is not None:
+                self.metrics.shadow_model.labels(shadow.version).set(1)
+            log.info("shadow model version=%s", shadow.version if shadow is not None else None)
         if nxt is not None:
             previous = self.detector.version
             self.detector = nxt

@@ -110,6 +110,7 @@ class StreamRunner:
         self.dead_letter_topic = settings.dead_letter_topic
         self.verdict_topic = settings.verdict_topic
         self.suppressed_topic = settings.suppressed_topic
+        self.shadow_topic = settings.shadow_topic
         self.limits = settings.limits
         self.input_format = settings.input_format
         self.pipelined = settings.pipelined
@@ -191,6 +192,8 @@ class StreamRunner:
             explained=self.explain,
             rules=self.rules.rules if self.rules is not None else NO_RULES,
             suppressed_topic=self.suppressed_topic,
+            shadow=self.watcher.shadow,
+            shadow_topic=self.shadow_topic,
         )
         return _Batch(messages, outcome, started)
 
@@ -269,6 +272,8 @@ class StreamRunner:
         m.flagged.inc(len(outcome.alerts))
         m.alerts_published.inc(len(outcome.alerts))
         m.verdicts_published.inc(len(outcome.verdicts))
+        for outcome_name, n in outcome.shadow.items():
+            m.shadow_records.labels(outcome_name).inc(n)
         if outcome.suppressed and self.rules is not None:
             self.rules.matched(outcome.suppressed)
         for reason, n in outcome.dead_letter_reasons.items():

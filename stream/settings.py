@@ -34,6 +34,7 @@ ENV: dict[str, str] = {
     "dead_letter_topic": "LOGSENTRY_DEAD_LETTER_TOPIC",
     "verdict_topic": "LOGSENTRY_VERDICT_TOPIC",
     "suppressed_topic": "LOGSENTRY_SUPPRESSED_TOPIC",
+    "shadow_topic": "LOGSENTRY_SHADOW_TOPIC",
     "rules": "LOGSENTRY_RULES",
     "store": "LOGSENTRY_STORE",
     "model_version": "LOGSENTRY_MODEL_VERSION",
@@ -136,6 +137,7 @@ class StreamSettings:
     dead_letter_topic: str = "logsentry-dead-letters"
     verdict_topic: str = ""  # off; a topic name publishes a verdict for every scored record
     suppressed_topic: str = ""  # off; a topic name keeps every suppressed alert (model_store/rules.py)
+    shadow_topic: str = "logsentry-shadow"  # disagreements with a shadow candidate, and agreement summaries
     rules: Path | None = None  # suppressions and per-route thresholds (YAML), followed while running
     store: Path = Path("models")
     model_version: str = "current"  # "current" follows promotions; a pinned id never reloads
@@ -178,13 +180,12 @@ class StreamSettings:
             raise ConfigError("the alert, dead-letter and verdict topics cannot also be log topics")
         if self.verdict_topic and self.verdict_topic in (self.alert_topic, self.dead_letter_topic):
             raise ConfigError("the verdict topic must be a topic of its own")
-        if self.suppressed_topic and self.suppressed_topic in (
-            *self.topics,
-            self.alert_topic,
-            self.dead_letter_topic,
-            self.verdict_topic,
-        ):
-            raise ConfigError("the suppressed topic must be a topic of its own")
+        for name in ("suppressed_topic", "shadow_topic"):
+            topic = getattr(self, name)
+            named = [*self.topics, self.alert_topic, self.dead_letter_topic, self.verdict_topic,
+                     self.suppressed_topic, self.shadow_topic]  # fmt: skip
+            if topic and named.count(topic) > 1:
+                raise ConfigError(f"the {name.replace('_topic', '')} topic must be a topic of its own")
         check_runtime(self.runtime)
         if self.auto_offset_reset not in ("earliest", "latest"):
             raise ConfigError("auto_offset_reset must be earliest or latest")

@@ -75,3 +75,32 @@ def _single_broker(admin: KafkaAdminClient) -> bool:
         return len(admin.describe_cluster().get("brokers", [])) < 3
     except KafkaError:
         return True
+
+
+def read_to_end(
+    kafka: KafkaSettings, topic: str, timeout_s: float = 60.0
+) -> list[tuple[bytes | None, bytes | None]] | None:
+    """Every (key, value) of ``topic`` up to its end offsets now; None if there is no such topic."""
+    from kafka import KafkaConsumer
+    from kafka.structs import TopicPartition
+
+    consumer = KafkaConsumer(**kafka.client_config(), group_id=None, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not partitions:
+            return None
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        pairs: list[tuple[bytes | None, bytes | None]] = []
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            if time.monotonic() > deadline:
+                raise StreamError(f"could not read {topic!r} to its end in {timeout_s:.0f}s")
+            for records in consumer.poll(timeout_ms=500).values():
+                pairs.extend((r.key, r.value) for r in records)
+        return pairs
+    except KafkaError as exc:
+        raise StreamError(f"cannot read {topic!r} from Kafka: {exc!r}") from exc
+    finally:
+        consumer.close()

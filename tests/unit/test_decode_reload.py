@@ -91,9 +91,13 @@ class FakeDetector:
 class FakeStore:
     def __init__(self) -> None:
         self.current_version = "v1"
+        self.shadow_version: str | None = None
 
     def current(self) -> str:
         return self.current_version
+
+    def shadow(self) -> str | None:
+        return self.shadow_version
 
 
 def test_watcher_swaps_between_batches_and_refuses_a_bad_version_once() -> None:
@@ -123,6 +127,38 @@ def test_watcher_swaps_between_batches_and_refuses_a_bad_version_once() -> None:
     assert registry.get_sample_value("logsentry_model_reloads_total", {"result": "success"}) == 1
     info = {"version": "v2", "architecture": "fake", "runtime": "onnx"}
     assert registry.get_sample_value("logsentry_model_info", info) == 1
+
+
+def test_the_watcher_follows_the_shadow_candidate_and_refuses_a_bad_one() -> None:
+    store = FakeStore()
+    loads: list[str] = []
+
+    def loader(_store: object, ref: str) -> FakeDetector:
+        version = store.current_version if ref == "current" else ref
+        loads.append(version)
+        if version == "bad":
+            raise CorruptArtifact("bad: model.keras does not match its checksum")
+        return FakeDetector(version)
+
+    registry = CollectorRegistry()
+    watcher = ModelWatcher(store, "current", StreamMetrics(registry), loader=loader)  # type: ignore[arg-type]
+    store.shadow_version = "v9"
+    watcher.check_once()
+    assert watcher.shadow is None, "loaded in the background, swapped between batches"
+    watcher.swap()
+    assert watcher.shadow is not None and watcher.shadow.version == "v9" and watcher.detector.version == "v1"
+    assert registry.get_sample_value("logsentry_shadow_model", {"version": "v9"}) == 1
+    store.shadow_version = "bad"
+    watcher.check_once()
+    watcher.check_once()
+    watcher.swap()
+    assert watcher.shadow.version == "v9", "a candidate that fails verification leaves the old shadow"
+    assert registry.get_sample_value("logsentry_model_reloads_total", {"result": "failure"}) == 1
+    store.shadow_version = None
+    watcher.check_once()
+    watcher.swap()
+    assert watcher.shadow is None and registry.get_sample_value("logsentry_shadow_model", {"version": "v9"}) is None
+    assert loads == ["v1", "v9", "bad"]
 
 
 def _reference_parse(text: str, max_depth: int) -> object:

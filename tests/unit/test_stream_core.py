@@ -148,6 +148,8 @@ class Sent:
 
 
 class FixedWatcher:
+    shadow = None
+
     def __init__(self) -> None:
         self.detector = KeywordScorer()
 
