@@ -26,6 +26,7 @@ alerts only, never on the unflagged majority.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -66,24 +67,48 @@ class Span:
         return {"field": self.field, "start": self.start, "end": self.end, "text": self.text, "weight": self.weight}
 
 
+_PLAIN = re.compile(r'[^.\[\]"]+')
+_PART = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
 def field_name(path: Path) -> str:
-    """``("query", "q")`` -> ``query.q``; list positions as ``items[0]``."""
+    """``("query", "q")`` -> ``query.q``; list positions as ``items[0]``; a key holding ``.``, ``[``,
+    ``]`` or ``"`` (``__proto__.admin``) quoted as a JSON string: ``query["__proto__.admin"]``."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
     return out
+
+
+def field_path(field: str) -> Path | None:
+    """The inverse of :func:`field_name`; None for a text it could not have written."""
+    parts: list[str | int] = []
+    position = 0
+    while position < len(field):
+        match = _PART.match(field, position)
+        if match is None or (position == 0 and field.startswith(".")):
+            return None
+        name, index, quoted = match.groups()
+        parts.append(int(index) if index is not None else json.loads(quoted) if quoted is not None else name)
+        position = match.end()
+    return tuple(parts)
 
 
 def value_at(record: Any, field: str) -> Any:
     """The value at a ``field_name`` path in ``record``, or None when it holds no such path."""
     value = record
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
-        if part.startswith("[") and isinstance(value, list) and int(part[1:-1]) < len(value):
-            value = value[int(part[1:-1])]
-        elif isinstance(value, Mapping) and part in value:
-            value = value[part]
-        else:
+    for part in field_path(field) or (None,):
+        found = (isinstance(part, int) and isinstance(value, list) and part < len(value)) or (
+            isinstance(part, str) and isinstance(value, Mapping) and part in value
+        )
+        if not found:
             return None
+        value = value[part]  # type: ignore[index]
     return value
 
 

@@ -60,6 +60,8 @@ class StreamMetrics:
             ["outcome"],
             registry=r,
         )
+        for outcome in ("both", "current_only", "candidate_only", "neither"):  # at 0 until a candidate scores
+            self.shadow_records.labels(outcome)
         self.suppressed = Counter(
             "logsentry_suppressed",
             "Flagged request records a suppression rule kept from alerting, by rule.",

@@ -108,9 +108,12 @@ def dashboard_expressions() -> list[tuple[str, str]]:
 
 
 def test_prometheus_reads_the_stream_through_the_dashboard_and_fires_a_rule(
-    bootstrap: str, topics: Topics, streams: StartStream, trained_store: ModelStore, prometheus_for: Any
-) -> None:
-    stream = streams(bootstrap, topics, trained_store.root)
+    bootstrap: str, topics: Topics, streams: StartStream, trained_store: ModelStore, prometheus_for: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    rules = tmp_path / "rules.yml"  # the dashboard's suppression panel has a rule to show
+    rules.write_text("suppressions:\n  - {name: static, route: /static/*, reason: a CDN, author: ops}\n")
+    stream = streams(bootstrap, topics, trained_store.root, "--rules", str(rules))
     prom = prometheus_for(f"127.0.0.1:{stream.port}")
     wait_until(lambda: prom.value('up{job="logsentry"}') == 1, timeout=60, what="first scrape")
     wait_until(lambda: prom.value('logsentry_up{job="logsentry"}') == 1, timeout=30, what="stream loop up")

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 
-from logsentry.model_store.explain import MAX_SPANS, explain, field_name, string_fields, value_at
+from logsentry.model_store.explain import MAX_SPANS, explain, field_name, field_path, string_fields, value_at
 from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
 from logsentry.model_store.verdict import judge
 from logsentry.stream.follow import describe, highlight
@@ -93,6 +93,14 @@ def test_a_variant_is_the_cleaned_record_without_the_span() -> None:
 
 def test_paths_and_string_fields_follow_the_cleanup() -> None:
     assert field_name(("requestPayload", "items", 0, "name")) == "requestPayload.items[0].name"
+    odd = {"query": {"__proto__.admin": "1", "a[0]": ["x", {"": "y", 'q"uote': "z"}]}}
+    cases = {("query", "__proto__.admin"): "1", ("query", "a[0]", 0): "x", ("query", "a[0]", 1, ""): "y",
+             ("query", "a[0]", 1, 'q"uote'): "z"}  # fmt: skip
+    for path, value in cases.items():
+        assert field_path(field_name(path)) == path and value_at(odd, field_name(path)) == value
+    assert field_name(("query", "__proto__.admin")) == 'query["__proto__.admin"]'
+    assert value_at(odd, 'query["__proto__.admin"]') == "1" and value_at(odd, 'query["a[0]"][1][""]') == "y"
+    assert field_path(".x") is None and field_path("a[") is None
     nested = {"requestPayload": {"items": [{"name": "x"}]}}
     assert value_at(nested, "requestPayload.items[0].name") == "x" and value_at(nested, "requestPayload.nope") is None
     spec = CleanupSpec(keep_fields=("path", "query"))
