@@ -108,7 +108,7 @@ def value_at(record: Any, field: str) -> Any:
         )
         if not found:
             return None
-        value = value[part]  # type: ignore[index]
+        value = value[part]
     return value
 
 
