@@ -10,10 +10,13 @@ import statistics
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+KAFKA_LOCAL = ROOT / "deploy" / "kafka" / "kafka-local"
 
 
 def machine() -> str:
@@ -61,3 +64,15 @@ def train_default(data: Path, store: Path, *extra: str) -> Path:
     subprocess.run([sys.executable, "-m", "logsentry", "train", "--data", str(data), "--store", str(store),
                     "--keras-verbose", "0", *extra], check=True, cwd=ROOT)  # fmt: skip
     return store
+
+
+@contextmanager
+def local_broker(work: Path) -> Iterator[str]:
+    """The project's local broker (``deploy/kafka/kafka-local``) on free ports for the block: its bootstrap address."""
+    port = free_port()
+    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(free_port()),
+                    "--dir", str(work / "kafka")], check=True, capture_output=True)  # fmt: skip
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(KAFKA_LOCAL), "stop", "--dir", str(work / "kafka")], capture_output=True)

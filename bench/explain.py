@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import machine, metric, write_results  # noqa: E402
-from bench.scoring import KAFKA_LOCAL, SHARED, Stream, _produce, free_port, with_share  # noqa: E402
+from bench.common import local_broker, machine, metric, write_results  # noqa: E402
+from bench.scoring import SHARED, Stream, _produce, with_share  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
 from logsentry.model_store.scoring import load_detector  # noqa: E402
 from logsentry.stream.processor import process_batch  # noqa: E402
@@ -85,13 +84,9 @@ def core(values: list[bytes], repeats: int) -> dict[str, Any]:
 def stream(values: list[bytes], labels: np.ndarray, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    port = free_port()
-    bootstrap = f"127.0.0.1:{port}"
-    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(free_port()),
-                    "--dir", str(work / "kafka")], check=True, capture_output=True)  # fmt: skip
     store = bundled_store().root
     out: dict[str, Any] = {}
-    try:
+    with local_broker(work) as bootstrap:
         for share in args.shares:
             tag = f"{share:g}".replace(".", "_")
             topic = f"explain-{tag}"
@@ -118,8 +113,6 @@ def stream(values: list[bytes], labels: np.ndarray, args: argparse.Namespace, wo
                 "drain_runs": runs,
                 "throughput_cost": 1 - rates["explained"] / rates["not explained"],
             }
-    finally:
-        subprocess.run([str(KAFKA_LOCAL), "stop", "--dir", str(work / "kafka")], capture_output=True)
     return out
 
 

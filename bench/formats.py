@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import free_port, machine, metric, train_default, write_results  # noqa: E402
+from bench.common import KAFKA_LOCAL, free_port, machine, metric, train_default, write_results  # noqa: E402
 from logsentry.model_store.formats import input_format  # noqa: E402
 from logsentry.model_store.scoring import load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
@@ -46,7 +46,6 @@ from logsentry.trainer.evaluation import evaluate  # noqa: E402
 from logsentry.trainer.render import otlp, render  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-KAFKA_LOCAL = ROOT / "deploy" / "kafka" / "kafka-local"
 
 
 def _scores(detector: Any, values: list[bytes], fmt: str) -> tuple[np.ndarray, float]:

@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import free_port, machine, metric, write_results  # noqa: E402
+from bench.common import free_port, local_broker, machine, metric, write_results  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
 from logsentry.model_store.decode import DecodeLimits, parse_json_object  # noqa: E402
 from logsentry.model_store.preprocessing import clean  # noqa: E402
@@ -60,7 +60,6 @@ from logsentry.stream.replay import read_values  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-KAFKA_LOCAL = ROOT / "deploy" / "kafka" / "kafka-local"
 BEFORE, ONNX_SEQUENTIAL, ONNX_PIPELINED = "before (keras, sequential)", "onnx, sequential", "onnx, pipelined"
 STREAM_CONFIGS = {
     BEFORE: ["--runtime", "keras", "--no-pipeline"],
@@ -335,13 +334,9 @@ def with_share(values: list[bytes], labels: np.ndarray, share: float, n: int, se
 def streams(values: list[bytes], labels: np.ndarray, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    port = free_port()
-    bootstrap = f"127.0.0.1:{port}"
-    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(free_port()),
-                    "--dir", str(work / "kafka")], check=True, capture_output=True)  # fmt: skip
     store = bundled_store().root
     out: dict[str, Any] = {}
-    try:
+    with local_broker(work) as bootstrap:
         for share in args.shares:
             tag = f"{share:g}".replace(".", "_")
             topic = f"bench-{tag}"
@@ -372,8 +367,6 @@ def streams(values: list[bytes], labels: np.ndarray, args: argparse.Namespace, w
                 "after_over_before": rates[ONNX_PIPELINED] / rates[BEFORE],
                 "live": live,
             }
-    finally:
-        subprocess.run([str(KAFKA_LOCAL), "stop", "--dir", str(work / "kafka")], capture_output=True)
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -100,9 +101,8 @@ class FakeStore:
         return self.shadow_version
 
 
-def test_watcher_swaps_between_batches_and_refuses_a_bad_version_once() -> None:
-    store = FakeStore()
-    loads: list[str] = []
+def recording_loader(store: FakeStore, loads: list[str]) -> Callable[[object, str], FakeDetector]:
+    """Loads fake versions, noting each; ``bad`` fails verification."""
 
     def loader(_store: object, ref: str) -> FakeDetector:
         version = store.current_version if ref == "current" else ref
@@ -111,8 +111,12 @@ def test_watcher_swaps_between_batches_and_refuses_a_bad_version_once() -> None:
             raise CorruptArtifact("bad: model.keras does not match its checksum")
         return FakeDetector(version)
 
-    registry = CollectorRegistry()
-    watcher = ModelWatcher(store, "current", StreamMetrics(registry), loader=loader)  # type: ignore[arg-type]
+    return loader
+
+
+def test_watcher_swaps_between_batches_and_refuses_a_bad_version_once() -> None:
+    store, loads, registry = FakeStore(), [], CollectorRegistry()
+    watcher = ModelWatcher(store, "current", StreamMetrics(registry), loader=recording_loader(store, loads))  # type: ignore[arg-type]
     assert watcher.swap().version == "v1"
     store.current_version = "v2"
     watcher.check_once()
@@ -130,18 +134,8 @@ def test_watcher_swaps_between_batches_and_refuses_a_bad_version_once() -> None:
 
 
 def test_the_watcher_follows_the_shadow_candidate_and_refuses_a_bad_one() -> None:
-    store = FakeStore()
-    loads: list[str] = []
-
-    def loader(_store: object, ref: str) -> FakeDetector:
-        version = store.current_version if ref == "current" else ref
-        loads.append(version)
-        if version == "bad":
-            raise CorruptArtifact("bad: model.keras does not match its checksum")
-        return FakeDetector(version)
-
-    registry = CollectorRegistry()
-    watcher = ModelWatcher(store, "current", StreamMetrics(registry), loader=loader)  # type: ignore[arg-type]
+    store, loads, registry = FakeStore(), [], CollectorRegistry()
+    watcher = ModelWatcher(store, "current", StreamMetrics(registry), loader=recording_loader(store, loads))  # type: ignore[arg-type]
     store.shadow_version = "v9"
     watcher.check_once()
     assert watcher.shadow is None, "loaded in the background, swapped between batches"
