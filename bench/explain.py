@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import local_broker, machine, metric, write_results  # noqa: E402
-from bench.scoring import SHARED, Stream, _produce, with_share  # noqa: E402
+from bench.common import local_broker, machine, write_results  # noqa: E402
+from bench.scoring import SHARED, _produce, drain, with_share  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
 from logsentry.model_store.scoring import load_detector  # noqa: E402
 from logsentry.stream.processor import process_batch  # noqa: E402
@@ -100,7 +100,8 @@ def stream(values: list[bytes], labels: np.ndarray, args: argparse.Namespace, wo
             for repeat in range(args.repeats):
                 for name in CONFIGS if repeat % 2 == 0 else reversed(CONFIGS):
                     group = f"g-{tag}-{name.replace(' ', '-')}-{repeat}"
-                    rate, flagged = _drain(bootstrap, topic, group, store, work, CONFIGS[name], len(backlog))
+                    result = drain(bootstrap, topic, group, store, work, CONFIGS[name], len(backlog))
+                    rate, flagged = result["events_per_s"], result["flagged"]
                     runs[name].append(rate)
                     flagged_share = flagged / len(backlog)
                     print(f"share {share:g} {name}: {rate:,.0f} events/s", flush=True)
@@ -114,23 +115,6 @@ def stream(values: list[bytes], labels: np.ndarray, args: argparse.Namespace, wo
                 "throughput_cost": 1 - rates["explained"] / rates["not explained"],
             }
     return out
-
-
-def _drain(
-    bootstrap: str, topic: str, group: str, store: Path, work: Path, extra: list[str], n: int
-) -> tuple[float, float]:
-    s = Stream(bootstrap, topic, group, store, work, extra)
-    try:
-        while s.consumed() < 1:
-            time.sleep(0.02)
-        t0, c0 = time.perf_counter(), s.consumed()
-        while (done := s.consumed()) < n:
-            time.sleep(0.05)
-        rate = (done - c0) / (time.perf_counter() - t0)
-        flagged = metric(s.port, "logsentry_events_flagged_total")
-    finally:
-        s.stop()
-    return rate, flagged
 
 
 def main() -> int:

@@ -295,9 +295,10 @@ def drain(
                 raise RuntimeError(f"{group} consumed {done:.0f} of {n} in 15 minutes")
             time.sleep(0.05)
         rate = (done - c0) / (time.perf_counter() - t0)
+        flagged = metric(stream.port, "logsentry_events_flagged_total")
     finally:
         peak = stream.stop()
-    return {"events_per_s": rate, "peak_rss_mib": peak}
+    return {"events_per_s": rate, "peak_rss_mib": peak, "flagged": flagged}
 
 
 def latency(bootstrap: str, topic: str, store: Path, work: Path, values: list[bytes], rate: float,
