@@ -132,12 +132,8 @@ def judge(
     for read in reads:
         records = []
         for index, record in read.good:
-            score = float(scores[position])
+            records.append(_verdict(index, record, float(scores[position]), scorer.threshold, rules, today))
             position += 1
-            threshold = rules.threshold(record, scorer.threshold)
-            flagged = score >= threshold
-            suppressed = rules.suppressed_by(record, today) if flagged and rules.suppressions else None
-            records.append(RecordVerdict(index, record, score, flagged, threshold, suppressed))
         verdicts.append(Verdict(read.format, tuple(records), tuple(read.refused), read.error, read.label))
     explain_seconds = 0.0
     if explained:
@@ -145,6 +141,35 @@ def judge(
         verdicts = _explained(verdicts, scorer)
         explain_seconds = time.perf_counter() - started
     return Judgement(verdicts, np.asarray(scores, dtype=np.float32), seconds, explain_seconds)
+
+
+def _verdict(index: int, record: Record, score: float, threshold: float, rules: Rules, today: dt.date) -> RecordVerdict:
+    """One scored record's verdict: its route's threshold (else the model's), then suppressions."""
+    if rules.thresholds:
+        threshold = rules.threshold(record, threshold)
+    flagged = score >= threshold
+    suppressed = rules.suppressed_by(record, today) if flagged and rules.suppressions else None
+    return RecordVerdict(index, record, score, flagged, threshold, suppressed)
+
+
+def rejudge(records: Sequence[RecordVerdict], scorer: Scorer, rules: Rules = NO_RULES) -> list[RecordVerdict | None]:
+    """The same, already decoded records judged by another ``scorer`` (a shadow candidate) through
+    its own cleanup, in one model call; None where its cleanup refuses a record."""
+    texts: list[str] = []
+    kept: list[int] = []
+    for position, verdict in enumerate(records):
+        try:
+            texts.append(clean(verdict.record, scorer.preprocessing.cleanup))
+        except InvalidEvent:
+            continue
+        kept.append(position)
+    scores = scorer.score_texts(texts)
+    today = dt.datetime.now(dt.UTC).date()
+    out: list[RecordVerdict | None] = [None] * len(records)
+    for position, score in zip(kept, scores.tolist(), strict=True):
+        r = records[position]
+        out[position] = _verdict(r.index, r.record, float(score), scorer.threshold, rules, today)
+    return out
 
 
 def _explained(verdicts: list[Verdict], scorer: Scorer) -> list[Verdict]:

@@ -19,7 +19,7 @@ import numpy as np
 from logsentry.model_store.decode import DecodeLimits
 from logsentry.model_store.formats import InputFormat
 from logsentry.model_store.rules import NO_RULES, Rules
-from logsentry.model_store.verdict import RecordVerdict, Scorer, Verdict, judge
+from logsentry.model_store.verdict import RecordVerdict, Scorer, Verdict, judge, rejudge
 from logsentry.stream.records import (
     Message,
     Outgoing,
@@ -44,7 +44,6 @@ class BatchOutcome:
     suppressed: Counter[str] = field(default_factory=Counter)  # rule -> flagged records it kept from alerting
     shadow: Counter[str] = field(default_factory=Counter)  # both / current_only / candidate_only / neither
     shadow_records: list[Outgoing] = field(default_factory=list)  # disagreements and the batch's summary
-    shadow_seconds: float = 0.0
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
     formats: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, detected format) -> messages
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
@@ -124,38 +123,37 @@ def process_batch(
                 )  # fmt: skip
                 out.alert_timestamps_ms.append(message.timestamp_ms)
     if shadow is not None:
-        _compare(out, messages, judgement.verdicts, scorer, shadow, input_format, limits, rules, shadow_topic)
+        _compare(out, messages, judgement.verdicts, scorer, shadow, rules, shadow_topic)
     return out
 
 
 def _compare(
     out: BatchOutcome, messages: Sequence[Message], verdicts: Sequence[Verdict], scorer: Scorer, shadow: Scorer,
-    input_format: InputFormat, limits: DecodeLimits, rules: Rules, shadow_topic: str,
+    rules: Rules, shadow_topic: str,
 ) -> None:  # fmt: skip
-    """Score the same batch with the shadow candidate (its own preprocessing, the same rules) and
-    count who flags what; records judged differently go to ``shadow_topic``. Nothing alerts."""
-    started = time.perf_counter()
-    theirs = judge([m.value for m in messages], shadow, input_format, limits, rules=rules).verdicts
-    for message, mine, other in zip(messages, verdicts, theirs, strict=True):
-        candidates = {r.index: r for r in other.records}
-        for record in mine.records:
-            cand = candidates.get(record.index)
-            if cand is None:  # the candidate's cleanup refused it: nothing to compare
-                continue
-            outcome = ("both" if cand.flagged else "current_only") if record.flagged else (
-                "candidate_only" if cand.flagged else "neither"
+    """Score the batch's decoded records with the shadow candidate (its own cleanup, the same
+    rules; nothing decoded twice) and count who flags what; records judged differently go
+    to ``shadow_topic``. Nothing alerts."""
+    pairs = [
+        (message, record) for message, verdict in zip(messages, verdicts, strict=True) for record in verdict.records
+    ]
+    theirs = rejudge([record for _, record in pairs], shadow, rules)
+    for (message, record), cand in zip(pairs, theirs, strict=True):
+        if cand is None:  # the candidate's cleanup refused it: nothing to compare
+            continue
+        outcome = ("both" if cand.flagged else "current_only") if record.flagged else (
+            "candidate_only" if cand.flagged else "neither"
+        )  # fmt: skip
+        out.shadow[outcome] += 1
+        if shadow_topic and outcome in ("current_only", "candidate_only"):
+            out.shadow_records.append(
+                shadow_record(
+                    shadow_topic, message, record.index, record.record,
+                    _judged(scorer.version, record), _judged(shadow.version, cand),
+                )
             )  # fmt: skip
-            out.shadow[outcome] += 1
-            if shadow_topic and outcome in ("current_only", "candidate_only"):
-                out.shadow_records.append(
-                    shadow_record(
-                        shadow_topic, message, record.index, record.record,
-                        _judged(scorer.version, record), _judged(shadow.version, cand),
-                    )
-                )  # fmt: skip
     if shadow_topic and out.shadow:
         out.shadow_records.append(shadow_summary_record(shadow_topic, scorer.version, shadow.version, dict(out.shadow)))
-    out.shadow_seconds = time.perf_counter() - started
 
 
 def _judged(version: str, record: RecordVerdict) -> dict[str, object]:
