@@ -28,7 +28,7 @@ from logsentry.arguments import (
     positive_int,
     runtime_arg,
 )
-from logsentry.model_store.errors import LogsentryError, StoreError
+from logsentry.model_store.errors import ConfigError, LogsentryError, StoreError
 from logsentry.model_store.runtimes import DEFAULT_RUNTIME, require_training_extra
 
 log = logging.getLogger("logsentry")
@@ -62,6 +62,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     require_training_extra("logsentry train")
     from logsentry.stream.feedback import LABELS
+    from logsentry.trainer.distributed import role_from
     from logsentry.trainer.settings import TrainSettings
 
     settings = TrainSettings(
@@ -83,10 +84,31 @@ def cmd_train(args: argparse.Namespace) -> int:
         input_format=args.input_format,
         label=args.label,
         augment=args.augment,
+        shuffle_buffer=args.shuffle_buffer,
+        worker_report=args.worker_report,
+        from_topic=bool(args.from_topic),
     )
+    if (args.since or args.until or args.offsets) and not args.from_topic:
+        raise ConfigError("--since, --until and --offsets choose the range of --from-topic TOPIC")
     from logsentry.model_store.store import ModelStore
 
     ModelStore(settings.store).check(create=True)
+    role = role_from(os.environ.get("TF_CONFIG"))
+    topic = []
+    if args.from_topic:
+        from logsentry.stream.connection import check_connection
+        from logsentry.stream.settings import kafka_settings
+        from logsentry.trainer.topic_source import topic_shards
+
+        kafka = kafka_settings(vars(args))
+        check_connection(kafka)
+        topic = topic_shards(kafka, args.from_topic, since=args.since, until=args.until, offsets=args.offsets,
+                             fmt=args.input_format, label=args.label)  # fmt: skip
+        print(f"reading {args.from_topic}: " + ", ".join(s.name for s in topic), file=sys.stderr)
+    if args.workers > 1:
+        if role.count > 1:
+            raise ConfigError("TF_CONFIG already names this process's workers: leave out --workers")
+        return _train_local_workers(args, topic)
     feedback: list[dict[str, Any]] = []
     if args.feedback or args.feedback_topic:
         from logsentry.stream.feedback import DEFAULT_FEEDBACK_TOPIC, read_feedback
@@ -95,14 +117,45 @@ def cmd_train(args: argparse.Namespace) -> int:
         feedback = read_feedback(kafka_settings(vars(args)), args.feedback_topic or DEFAULT_FEEDBACK_TOPIC)
     from logsentry.trainer.training import train
 
-    result = train(settings, feedback=[(f["event"], LABELS[f["label"]]) for f in feedback])
+    result = train(settings, feedback=[(f["event"], LABELS[f["label"]]) for f in feedback], topic=topic, role=role)
+    if not role.chief:
+        return 0
     test = result.evaluations["test"]
     print(
         f"published {result.version} ({settings.architecture}) to {settings.store}: "
         f"test accuracy {test.accuracy:.4f}, F1 {test.f1:.4f}, threshold {test.threshold:.4f}, "
         f"trained in {result.train_seconds:.1f} s"
+        + (f" on {role.count} workers" if role.count > 1 else "")
         + ("" if settings.promote else " (not promoted)")
         + (f"; {len(feedback)} analyst verdicts folded in" if feedback else "")
+    )
+    return 0
+
+
+def _train_local_workers(args: argparse.Namespace, topic: Sequence[Any]) -> int:
+    """``--workers N``: the same command as N local worker processes of one TensorFlow cluster."""
+    import tempfile
+
+    from logsentry.trainer.distributed import run_local
+
+    raw = list(args.argv)
+    at = raw.index("train")
+    rest, skip = [], False
+    for item in raw[at + 1 :]:
+        if skip:
+            skip = False
+        elif item in ("--workers", "--since", "--until", "--offsets"):
+            skip = True
+        elif not item.startswith(("--workers=", "--since=", "--until=", "--offsets=")):
+            rest.append(item)
+    if topic:  # every worker reads the very range resolved here, whatever arrives meanwhile
+        rest += ["--offsets", ",".join(f"{s.partition}={s.start}:{s.end}" for s in topic)]
+    with tempfile.TemporaryDirectory(prefix="logsentry-workers-") as scratch:
+        reports = run_local([*raw[:at], "train", *rest], args.workers, Path(scratch))
+    print(
+        f"{len(reports)} workers ended with identical weights (sha256 {reports[0]['weights_sha256'][:16]}); "
+        f"{reports[0]['steps_per_epoch']} steps per epoch on each",
+        file=sys.stderr,
     )
     return 0
 
@@ -361,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_generate)
 
     from logsentry.trainer.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
-    from logsentry.trainer.settings import DEFAULT_AUGMENT_CAP
+    from logsentry.trainer.settings import DEFAULT_AUGMENT_CAP, DEFAULT_SHUFFLE_BUFFER
     from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE
 
     p = sub.add_parser("train", help="train a model version from labelled logs and publish it", parents=common)
@@ -402,6 +455,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keras-verbose", type=int, default=2, choices=[0, 1, 2])
     p.add_argument("--feedback", action="store_true",
                    help="fold the analysts' verdicts on alerts (logsentry feedback) into training")  # fmt: skip
+    p.add_argument("--from-topic", metavar="TOPIC",
+                   help="also read a bounded offset range of this Kafka topic (no consumer group, nothing "
+                        "committed); labels: --label, a mapping's label field, a logsentry-label header, "
+                        "else 0")  # fmt: skip
+    p.add_argument("--since", help="with --from-topic: from this long ago (7d, 12h, 30m) or an ISO-8601 time")
+    p.add_argument("--until", help="with --from-topic: up to this time (default: the end offsets at the start)")
+    p.add_argument("--offsets", help="with --from-topic: START:END for every partition, or P=START:END,...")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="train on N local worker processes (MultiWorkerMirroredStrategy); on several machines "
+                        "set TF_CONFIG on each instead (docs/training.md)")  # fmt: skip
+    p.add_argument("--shuffle-buffer", type=positive_int, default=DEFAULT_SHUFFLE_BUFFER,
+                   help=f"rows the streaming pipeline shuffles among (default {DEFAULT_SHUFFLE_BUFFER:,})")  # fmt: skip
+    p.add_argument("--worker-report", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--feedback-topic", default=None, help="default logsentry-feedback")
     from logsentry.stream_commands import kafka_flags
 
@@ -475,6 +541,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     _configure_logging(args)
     handler: Handler = args.handler
     try:

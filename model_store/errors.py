@@ -43,6 +43,10 @@ class MalformedRow(DataError):
         self.reason = reason
 
 
+class WorkerFailed(LogsentryError):
+    """A worker of a multi-worker training run failed, or the workers ended with different weights."""
+
+
 class StoreError(LogsentryError):
     """The model store cannot do what was asked (unknown version, nothing published, ...)."""
 

@@ -177,8 +177,35 @@ class CharTokenizer:
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(text.lower() if lower else text)
-        for ch in filters:
-            counts.pop(ch, None)
+        return cls.from_counts(
+            counts,
+            max_len=max_len,
+            lower=lower,
+            filters=filters,
+            oov=oov,
+            buckets=buckets,
+            max_vocab=max_vocab,
+            long_requests=long_requests,
+            window=window,
+        )
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Counter[str],
+        *,
+        max_len: int = REFERENCE_MAX_LEN,
+        lower: bool = True,
+        filters: str = DEFAULT_FILTERS,
+        oov: OovPolicy = "index",
+        buckets: Sequence[int] = (),
+        max_vocab: int | None = None,
+        long_requests: LongRequests = "windows",
+        window: int = 256,
+    ) -> CharTokenizer:
+        """A tokenizer from character counts gathered elsewhere (lower-cased already when ``lower``),
+        in first-seen order: what :meth:`fit` builds from the same texts."""
+        counts = Counter({ch: n for ch, n in counts.items() if ch not in filters})
         ranked = [ch for ch, _ in counts.most_common(max_vocab)]
         return cls(
             vocabulary="".join(ranked),

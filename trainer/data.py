@@ -13,35 +13,30 @@ Two kinds of file:
 * **a log file** (one message per line, any input format) with one label for the whole
   file (``--label 0|1``) or a label field named in a ``mapping:FILE``.
 
-Every message goes through :func:`model_store.formats.decode_message`, the decoder the
-stream and ``logsentry score`` use: a row the stream would dead-letter is reported here
-as ``file: line N: reason`` and skipped (fatal with ``strict``). A message holding many
+The rows are read by :mod:`trainer.sources` (gzip or plain), whose messages go through
+:func:`model_store.formats.decode_message`, the decoder the stream and ``logsentry score``
+use: a row the stream would dead-letter is reported here as ``file: line N: reason`` and
+skipped (fatal with ``strict``). A message holding many
 records (OTLP) gives one training row per record, each with the message's label.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.decode import DecodeLimits
-from logsentry.model_store.errors import ConfigError, DataError, InvalidMessage, MalformedRow
-from logsentry.model_store.formats import InputFormat, decode_message
+from logsentry.model_store.errors import ConfigError, DataError, MalformedRow
+from logsentry.model_store.formats import InputFormat
+from logsentry.model_store.store import file_sha256
+from logsentry.trainer.sources import FileShard, TextShard, files, read_rows
 
 log = logging.getLogger(__name__)
-
-_LABELS = {"0": 0, "1": 1}
-# the stream's own default limits: a row the stream would refuse as too large or too deep is
-# reported here too, so training never learns from what serving would dead-letter
-_TRAINING_LIMITS = DecodeLimits()
 
 
 @dataclass(frozen=True)
@@ -63,42 +58,6 @@ class LabelledLogs:
             f"({attacks} attack, {len(self.events) - attacks} normal), "
             f"rejected {len(self.rejected)}"
         )
-
-
-def _records(handle: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(handle, quotechar="|", doublequote=True, strict=False)
-    start = 1
-    for fields in reader:
-        yield start, fields
-        start = reader.line_num + 1
-
-
-def decode_row(line: int, message: str, fmt: InputFormat) -> tuple[list[dict[str, Any]], int | None]:
-    """The request logs of one message (and a mapping's label), or :class:`MalformedRow`."""
-    try:
-        decoded = decode_message(message.encode("utf-8", "surrogatepass"), fmt, _TRAINING_LIMITS)
-    except InvalidMessage as exc:
-        raise MalformedRow(line, f"{exc.reason}: {exc.detail}") from None
-    records = []
-    for index, record in enumerate(decoded.records):
-        if isinstance(record, InvalidMessage):
-            raise MalformedRow(line, f"record {index}: {record.reason}: {record.detail}")
-        records.append(record)
-    return records, decoded.label
-
-
-def parse_row(
-    line: int, fields: list[str], fmt: InputFormat = InputFormat()
-) -> tuple[list[dict[str, Any]], int, str | None]:
-    """One CSV record to (request logs, label, family or None), or :class:`MalformedRow` saying why not."""
-    if len(fields) not in (2, 3):
-        raise MalformedRow(line, f"expected 2 or 3 fields (|json|,label[,family]), found {len(fields)}")
-    text, label_text = fields[:2]
-    label = _LABELS.get(label_text.strip())
-    if label is None:
-        raise MalformedRow(line, f"label must be 0 or 1, found {label_text.strip()[:20]!r}")
-    family = fields[2].strip() if len(fields) == 3 else None
-    return decode_row(line, text, fmt)[0], label, family
 
 
 class _Collector:
@@ -140,85 +99,30 @@ class _Collector:
         )
 
 
-def read_labelled_text(
-    text: str, *, strict: bool = False, sha256: str = "", fmt: InputFormat = InputFormat()
-) -> LabelledLogs:
+def _collect(shard: FileShard, *, strict: bool, sha256: str) -> LabelledLogs:
     rows = _Collector(strict)
-    for line, fields in _records(io.StringIO(text, newline="")):
-        if not fields:  # a blank line is not a row
-            continue
-        try:
-            records, label, family = parse_row(line, fields, fmt)
-        except MalformedRow as bad:
-            rows.reject(bad)
-            continue
-        rows.keep(line, records, label, family)
-    return rows.logs(sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    for row in read_rows(shard, strict=strict):
+        if isinstance(row, MalformedRow):
+            rows.reject(row)
+        else:
+            rows.keep(row.line, row.records, row.label, row.family)
+    return rows.logs(sha256)
 
 
-def read_log_text(
-    text: str, *, label: int | None, strict: bool = False, sha256: str = "", fmt: InputFormat = InputFormat()
-) -> LabelledLogs:
-    """One message per line; every record gets ``label``, or the mapping's label field."""
-    if label is None and (fmt.mapping is None or not fmt.mapping.label):
-        raise ConfigError("a log file needs --label 0|1, or an input mapping with a label field")
-    rows = _Collector(strict)
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records, found = decode_row(number, line, fmt)
-            chosen = label if label is not None else found
-            if chosen is None:
-                raise MalformedRow(number, "no label")
-        except MalformedRow as bad:
-            rows.reject(bad)
-            continue
-        rows.keep(number, records, chosen)
-    return rows.logs(sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
-
-
-def is_labelled_csv(path: Path, label: int | None) -> bool:
-    """A file is read as labelled CSV unless a label is given for it or it is not ``.csv``."""
-    return label is None and path.suffix.lower() == ".csv"
-
-
-def read_input_text(path: str | Path) -> tuple[str, str]:
-    """(text, sha256) of an input file, with errors a user can act on."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not a file") from None
-    except PermissionError:
-        raise DataError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}: line {line}: not UTF-8 ({exc.reason})") from None
-    return text, hashlib.sha256(raw).hexdigest()
+def read_labelled_text(text: str, *, strict: bool = False, fmt: InputFormat = InputFormat()) -> LabelledLogs:
+    """Labelled CSV rows given as a string."""
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return _collect(TextShard(Path("text.csv"), fmt, None, text), strict=strict, sha256=digest)
 
 
 def read_labelled_csv(
     path: str | Path, *, strict: bool = False, fmt: InputFormat = InputFormat(), label: int | None = None
 ) -> LabelledLogs:
-    """Read one labelled file; malformed rows are logged with their line and skipped."""
+    """Read one labelled file (CSV or a log with ``label``) into memory; malformed rows are logged and skipped."""
     path = Path(path)
-    text, digest = read_input_text(path)
-    try:
-        if is_labelled_csv(path, label) and (fmt.mapping is None or not fmt.mapping.label):
-            logs = read_labelled_text(text, strict=strict, sha256=digest, fmt=fmt)
-        else:
-            logs = read_log_text(text, label=label, strict=strict, sha256=digest, fmt=fmt)
-    except MalformedRow as bad:
-        raise MalformedRow(bad.line, f"{bad.reason} (in {path}; --strict makes bad rows fatal)") from None
-    for row in logs.rejected[:20]:
-        log.warning("%s: line %d: %s (row skipped)", path, row.line, row.reason)
+    logs = _collect(FileShard(path, fmt, label), strict=strict, sha256=file_sha256(path))
+    for bad in logs.rejected[:20]:
+        log.warning("%s: line %d: %s (row skipped)", path, bad.line, bad.reason)
     if len(logs.rejected) > 20:
         log.warning("%s: %d more rows skipped", path, len(logs.rejected) - 20)
     log.info("%s: %s", path, logs.summary())
@@ -233,7 +137,7 @@ def read_training_data(
     """Read and combine several labelled files (their hash covers them all, in order)."""
     if not paths:
         raise ConfigError("no data file given")
-    return concat_logs([read_labelled_csv(p, strict=strict, fmt=fmt, label=label) for p in paths])
+    return concat_logs([read_labelled_csv(p, strict=strict, fmt=fmt, label=label) for p in files(paths)])
 
 
 def concat_logs(parts: Sequence[LabelledLogs]) -> LabelledLogs:

@@ -18,6 +18,11 @@ from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE, check_thre
 DEFAULT_BUCKETS: tuple[int, ...] = (*range(32, 321, 32), 384, 512, 768, 1024)
 
 
+# Rows the streaming pipeline shuffles among: ~2-8 MB of ids at the usual request lengths,
+# and wide enough to mix rows of several files read side by side.
+DEFAULT_SHUFFLE_BUFFER = 20_000
+
+
 # Generated requests of many sites mixed into every training run unless --augment says
 # otherwise: as many as the user's data has rows, at most this many (bench/cross_site.py).
 DEFAULT_AUGMENT_CAP = 20_000
@@ -48,10 +53,16 @@ class TrainSettings:
     label: int | None = None  # one label for every row of log files (not labelled CSV)
     augment: int | None = None  # generated requests of many sites added; None: DEFAULT_AUGMENT's rule
     benign: tuple[Path, ...] = ()  # a site's own (mostly benign) logs: screened, attacks grafted into them
+    shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER  # rows the streaming pipeline shuffles among
+    worker_report: Path | None = None  # where a worker of a multi-worker run writes its digest and times
+    from_topic: bool = False  # rows also come from a Kafka topic's offset range
 
     def __post_init__(self) -> None:
-        if not self.data and not self.benign:
-            raise ConfigError("give training data: --data FILE (labelled), --benign FILE (a site's own logs), or both")
+        if not self.data and not self.benign and not self.from_topic:
+            raise ConfigError(
+                "give training data: --data FILE (labelled), --benign FILE (a site's own logs), --from-topic TOPIC, "
+                "or several of them"
+            )
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -63,5 +74,7 @@ class TrainSettings:
         check_threshold_rule(self.threshold_rule)
         if self.augment is not None and self.augment < 0:
             raise ConfigError(f"--augment must be 0 or more, not {self.augment}")
+        if self.shuffle_buffer < 1:
+            raise ConfigError(f"--shuffle-buffer must be at least 1, not {self.shuffle_buffer}")
         if self.label not in (None, 0, 1):
             raise ConfigError(f"--label must be 0 or 1, not {self.label}")

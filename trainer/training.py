@@ -10,166 +10,63 @@ same code the stream runs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.errors import ConfigError, DataError
+from logsentry.model_store.errors import DataError
 from logsentry.model_store.manifest import Manifest, TrainingData
 from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing, observed_fields
 from logsentry.model_store.store import MODEL_FILE, ModelStore, file_sha256
 from logsentry.model_store.tensorflow_runtime import KerasInference, tensorflow
 from logsentry.trainer.architectures import get_architecture
-from logsentry.trainer.data import LabelledLogs, concat_logs, join_families, read_training_data
+from logsentry.trainer.data import LabelledLogs
+from logsentry.trainer.distributed import Role, fit, strategy_for, weights_digest
+from logsentry.trainer.distributed import write_report as write_worker_report
 from logsentry.trainer.evaluation import Evaluation, choose_threshold, evaluate
 from logsentry.trainer.onnx_export import export_checked
+from logsentry.trainer.pipeline import (
+    TEST,
+    TRAIN,
+    VALIDATION,
+    Plan,
+    count_rows,
+    fit_preprocessing,
+    peak_rss_mb,
+    scan,
+    score_parts,
+    training_dataset,
+)
 from logsentry.trainer.report import write_report
 from logsentry.trainer.settings import DEFAULT_BUCKETS, TrainSettings, augment_rows
+from logsentry.trainer.site_data import SiteData
+from logsentry.trainer.sources import MemoryShard, Shard, file_shards, files
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Split:
-    train: np.ndarray
-    validation: np.ndarray
-    test: np.ndarray
-
-
-@dataclass(frozen=True)
 class TrainResult:
-    version: str
-    manifest: Manifest
+    version: str  # "" on a worker other than the chief, which publishes nothing
+    manifest: Manifest | None
     evaluations: dict[str, Evaluation]
     train_seconds: float
-
-
-def split_indices(n: int, *, test_size: float, validation_split: float, seed: int) -> Split:
-    from sklearn.model_selection import train_test_split
-
-    if not (0 < test_size < 1 and 0 < validation_split < 1):
-        raise ConfigError("test_size and validation_split must lie strictly between 0 and 1")
-    train, test = train_test_split(np.arange(n), test_size=test_size, random_state=seed)
-    cut = int(len(train) * (1 - validation_split))  # Keras takes the *last* part
-    return Split(train=train[:cut], validation=train[cut:], test=test)
-
-
-def batches(
-    tokenizer: CharTokenizer,
-    texts: list[str],
-    labels: np.ndarray,
-    batch_size: int,
-    rng: np.random.Generator | None,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Batches that each share one bucket width; shuffled within and across buckets."""
-    encoded = tokenizer.encode_buckets(texts, windows=False)  # a window of filler is no attack example
-    plan: list[tuple[int, np.ndarray]] = []
-    for b, bucket in enumerate(encoded):
-        order = rng.permutation(len(bucket.rows)) if rng is not None else np.arange(len(bucket.rows))
-        plan += [(b, order[i : i + batch_size]) for i in range(0, len(order), batch_size)]
-    if rng is not None:
-        plan = [plan[i] for i in rng.permutation(len(plan))]
-    for b, take in plan:
-        bucket = encoded[b]
-        yield bucket.ids[take], labels[bucket.rows[take]].astype(np.float32)
-
-
-def _dataset(tokenizer: CharTokenizer, texts: list[str], labels: np.ndarray, batch_size: int, seed: int | None) -> Any:
-    tf = tensorflow()
-
-    rng = np.random.default_rng(seed) if seed is not None else None
-    widths = tokenizer.bucket_width(tokenizer.lengths(texts))
-    steps = int(sum(-(-count // batch_size) for count in np.unique(widths, return_counts=True)[1]))
-
-    def generate() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        yield from batches(tokenizer, texts, labels, batch_size, rng)  # new order each epoch
-
-    dataset = tf.data.Dataset.from_generator(
-        generate,
-        output_signature=(
-            tf.TensorSpec((None, None), tf.int32),
-            tf.TensorSpec((None,), tf.float32),
-        ),
-    )
-    return dataset.apply(tf.data.experimental.assert_cardinality(steps))
 
 
 TRAINING_SITES = tuple(range(1000, 1020))  # generated sites mixed into training; benchmarks test on others
 
 
-def augment(logs: LabelledLogs, split: Split, settings: TrainSettings) -> tuple[LabelledLogs, Split]:
-    """Add ``settings.augment`` requests of many generated sites to the training and validation parts.
-
-    The test part stays the user's data alone, so its figures keep their meaning; the
-    validation part, where the threshold is chosen, gets its share of other sites' ordinary
-    requests, so the alert budget holds beyond the one site the data came from.
-    """
-    from logsentry.trainer.sites import site_traffic
-
-    rows = augment_rows(settings.augment, len(logs.events))
-    generated = list(site_traffic(list(TRAINING_SITES), rows, seed=settings.seed, attack_share=0.5))
-    start = len(logs.events)
-    added = np.arange(start, start + len(generated))
-    cut = int(len(added) * (1 - settings.validation_split))
-    combined = LabelledLogs(
-        events=[*logs.events, *(e for e, _, _ in generated)],
-        labels=np.concatenate([logs.labels, np.asarray([y for _, y, _ in generated], dtype=np.int8)]),
-        lines=np.concatenate([logs.lines, np.zeros(len(generated), dtype=np.int64)]),
-        rows_read=logs.rows_read,
-        rejected=logs.rejected,
-        sha256=logs.sha256,
-        families=join_families(
-            [
-                (logs.families, len(logs.events)),
-                (np.asarray([f for _, _, f in generated], dtype=object), len(generated)),
-            ]
-        ),
-    )
-    log.info("augmented with %d generated requests of %d sites", len(generated), len(TRAINING_SITES))
-    return combined, Split(
-        train=np.concatenate([split.train, added[:cut]]),
-        validation=np.concatenate([split.validation, added[cut:]]),
-        test=split.test,
-    )
-
-
+ONE_WORKER = Role()
 FEEDBACK_WEIGHT = 20  # copies of each analyst verdict in the training part: one request must outweigh its look-alikes
-
-
-def fold_feedback(
-    logs: LabelledLogs, split: Split, feedback: Sequence[tuple[dict[str, Any], int]]
-) -> tuple[LabelledLogs, Split]:
-    """Add the analysts' verdicts (event, label) to the training part, ``FEEDBACK_WEIGHT`` times each.
-
-    A cleared false positive becomes a hard negative the model sees many times; a confirmed
-    attack a hard positive. Validation and test stay as they were, so the threshold and the
-    figures keep their meaning (and show whether the feedback cost anything elsewhere).
-    """
-    start = len(logs.events)
-    added = np.arange(start, start + len(feedback))
-    combined = LabelledLogs(
-        events=[*logs.events, *(event for event, _ in feedback)],
-        labels=np.concatenate([logs.labels, np.asarray([label for _, label in feedback], dtype=np.int8)]),
-        lines=np.concatenate([logs.lines, np.zeros(len(feedback), dtype=np.int64)]),
-        rows_read=logs.rows_read,
-        rejected=logs.rejected,
-        sha256=logs.sha256,
-        families=join_families([(logs.families, len(logs.events)), (None, len(feedback))]),
-    )
-    log.info("folded in %d analyst verdicts, %d times each", len(feedback), FEEDBACK_WEIGHT)
-    return combined, Split(
-        train=np.concatenate([split.train, np.repeat(added, FEEDBACK_WEIGHT)]),
-        validation=split.validation,
-        test=split.test,
-    )
 
 
 def data_files(paths: tuple[Path, ...]) -> list[dict[str, str]]:
@@ -205,23 +102,11 @@ def prepare(logs: LabelledLogs, settings: TrainSettings, train_rows: np.ndarray)
     return Preprocessing(tokenizer, cleanup)
 
 
-def train(settings: TrainSettings, feedback: Sequence[tuple[dict[str, Any], int]] = ()) -> TrainResult:
-    """Train, evaluate and publish; ``feedback`` holds analysts' verdicts (event, label) to fold in."""
-    tf = tensorflow()
-    import keras
-
-    from logsentry.model_store.scoring import Detector
-
-    arch = get_architecture(settings.architecture)
-    epochs = settings.epochs or arch.default_epochs
-    batch_size = settings.batch_size or arch.default_batch_size
-    parts = []
-    if settings.data:
-        parts.append(
-            read_training_data(settings.data, strict=settings.strict, fmt=settings.input_format, label=settings.label)
-        )
-    screened: list[dict[str, Any]] = []
-    disputed: list[dict[str, Any]] = []
+def _source_shards(settings: TrainSettings, topic: Sequence[Shard]) -> tuple[list[Shard], SiteData | None]:
+    """The shards split 75/25 together: the labelled files, the topic's range, the screened site logs."""
+    shards: list[Shard] = list(file_shards(settings.data, fmt=settings.input_format, label=settings.label))
+    shards += topic
+    site = None
     if settings.benign:
         from logsentry.model_store.bundled import load_serving_detector
         from logsentry.trainer.site_data import site_training_data
@@ -233,73 +118,155 @@ def train(settings: TrainSettings, feedback: Sequence[tuple[dict[str, Any], int]
             fmt=settings.input_format,
             strict=settings.strict,
         )
-        parts.append(site.logs)
-        screened = site.screened
-        disputed = site.disputed_routes
-    logs = concat_logs(parts)
-    if len(np.unique(logs.labels)) < 2:
-        names = ", ".join(str(p) for p in settings.data)
-        raise DataError(f"{names}: training needs both labels, found only {np.unique(logs.labels).tolist()}")
-    split = split_indices(
-        len(logs.events),
+        shards.append(
+            MemoryShard(
+                "site logs",
+                site.logs.events,
+                site.logs.labels.tolist(),
+                None if site.logs.families is None else site.logs.families.tolist(),
+            )
+        )
+    return shards, site
+
+
+def _added_shards(
+    settings: TrainSettings, user_rows: int, feedback: Sequence[tuple[dict[str, Any], int]]
+) -> tuple[list[tuple[Shard, np.ndarray]], int]:
+    """Rows with parts of their own: other sites' generated requests, the analysts' verdicts."""
+    from logsentry.trainer.sites import site_traffic
+
+    added: list[tuple[Shard, np.ndarray]] = []
+    rows = augment_rows(settings.augment, user_rows)
+    if rows:
+        generated = list(site_traffic(list(TRAINING_SITES), rows, seed=settings.seed, attack_share=0.5))
+        cut = int(len(generated) * (1 - settings.validation_split))
+        parts = np.full(len(generated), VALIDATION, dtype=np.uint8)
+        parts[:cut] = TRAIN
+        shard = MemoryShard("generated sites", [e for e, _, _ in generated], [y for _, y, _ in generated],
+                            [f for _, _, f in generated])  # fmt: skip
+        added.append((shard, parts))
+        log.info("augmented with %d generated requests of %d sites", len(generated), len(TRAINING_SITES))
+    if feedback:
+        events = [event for event, _ in feedback for _ in range(FEEDBACK_WEIGHT)]
+        labels = [label for _, label in feedback for _ in range(FEEDBACK_WEIGHT)]
+        added.append((MemoryShard("analyst verdicts", events, labels), np.full(len(events), TRAIN, dtype=np.uint8)))
+        log.info("folded in %d analyst verdicts, %d times each", len(feedback), FEEDBACK_WEIGHT)
+    return added, rows
+
+
+def _data_digest(settings: TrainSettings, topic: Sequence[Shard]) -> str:
+    """One SHA-256 over the input files' own digests and the topic ranges read, in order."""
+    names = [file_sha256(p) for p in files([*settings.data, *settings.benign])]
+    names += [shard.name for shard in topic]
+    return hashlib.sha256("".join(names).encode()).hexdigest()
+
+
+def train(
+    settings: TrainSettings,
+    feedback: Sequence[tuple[dict[str, Any], int]] = (),
+    *,
+    topic: Sequence[Shard] = (),
+    role: Role = ONE_WORKER,
+) -> TrainResult:
+    """Train, evaluate and publish; ``feedback`` holds analysts' verdicts (event, label) to fold in.
+
+    ``topic`` holds the offset ranges of a Kafka topic to read as more rows; ``role`` is this
+    process's place among several workers (worker 0 evaluates and publishes).
+    """
+    tf = tensorflow()
+    import keras
+
+    from logsentry.model_store.scoring import Detector
+
+    strategy = strategy_for(role)  # first: the multi-worker strategy must exist before other TensorFlow work
+    arch = get_architecture(settings.architecture)
+    epochs = settings.epochs or arch.default_epochs
+    batch_size = settings.batch_size or arch.default_batch_size
+    per_worker_batch = -(-batch_size // role.count)
+    shows = settings.verbose > 0
+    started_all = time.perf_counter()
+
+    split, site = _source_shards(settings, topic)
+    counted, counting = count_rows(split, progress=shows)
+    fixed, augmented = _added_shards(settings, sum(counted), feedback)
+    data = Plan.build(
+        split,
+        counted,
+        fixed,
         test_size=settings.test_size,
         validation_split=settings.validation_split,
         seed=settings.seed,
+        strict=settings.strict,
     )
-    augmented = augment_rows(settings.augment, len(logs.events))
-    if augmented:
-        logs, split = augment(logs, split, settings)
-    if feedback:
-        logs, split = fold_feedback(logs, split, feedback)
-    train_rows = np.concatenate([split.train, split.validation])
-    preprocessing = prepare(logs, settings, train_rows)
+    buckets = (*tuple(b for b in DEFAULT_BUCKETS if b < settings.max_len), settings.max_len)
+    buckets = buckets if arch.variable_length else ()
+    found = scan(data, buckets=buckets, max_len=settings.max_len, workers=role.count,
+                 batch_size=per_worker_batch, progress=shows)  # fmt: skip
+    trained_labels = found.labels["train"]
+    if not found.records:
+        raise DataError(f"{_names(settings, topic)}: no usable rows ({found.rows_refused} refused)")
+    if trained_labels[0] == 0 or trained_labels[1] == 0:
+        raise DataError(
+            f"{_names(settings, topic)}: training needs both labels, found only "
+            f"{[label for label in (0, 1) if trained_labels[label]]}"
+        )
+    preprocessing = fit_preprocessing(found, max_len=settings.max_len, oov=settings.oov, buckets=buckets)
     tokenizer = preprocessing.tokenizer
-    texts = preprocessing.texts(logs.events)
-    labels = logs.labels
+    steps = found.steps(role.count, per_worker_batch)
     log.info(
-        "training architecture=%s epochs=%d batch_size=%d train=%d validation=%d test=%d vocabulary=%d",
-        arch.name,
-        epochs,
-        batch_size,
-        len(split.train),
-        len(split.validation),
-        len(split.test),
-        len(tokenizer.vocabulary),
-    )
+        "training architecture=%s epochs=%d batch_size=%d steps=%d workers=%d train=%d validation=%d test=%d "
+        "vocabulary=%d",
+        arch.name, epochs, batch_size, steps, role.count, sum(found.labels["train"].values()),
+        sum(found.labels["validation"].values()), sum(found.labels["test"].values()), len(tokenizer.vocabulary),
+    )  # fmt: skip
 
     keras.utils.set_random_seed(settings.seed)
     tf.config.experimental.enable_op_determinism()
-    model = arch.build(tokenizer.input_dim, settings.max_len)
-
-    def subset(rows: np.ndarray) -> tuple[list[str], np.ndarray]:
-        return [texts[i] for i in rows], labels[rows]
-
-    train_texts, train_labels = subset(split.train)
-    val_texts, val_labels = subset(split.validation)
-    test_texts, test_labels = subset(split.test)
-    started = time.perf_counter()
-    model.fit(
-        _dataset(tokenizer, train_texts, train_labels, batch_size, settings.seed),
-        validation_data=_dataset(tokenizer, val_texts, val_labels, 512, None),
-        epochs=epochs,
-        shuffle=False,  # the dataset shuffles itself, by bucket
-        verbose=settings.verbose,
-    )
-    train_seconds = time.perf_counter() - started
-
-    detector = Detector(
-        KerasInference(model, variable_length=arch.variable_length, max_len=preprocessing.tokenizer.max_len),
-        preprocessing,
-    )
-    val_scores = detector.score_texts(val_texts)
-    threshold = choose_threshold(val_labels, val_scores, settings.threshold_rule)
-    test_scores = detector.score_texts(test_texts)
-    families = logs.families
-    evaluations = {
-        "validation": evaluate(
-            val_labels, val_scores, threshold, None if families is None else families[split.validation]
+    with strategy.scope():
+        model = arch.build(tokenizer.input_dim, settings.max_len)
+    history = fit(
+        model,
+        lambda worker, workers: training_dataset(
+            data,
+            preprocessing,
+            batch_size=per_worker_batch,
+            worker=worker,
+            workers=workers,
+            shuffle_buffer=settings.shuffle_buffer,
+            seed=settings.seed,
         ),
-        "test": evaluate(test_labels, test_scores, threshold, None if families is None else families[split.test]),
+        strategy=strategy,
+        epochs=epochs,
+        steps=steps,
+        per_worker_batch=per_worker_batch,
+        progress=shows,
+    )
+    train_seconds = sum(e.seconds for e in history)
+    digest = weights_digest(model.get_weights())
+    if settings.worker_report is not None:
+        write_worker_report(settings.worker_report, role, {
+            "weights_sha256": digest, "steps_per_epoch": steps,
+            "epochs": [asdict(e) for e in history], "peak_rss_mb": round(peak_rss_mb(), 1),
+        })  # fmt: skip
+    if not role.chief:
+        log.info("worker %d of %d done: weights %s", role.index, role.count, digest[:16])
+        return TrainResult("", None, {}, train_seconds)
+
+    trained = arch.build(tokenizer.input_dim, settings.max_len)  # out of the strategy: saved and exported as is
+    trained.set_weights(model.get_weights())
+    detector = Detector(
+        KerasInference(trained, variable_length=arch.variable_length, max_len=tokenizer.max_len), preprocessing
+    )
+    evaluated = sum(found.labels["validation"].values()) + sum(found.labels["test"].values())
+    scored_from = time.perf_counter()
+    scored = score_parts(data, detector, progress=shows, total=evaluated)
+    evaluate_seconds = time.perf_counter() - scored_from
+    val_scores, val_labels, val_families = scored[VALIDATION].arrays()
+    test_scores, test_labels, test_families = scored[TEST].arrays()
+    threshold = choose_threshold(val_labels, val_scores, settings.threshold_rule)
+    evaluations = {
+        "validation": evaluate(val_labels, val_scores, threshold, val_families),
+        "test": evaluate(test_labels, test_scores, threshold, test_families),
     }
     log.info(
         "evaluated threshold=%.4f test_accuracy=%.4f test_f1=%.4f",
@@ -307,7 +274,22 @@ def train(settings: TrainSettings, feedback: Sequence[tuple[dict[str, Any], int]
         evaluations["test"].accuracy,
         evaluations["test"].f1,
     )
-
+    pipeline = {
+        **found.to_dict(),
+        "workers": role.count,
+        "weights_sha256": digest,
+        "steps_per_epoch": steps,
+        "shuffle_buffer": settings.shuffle_buffer,
+        "seconds": {
+            "count": round(counting.seconds, 2),
+            "scan": round(found.stats.seconds if found.stats else 0.0, 2),
+            "epochs": [round(e.seconds, 2) for e in history],
+            "evaluate": round(evaluate_seconds, 2),
+            "total_before_export": round(time.perf_counter() - started_all, 2),
+        },
+        "epoch_loss": [round(e.loss, 5) for e in history],
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
     hyperparameters = {
         "epochs": epochs,
         "batch_size": batch_size,
@@ -317,25 +299,28 @@ def train(settings: TrainSettings, feedback: Sequence[tuple[dict[str, Any], int]
         "augment": augmented,
         "augment_sites": list(TRAINING_SITES) if augmented else [],
         "benign_files": [p.name for p in settings.benign],
-        "benign_screened_out": len(screened),
-        "benign_disputed_routes": disputed,
+        "benign_screened_out": len(site.screened) if site else 0,
+        "benign_disputed_routes": site.disputed_routes if site else [],
+        "topic_ranges": [shard.name for shard in topic],
         "feedback": {
             "benign": sum(1 for _, label in feedback if label == 0),
             "attack": sum(1 for _, label in feedback if label == 1),
             "weight": FEEDBACK_WEIGHT if feedback else 0,
         },
+        "workers": role.count,
         "description": arch.description,
     }
+    sample = scored[VALIDATION].texts
     store = ModelStore(settings.store)
     with store.new_version() as draft:
-        model.save(draft.path / MODEL_FILE)
+        trained.save(draft.path / MODEL_FILE)
         onnx = export_checked(
-            model,
+            trained,
             draft.path,
             preprocessing,
             variable_length=arch.variable_length,
-            texts=val_texts,
-            scores=val_scores,
+            texts=sample,
+            scores=val_scores[: len(sample)],
             threshold=threshold,
         )
         write_report(
@@ -350,36 +335,41 @@ def train(settings: TrainSettings, feedback: Sequence[tuple[dict[str, Any], int]
                 "threshold_rule": settings.threshold_rule,
                 "train_seconds": train_seconds,
                 "input_format": str(settings.input_format),
-                "data": ", ".join(p.name for p in settings.data) + f" ({logs.rows_read:,} rows read in all)",
+                "data": _names(settings, topic) + f" ({found.rows_read:,} rows read in all)",
+                "pipeline": pipeline,
             },
         )
-        if settings.benign:
+        if site is not None:
             with (draft.path / "report" / "screened.jsonl").open("w", encoding="utf-8") as handle:
-                for row in screened:
+                for row in site.screened:
                     handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         draft.manifest = Manifest(
             version=draft.version,
             created_at=draft.created_at,
             architecture=arch.name,
             variable_length=arch.variable_length,
-            parameters=int(model.count_params()),
+            parameters=int(trained.count_params()),
             hyperparameters=hyperparameters,
             preprocessing=preprocessing,
             threshold=threshold,
             threshold_rule=settings.threshold_rule,
             evaluation={k: v.to_dict() for k, v in evaluations.items()} | {"train_seconds": round(train_seconds, 2)},
             training_data=TrainingData(
-                name=",".join(p.name for p in (*settings.data, *settings.benign)),
-                sha256=logs.sha256,
-                rows_read=logs.rows_read,
-                rows_used=len(logs.events),
-                rows_rejected=len(logs.rejected),
+                name=_names(settings, topic),
+                sha256=_data_digest(settings, topic),
+                rows_read=found.rows_read,
+                rows_used=found.records,
+                rows_rejected=found.rows_refused,
             ),
             library_versions=library_versions(),
-            extra={"data_files": data_files((*settings.data, *settings.benign))},
+            extra={"data_files": data_files(tuple(files([*settings.data, *settings.benign]))), "pipeline": pipeline},
             onnx=onnx,
         )
         manifest = draft.manifest
     if settings.promote:
         store.promote(manifest.version, reason="trained")
     return TrainResult(manifest.version, manifest, evaluations, train_seconds)
+
+
+def _names(settings: TrainSettings, topic: Sequence[Shard]) -> str:
+    return ",".join([*(p.name for p in files([*settings.data, *settings.benign])), *(s.name for s in topic)])

@@ -15,7 +15,7 @@ from logsentry.model_store.scoring import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.data import read_labelled_csv
 from logsentry.trainer.evaluation import evaluate
-from logsentry.trainer.training import split_indices
+from logsentry.trainer.pipeline import split_indices
 
 
 def _live_messages(path: Path) -> list[bytes]:

@@ -1,0 +1,85 @@
+"""Training from a corpus three times larger than the memory the training process may use.
+
+The corpus is built like a busy site's log: each request carries a few tens of KB of
+headers (cookies), which the cleanup drops before the model sees the request. The cap is
+a real cgroup (``memory_cap.py``). Loading the same file in memory, as training did before
+the streaming pipeline, is killed by the kernel under that cap; the streaming ``logsentry
+train`` finishes within it and publishes a version that scores.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from logsentry.model_store.store import ModelStore
+from logsentry.trainer.data import format_row
+from logsentry.trainer.generate import generate_events
+from tests.integration.memory_cap import MemoryCap
+
+pytestmark = pytest.mark.integration
+
+GIB = 1024**3
+CAP = int(1.5 * GIB)  # the trainer's own peak on small data is ~1.0 GiB (TensorFlow, the model, ONNX export)
+ROWS = 102_000
+HEADER_BYTES = 48_000
+
+
+def corpus(path: Path) -> int:
+    filler = "".join(random.Random(0).choice("abcdefghijklmnopqrstuvwxyz0123456789=;") for _ in range(HEADER_BYTES))
+    with path.open("w", encoding="utf-8") as out:
+        for i, (event, label) in enumerate(generate_events(ROWS, seed=3)):
+            event["headers"] = {"cookie": f"session{i}={filler}"}
+            out.write(format_row(event, label))
+    return path.stat().st_size
+
+
+def test_training_streams_a_corpus_three_times_its_memory_cap(tmp_path: Path) -> None:
+    data = tmp_path / "busy-site.csv"
+    try:
+        size = corpus(data)
+        assert size >= 3 * CAP, f"the corpus ({size / GIB:.1f} GiB) is at least three times the cap"
+
+        in_memory = MemoryCap(CAP)
+        try:
+            loaded = subprocess.run(
+                [sys.executable, "-c", "import sys; from logsentry.trainer.data import read_training_data; "
+                 "print(len(read_training_data([sys.argv[1]]).events))", str(data)],
+                preexec_fn=in_memory.enter, capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            assert loaded.returncode == -signal.SIGKILL, f"loading it whole survived the cap: {loaded.stdout}"
+            assert in_memory.ooms() > 0
+        finally:
+            in_memory.close()
+
+        streamed = MemoryCap(CAP)
+        try:
+            store = tmp_path / "models"
+            done = subprocess.run(
+                [sys.executable, "-m", "logsentry", "train", "--data", str(data), "--store", str(store),
+                 "--epochs", "1", "--augment", "0", "--keras-verbose", "2"],
+                preexec_fn=streamed.enter, capture_output=True, text=True, timeout=1800,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr[-3000:]
+            peak = streamed.peak()
+        finally:
+            streamed.close()
+    finally:
+        data.unlink(missing_ok=True)
+
+    assert "published" in done.stdout
+    assert peak <= CAP
+    manifest = ModelStore(store).manifest()
+    pipeline = manifest.extra["pipeline"]
+    assert pipeline["rows_read"] == ROWS and pipeline["rows_refused"] == 0
+    assert pipeline["peak_rss_mb"] * 2**20 < CAP
+    assert manifest.evaluation["test"]["roc_auc"] > 0.9, "and it learnt"
+    for name in ("count", "scan", "epoch 1/1", "evaluate"):
+        assert f"{name}: " in done.stderr and "rows/s" in done.stderr
+    print(f"corpus {size / GIB:.2f} GiB, cap {CAP / GIB:.2f} GiB, cgroup peak {peak / GIB:.2f} GiB, "
+          f"trainer peak RSS {pipeline['peak_rss_mb']:.0f} MiB, seconds {pipeline['seconds']}")  # fmt: skip

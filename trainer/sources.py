@@ -1,0 +1,235 @@
+"""Where training rows come from, read lazily: files (plain or gzip, any input format), rows
+held in memory (generated or analysts' verdicts), and a Kafka topic's offset range.
+
+Every source is a tuple of *shards*, each read from its start as often as needed (one pass to
+count, one to fit the vocabulary, one per epoch) and never held whole. A shard yields
+:data:`Row` values or :class:`MalformedRow` (the caller decides whether a bad row is fatal),
+and numbers its rows ``0, 1, 2, ...`` in a way that is the same on every pass: the record
+sequence of a file, the offset minus the range's start of a topic partition. Every message
+goes through :func:`model_store.formats.decode_message`, the decoder the stream uses.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple, Protocol
+
+from logsentry.model_store.decode import DecodeLimits
+from logsentry.model_store.errors import ConfigError, DataError, InvalidMessage, MalformedRow
+from logsentry.model_store.formats import InputFormat, decode_message
+
+_LABELS = {"0": 0, "1": 1}
+# the stream's own default limits: a row the stream would refuse as too large or too deep is
+# refused here too, so training never learns from what serving would dead-letter
+TRAINING_LIMITS = DecodeLimits()
+LABEL_HEADER = "logsentry-label"  # a topic message's label, when the topic carries one
+
+
+class Row(NamedTuple):
+    """One row read: its number in the shard, the line (or offset) it starts on, its records."""
+
+    ordinal: int
+    line: int
+    records: list[dict[str, Any]]
+    label: int
+    family: str | None
+
+
+class Shard(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def count(self) -> int:
+        """How many row numbers the shard uses (cheap: no message is decoded)."""
+        ...
+
+    def rows(self) -> Iterator[Row | MalformedRow]: ...
+
+
+def decode_row(line: int, message: str | bytes, fmt: InputFormat) -> tuple[list[dict[str, Any]], int | None]:
+    """The request logs of one message (and a mapping's label), or :class:`MalformedRow`."""
+    raw = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
+    try:
+        decoded = decode_message(raw, fmt, TRAINING_LIMITS)
+    except InvalidMessage as exc:
+        raise MalformedRow(line, f"{exc.reason}: {exc.detail}") from None
+    records = []
+    for index, record in enumerate(decoded.records):
+        if isinstance(record, InvalidMessage):
+            raise MalformedRow(line, f"record {index}: {record.reason}: {record.detail}")
+        records.append(record)
+    return records, decoded.label
+
+
+def parse_row(
+    line: int, fields: list[str], fmt: InputFormat = InputFormat()
+) -> tuple[list[dict[str, Any]], int, str | None]:
+    """One CSV record to (request logs, label, family or None), or :class:`MalformedRow` saying why not."""
+    if len(fields) not in (2, 3):
+        raise MalformedRow(line, f"expected 2 or 3 fields (|json|,label[,family]), found {len(fields)}")
+    text, label_text = fields[:2]
+    label = _LABELS.get(label_text.strip())
+    if label is None:
+        raise MalformedRow(line, f"label must be 0 or 1, found {label_text.strip()[:20]!r}")
+    family = fields[2].strip() if len(fields) == 3 else None
+    return decode_row(line, text, fmt)[0], label, family
+
+
+def is_labelled_csv(path: Path, label: int | None) -> bool:
+    """A file is read as labelled CSV unless a label is given for it or it is not ``.csv`` (or ``.csv.gz``)."""
+    name = path.name.lower()
+    return label is None and (name.endswith(".csv") or name.endswith(".csv.gz"))
+
+
+def _open(path: Path) -> BinaryIO:
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a file") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if handle.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.open(handle)  # type: ignore[return-value]
+    return handle
+
+
+def text_lines(path: Path) -> Iterator[str]:
+    """The lines of a file (gzip or plain), decoded as UTF-8, with errors a user can act on."""
+    handle = _open(path)
+    number = 0
+    try:
+        for number, raw in enumerate(handle, start=1):  # noqa: B007 - the line is reported on error
+            yield raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: line {number}: not UTF-8 ({exc.reason})") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path}: line {number + 1}: cannot be read: {exc}") from None
+    finally:
+        handle.close()
+
+
+def _csv_records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line the record starts on, fields) of each non-blank CSV record in the reference dialect."""
+    reader = csv.reader(lines, quotechar="|", doublequote=True, strict=False)
+    start = 1
+    for fields in reader:
+        if fields:  # a blank line is not a row
+            yield start, fields
+        start = reader.line_num + 1
+
+
+@dataclass(frozen=True)
+class FileShard:
+    """One file: labelled CSV (``|message|,label[,family]``) or a log with one message per line."""
+
+    path: Path
+    fmt: InputFormat = field(default_factory=InputFormat)
+    label: int | None = None  # the label of every row of a log file
+
+    def __post_init__(self) -> None:
+        if not self.csv and self.label is None and (self.fmt.mapping is None or not self.fmt.mapping.label):
+            raise ConfigError(f"{self.path}: a log file needs --label 0|1, or an input mapping with a label field")
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def csv(self) -> bool:
+        return is_labelled_csv(self.path, self.label) and (self.fmt.mapping is None or not self.fmt.mapping.label)
+
+    def _lines(self) -> Iterable[str]:
+        return text_lines(self.path)
+
+    def _messages(self) -> Iterator[tuple[int, list[str]]]:
+        if self.csv:
+            yield from _csv_records(self._lines())
+            return
+        for number, line in enumerate(self._lines(), start=1):
+            line = line.rstrip("\r\n")
+            if line.strip():
+                yield number, [line]
+
+    def count(self) -> int:
+        return sum(1 for _ in self._messages())
+
+    def rows(self) -> Iterator[Row | MalformedRow]:
+        for ordinal, (line, fields) in enumerate(self._messages()):
+            try:
+                if self.csv:
+                    records, label, family = parse_row(line, fields, self.fmt)
+                else:
+                    records, found = decode_row(line, fields[0], self.fmt)
+                    chosen = self.label if self.label is not None else found
+                    if chosen is None:
+                        raise MalformedRow(line, "no label")
+                    label, family = chosen, None
+            except MalformedRow as bad:
+                yield bad
+                continue
+            yield Row(ordinal, line, records, label, family)
+
+
+@dataclass(frozen=True)
+class TextShard(FileShard):
+    """Rows given as one string (``path`` only names them: ``.csv`` for labelled CSV)."""
+
+    text: str = ""
+
+    def _lines(self) -> Iterable[str]:
+        return io.StringIO(self.text, newline="")
+
+
+@dataclass(frozen=True)
+class MemoryShard:
+    """Rows already in memory (generated requests, analysts' verdicts): one record each."""
+
+    name: str
+    events: Sequence[dict[str, Any]]
+    labels: Sequence[int]
+    families: Sequence[str | None] | None = None
+
+    def count(self) -> int:
+        return len(self.events)
+
+    def rows(self) -> Iterator[Row | MalformedRow]:
+        families = self.families if self.families is not None else [None] * len(self.events)
+        for ordinal, (event, label, family) in enumerate(zip(self.events, self.labels, families, strict=True)):
+            yield Row(ordinal, 0, [event], int(label), family)
+
+
+def files(paths: Sequence[str | Path]) -> list[Path]:
+    """The files named, a directory standing for the files in it (sorted; hidden files skipped)."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not inside:
+                raise DataError(f"{path}: an empty directory")
+            out += inside
+        else:
+            out.append(path)
+    return out
+
+
+def file_shards(
+    paths: Sequence[Path], *, fmt: InputFormat = InputFormat(), label: int | None = None
+) -> list[FileShard]:
+    return [FileShard(path, fmt, label) for path in files(paths)]
+
+
+def read_rows(shard: Shard, *, strict: bool) -> Iterator[Row | MalformedRow]:
+    """``shard.rows()``, a bad row raising (with the shard's name) when ``strict``."""
+    for row in shard.rows():
+        if strict and isinstance(row, MalformedRow):
+            raise MalformedRow(row.line, f"{row.reason} (in {shard.name}; --strict makes bad rows fatal)")
+        yield row
