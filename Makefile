@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-cross-site bench-generalisation bench-explain clean
+.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-cross-site bench-generalisation bench-explain bench-training clean
 
 setup: $(VENV)/.installed
 
@@ -66,6 +66,12 @@ bench-generalisation: setup
 # what explaining every alert costs the stream, at 1 % and 30 % flagged
 bench-explain: setup kafka-fetch
 	$(BIN)/python bench/explain.py
+
+# training at scale: streaming versus in-memory, peak memory versus rows, 2 workers versus 1
+bench-training: setup
+	$(BIN)/python bench/training_scale.py compare
+	$(BIN)/python bench/training_scale.py memory --full
+	$(BIN)/python bench/training_scale.py workers
 
 clean:
 	rm -rf .cache work

@@ -33,8 +33,8 @@ from logsentry.model_store.scoring import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.data import read_labelled_csv
 from logsentry.trainer.evaluation import evaluate
-from logsentry.trainer.settings import TrainSettings
 from logsentry.trainer.pipeline import split_indices
+from logsentry.trainer.settings import TrainSettings
 from logsentry.trainer.training import prepare, train
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -94,21 +94,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     ModelStore(settings.store).check(create=True)
     role = role_from(os.environ.get("TF_CONFIG"))
-    topic = []
+    topic: list[Any] = []
+    spans: list[Any] = []
     if args.from_topic:
+        from functools import partial
+
         from logsentry.stream.connection import check_connection
+        from logsentry.stream.ranges import read_range, resolve_ranges
         from logsentry.stream.settings import kafka_settings
-        from logsentry.trainer.topic_source import topic_shards
+        from logsentry.trainer.sources import TopicShard
 
         kafka = kafka_settings(vars(args))
         check_connection(kafka)
-        topic = topic_shards(kafka, args.from_topic, since=args.since, until=args.until, offsets=args.offsets,
-                             fmt=args.input_format, label=args.label)  # fmt: skip
+        spans = resolve_ranges(kafka, args.from_topic, since=args.since, until=args.until, offsets=args.offsets)
+        topic = [TopicShard(s.name, s.start, s.end, partial(read_range, kafka, s), args.input_format, args.label)
+                 for s in spans]  # fmt: skip
         print(f"reading {args.from_topic}: " + ", ".join(s.name for s in topic), file=sys.stderr)
     if args.workers > 1:
         if role.count > 1:
             raise ConfigError("TF_CONFIG already names this process's workers: leave out --workers")
-        return _train_local_workers(args, topic)
+        return _train_local_workers(args, spans)
     feedback: list[dict[str, Any]] = []
     if args.feedback or args.feedback_topic:
         from logsentry.stream.feedback import DEFAULT_FEEDBACK_TOPIC, read_feedback
@@ -132,7 +137,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_local_workers(args: argparse.Namespace, topic: Sequence[Any]) -> int:
+def _train_local_workers(args: argparse.Namespace, spans: Sequence[Any]) -> int:
     """``--workers N``: the same command as N local worker processes of one TensorFlow cluster."""
     import tempfile
 
@@ -148,8 +153,8 @@ def _train_local_workers(args: argparse.Namespace, topic: Sequence[Any]) -> int:
             skip = True
         elif not item.startswith(("--workers=", "--since=", "--until=", "--offsets=")):
             rest.append(item)
-    if topic:  # every worker reads the very range resolved here, whatever arrives meanwhile
-        rest += ["--offsets", ",".join(f"{s.partition}={s.start}:{s.end}" for s in topic)]
+    if spans:  # every worker reads the very range resolved here, whatever arrives meanwhile
+        rest += ["--offsets", ",".join(f"{s.partition}={s.start}:{s.end}" for s in spans)]
     with tempfile.TemporaryDirectory(prefix="logsentry-workers-") as scratch:
         reports = run_local([*raw[:at], "train", *rest], args.workers, Path(scratch))
     print(

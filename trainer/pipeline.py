@@ -7,10 +7,11 @@
 2. **scan** — every message decoded once: label counts per part, rows refused and why, the
    fields seen and the character counts of the training and validation rows (the vocabulary),
    and how many training rows fall in each length bucket (the steps of an epoch).
-3. **epochs** — ``tf.data``: shards read in parallel (``interleave``), each message decoded,
+3. **epochs** — ``tf.data``: shards read side by side (``interleave``), each message decoded,
    cleaned and encoded by the serving code (:func:`model_store.formats.decode_message`,
-   :class:`~model_store.preprocessing.Preprocessing`, ``CharTokenizer.encode_buckets``), a
-   bounded shuffle buffer, then batches that share one bucket width (``group_by_window``).
+   :class:`~model_store.preprocessing.Preprocessing`, ``CharTokenizer.encode_buckets``), rows
+   drawn from a bounded shuffle buffer into batches that share one bucket width, batches
+   shuffled again across shards, prefetched.
 4. **evaluation** — validation and test rows scored in chunks through the serving
    :class:`~model_store.scoring.Detector`; only their scores and labels are kept.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 import resource
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -138,7 +140,7 @@ class Scan:
     refused_by_reason: Counter[str] = field(default_factory=Counter)
     chars: Counter[str] = field(default_factory=Counter)
     fields: dict[str, None] = field(default_factory=dict)
-    batches: Counter[tuple[int, int]] = field(default_factory=Counter)  # (worker, width) -> training rows
+    rows_per_bucket: Counter[tuple[int, int, int]] = field(default_factory=Counter)  # (worker, shard, width) -> rows
     stats: PassStats | None = None
 
     @property
@@ -148,7 +150,7 @@ class Scan:
     def steps(self, workers: int, batch_size: int) -> int:
         """Batches of an epoch for the busiest worker (each bucket's last batch may be short)."""
         per_worker = Counter[int]()
-        for (worker, _), rows in self.batches.items():
+        for (worker, _, _), rows in self.rows_per_bucket.items():
             per_worker[worker] += -(-rows // batch_size)
         return max(per_worker.values(), default=0)
 
@@ -209,7 +211,7 @@ def scan(data: Plan, *, buckets: Sequence[int], max_len: int, workers: int, batc
                         out.fields.setdefault(key, None)
                 if part == TRAIN:
                     width = int(edges[np.searchsorted(edges, min(len(text), max_len))])
-                    out.batches[((bases[index] + row.ordinal) % workers, width)] += 1
+                    out.rows_per_bucket[((bases[index] + row.ordinal) % workers, index, width)] += 1
         bar.update(read % 1000)
         out.rows_read += read
     out.stats = bar.close(f"{out.records:,} records, {out.rows_refused:,} refused")
@@ -256,6 +258,44 @@ def _encoded(
         yield from flush()
 
 
+def shuffled_batches(
+    chunks: Iterator[tuple[np.ndarray, np.ndarray]], *, batch_size: int, buffer: int, rng: random.Random
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Rows drawn at random from a buffer of ``buffer`` rows, batched by width as bins fill.
+
+    The buffer replaces a random row by each row read (the last rows are drawn in random
+    order), so memory stays at the buffer; a bin (one per bucket width) is a batch when it
+    holds ``batch_size`` rows, and the bins left at the end are the short batches. Done in
+    numpy because ``tf.data``'s per-row ``shuffle`` + ``group_by_window`` cost ~100 µs a row
+    here, more than the model's own step.
+    """
+    pool: list[tuple[np.ndarray, float]] = []
+    bins: dict[int, list[tuple[np.ndarray, float]]] = {}
+
+    def place(row: tuple[np.ndarray, float]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        held = bins.setdefault(len(row[0]), [])
+        held.append(row)
+        if len(held) == batch_size:
+            yield np.stack([r[0] for r in held]), np.asarray([r[1] for r in held], dtype=np.float32)
+            held.clear()
+
+    for ids, labels in chunks:
+        for row in zip(ids, labels.tolist(), strict=True):
+            if len(pool) < buffer:
+                pool.append(row)
+                continue
+            at = rng.randrange(buffer)
+            yield from place(pool[at])
+            pool[at] = row
+    rng.shuffle(pool)
+    for row in pool:
+        yield from place(row)
+    rest = [held for held in bins.values() if held]
+    rng.shuffle(rest)
+    for held in rest:
+        yield np.stack([r[0] for r in held]), np.asarray([r[1] for r in held], dtype=np.float32)
+
+
 def training_dataset(
     data: Plan,
     preprocessing: Preprocessing,
@@ -267,32 +307,36 @@ def training_dataset(
     seed: int = 42,
     parallel_reads: int = 4,
 ) -> Any:
-    """The training rows ``worker`` reads, as shuffled batches of one bucket width, repeated forever."""
+    """The training rows ``worker`` reads, as shuffled batches of one bucket width, repeated forever.
+
+    Each shard is read by its own generator (``interleave``: up to ``parallel_reads`` side
+    by side), which shuffles and batches its rows; ``tf.data`` then shuffles the batches of
+    all shards and prefetches. Each epoch draws a new order, the same on every run.
+    """
     from logsentry.model_store.tensorflow_runtime import tensorflow
 
     tf = tensorflow()
+    epochs = Counter[int]()
+
+    def generate(index: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        index = int(index)
+        epochs[index] += 1
+        rng = random.Random(f"{seed}/{worker}/{index}/{epochs[index]}")
+        rows = _encoded(data, index, preprocessing, TRAIN, worker, workers)
+        yield from shuffled_batches(rows, batch_size=batch_size, buffer=shuffle_buffer, rng=rng)
 
     def shard(index: Any) -> Any:
         return tf.data.Dataset.from_generator(
-            lambda i: _encoded(data, int(i), preprocessing, TRAIN, worker, workers),
+            generate,
             args=(index,),
             output_signature=(tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.float32)),
-        ).unbatch()
+        )
 
     reads = max(1, min(parallel_reads, len(data.shards)))
-    rows = tf.data.Dataset.range(len(data.shards)).interleave(
+    batches = tf.data.Dataset.range(len(data.shards)).interleave(
         shard, cycle_length=reads, num_parallel_calls=reads, deterministic=True
     )
-    return (
-        rows.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-        .group_by_window(
-            key_func=lambda ids, _: tf.cast(tf.shape(ids)[0], tf.int64),
-            reduce_func=lambda _, window: window.batch(batch_size),
-            window_size=batch_size,
-        )
-        .repeat()
-        .prefetch(2)
-    )
+    return batches.shuffle(64, seed=seed, reshuffle_each_iteration=True).repeat().prefetch(4)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, Protocol
@@ -205,6 +205,58 @@ class MemoryShard:
         families = self.families if self.families is not None else [None] * len(self.events)
         for ordinal, (event, label, family) in enumerate(zip(self.events, self.labels, families, strict=True)):
             yield Row(ordinal, 0, [event], int(label), family)
+
+
+class Message(Protocol):
+    """A message of a topic: what :class:`TopicShard` reads (``stream.ranges.Message``)."""
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> tuple[tuple[str, bytes], ...]: ...
+
+
+@dataclass(frozen=True)
+class TopicShard:
+    """One partition's offsets ``[start, end)`` of a topic; row number = offset - start.
+
+    ``read`` gives the range's messages (``stream.ranges.read_range``: no consumer group).
+    A message's label is ``label`` if given, else the input mapping's label field, else its
+    ``logsentry-label`` header (``0``/``1``: labelled sets kept in Kafka), else 0: a site's own
+    traffic is read as benign.
+    """
+
+    name: str
+    start: int
+    end: int
+    read: Callable[[], Iterable[Message]]
+    fmt: InputFormat = field(default_factory=InputFormat)
+    label: int | None = None
+
+    def count(self) -> int:
+        return self.end - self.start
+
+    def _label(self, found: int | None, headers: Iterable[tuple[str, bytes]]) -> int:
+        if self.label is not None:
+            return self.label
+        if found is not None:
+            return found
+        for key, value in headers:
+            if key == LABEL_HEADER and value in (b"0", b"1"):
+                return int(value)
+        return 0
+
+    def rows(self) -> Iterator[Row | MalformedRow]:
+        for message in self.read():
+            try:
+                records, found = decode_row(message.offset, message.value or b"", self.fmt)
+            except MalformedRow as bad:
+                yield bad
+                continue
+            label = self._label(found, message.headers)
+            yield Row(message.offset - self.start, message.offset, records, label, None)
 
 
 def files(paths: Sequence[str | Path]) -> list[Path]:

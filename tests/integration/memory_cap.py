@@ -9,6 +9,7 @@ that can be written is a failure, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -54,7 +55,5 @@ class MemoryCap:
         return int(counts.get("oom_kill", 0))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # a process still inside: the kernel keeps the group
             self.path.rmdir()
-        except OSError:
-            pass

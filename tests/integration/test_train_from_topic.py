@@ -83,8 +83,15 @@ def test_a_topic_range_trains_the_model_its_file_trains_without_disturbing_the_d
 def test_an_explicit_offset_range_is_read_from_every_partition(
     bootstrap: str, topics: Topics, tmp_path: Path
 ) -> None:  # fmt: skip
+    from functools import partial
+
+    from logsentry.stream.ranges import read_range, resolve_ranges
     from logsentry.stream.settings import KafkaSettings
-    from logsentry.trainer.topic_source import topic_shards
+    from logsentry.trainer.sources import TopicShard
+
+    def topic_shards(kafka: KafkaSettings, topic: str, offsets: str) -> list[TopicShard]:
+        spans = resolve_ranges(kafka, topic, offsets=offsets)
+        return [TopicShard(s.name, s.start, s.end, partial(read_range, kafka, s)) for s in spans]
 
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     for i in range(40):
@@ -95,11 +102,14 @@ def test_an_explicit_offset_range_is_read_from_every_partition(
     producer.close()
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
     shards = topic_shards(kafka, topics.logs, offsets="5:15")
-    assert [(s.partition, s.start, s.end) for s in shards] == [(0, 5, 15), (1, 5, 15)]
+    assert [(s.name, s.start, s.end) for s in shards] == [
+        (f"{topics.logs}[0]@5:15", 5, 15),
+        (f"{topics.logs}[1]@5:15", 5, 15),
+    ]
     rows = [row for shard in shards for row in shard.rows()]
     assert [(r.line, r.label) for r in rows][:3] == [(5, 0), (6, 0), (7, 0)]
     assert len(rows) == 20 and {r.records[0]["path"] for r in rows[10:]} == {f"/item/{2 * o + 1}" for o in range(5, 15)}
     whole = topic_shards(kafka, topics.logs, offsets="1=0:99")
-    assert [(s.partition, s.start, s.end) for s in whole] == [(0, 21, 21), (1, 0, 20)]
+    assert [(s.start, s.end) for s in whole] == [(21, 21), (0, 20)]
     bad = [r for r in topic_shards(kafka, topics.logs, offsets="0=20:21")[0].rows()]
     assert len(bad) == 1 and "not_json" in bad[0].reason and bad[0].line == 20

@@ -12,6 +12,7 @@ import pytest
 
 from logsentry.model_store.errors import ConfigError, DataError, MalformedRow
 from logsentry.model_store.preprocessing import clean
+from logsentry.stream.ranges import parse_offsets, since_ms
 from logsentry.trainer.data import format_row, read_labelled_csv
 from logsentry.trainer.distributed import Role, role_from
 from logsentry.trainer.pipeline import (
@@ -28,7 +29,6 @@ from logsentry.trainer.pipeline import (
 from logsentry.trainer.progress import Progress
 from logsentry.trainer.settings import DEFAULT_BUCKETS, TrainSettings
 from logsentry.trainer.sources import FileShard, MemoryShard, file_shards
-from logsentry.trainer.topic_source import parse_offsets, since_ms
 from logsentry.trainer.training import prepare
 
 BUCKETS = (*DEFAULT_BUCKETS[:-1], 1024)
@@ -135,7 +135,7 @@ def test_each_worker_trains_its_own_share_and_together_every_training_row(genera
     trained = [clean(row.records[0], pre.cleanup) for part, row in plan.rows(0) if part == TRAIN]
     expected = Counter(row[row > 0].tobytes() for row in pre.tokenizer.encode(trained))
     assert shares[0] + shares[1] == expected
-    assert shares[0].total() == sum(n for (w, _), n in found.batches.items() if w == 0)
+    assert shares[0].total() == sum(n for (w, _, _), n in found.rows_per_bucket.items() if w == 0)
     assert abs(shares[0].total() - shares[1].total()) < 0.1 * expected.total(), "about half each"
 
 
@@ -155,7 +155,7 @@ def test_batches_share_one_bucket_width_and_an_epoch_reads_every_training_row(ge
         labels += float(y.numpy().sum())
     assert rows == found.labels["train"].total()
     assert labels == found.labels["train"][1]
-    assert dict(widths) == {width: n for (_, width), n in found.batches.items()}
+    assert dict(widths) == {width: n for (_, _, width), n in found.rows_per_bucket.items()}
 
 
 def test_tf_config_names_the_worker() -> None:
@@ -190,3 +190,27 @@ def test_progress_in_a_log_shows_rows_per_second_and_time_left() -> None:
     stats = bar.close("3 refused")
     assert stats.rows == 250
     assert out.getvalue().endswith("3 refused\n")
+
+
+def test_a_topic_message_s_label_comes_from_the_flag_the_mapping_the_header_or_is_benign() -> None:
+    from logsentry.stream.ranges import Message
+    from logsentry.trainer.sources import TopicShard
+
+    event = b'{"method":"get","path":"/a","query":{}}'
+    messages = [
+        Message(10, event, (("logsentry-label", b"1"),)),
+        Message(11, event, ()),
+        Message(12, b"{not json", ()),
+        Message(13, event, (("logsentry-label", b"yes"),)),
+    ]
+    shard = TopicShard("t[0]@10:14", 10, 14, lambda: messages)
+    rows = list(shard.rows())
+    assert [(r.ordinal, r.line, r.label) for r in rows if not isinstance(r, MalformedRow)] == [
+        (0, 10, 1),
+        (1, 11, 0),
+        (3, 13, 0),
+    ]
+    assert isinstance(rows[2], MalformedRow) and rows[2].line == 12 and "not_json" in rows[2].reason
+    forced = TopicShard("t[0]@10:14", 10, 14, lambda: messages, label=0)
+    assert {r.label for r in forced.rows() if not isinstance(r, MalformedRow)} == {0}
+    assert shard.count() == 4

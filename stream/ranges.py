@@ -1,4 +1,4 @@
-"""A bounded offset range of a Kafka topic, read as training rows.
+"""A bounded offset range of a Kafka topic, read without a consumer group (training's input).
 
 ``logsentry train --from-topic requests --since 7d`` reads, in every partition, from the
 first offset written in the last seven days up to the end offset at the moment training
@@ -6,9 +6,8 @@ starts (or an explicit ``--offsets``), so later traffic never changes the data o
 already going. The reads use no consumer group: nothing is committed and the live
 detector's group, its offsets and its partition assignment are left exactly as they were.
 
-A message's label is ``--label`` if given, else the input mapping's label field, else its
-``logsentry-label`` header (``0``/``1``, for labelled sets kept in Kafka), else 0: a site's
-own traffic is read as benign (screen it first, or mix it with labelled attacks).
+The trainer turns the messages into rows (``trainer.sources.TopicShard``); this module is
+only the Kafka edge.
 """
 
 from __future__ import annotations
@@ -16,14 +15,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from logsentry.model_store.errors import ConfigError, DataError, MalformedRow
-from logsentry.model_store.formats import InputFormat
+from logsentry.model_store.errors import ConfigError, DataError
 from logsentry.stream.settings import KafkaSettings
-from logsentry.trainer.sources import LABEL_HEADER, Row, decode_row
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 STALL_S = 60.0  # a range that stops arriving for this long is an error, not a wait
@@ -59,77 +55,62 @@ def parse_offsets(text: str) -> dict[int | None, tuple[int, int]]:
 
 
 @dataclass(frozen=True)
-class TopicShard:
-    """One partition's offsets ``[start, end)``; row number = offset - start."""
+class OffsetRange:
+    """One partition's offsets ``[start, end)``."""
 
-    kafka: KafkaSettings
     topic: str
     partition: int
     start: int
     end: int
-    fmt: InputFormat = field(default_factory=InputFormat)
-    label: int | None = None
 
     @property
     def name(self) -> str:
         return f"{self.topic}[{self.partition}]@{self.start}:{self.end}"
 
-    def count(self) -> int:
-        return self.end - self.start
 
-    def _label(self, found: int | None, headers: Any) -> int:
-        if self.label is not None:
-            return self.label
-        if found is not None:
-            return found
-        for key, value in headers or ():
-            if key == LABEL_HEADER and value in (b"0", b"1"):
-                return int(value)
-        return 0
-
-    def rows(self) -> Iterator[Row | MalformedRow]:
-        from kafka import KafkaConsumer
-        from kafka.structs import TopicPartition
-
-        if self.end <= self.start:
-            return
-        tp = TopicPartition(self.topic, self.partition)
-        consumer = KafkaConsumer(**self.kafka.client_config(), group_id=None, enable_auto_commit=False)
-        try:
-            consumer.assign([tp])
-            consumer.seek(tp, self.start)
-            heard = time.monotonic()
-            while consumer.position(tp) < self.end:
-                batch = consumer.poll(timeout_ms=500, max_records=2000).get(tp, [])
-                if batch:
-                    heard = time.monotonic()
-                elif time.monotonic() - heard > STALL_S:
-                    raise DataError(f"{self.name}: no message for {STALL_S:.0f} s at offset {consumer.position(tp)}")
-                for message in batch:
-                    if message.offset >= self.end:
-                        return
-                    try:
-                        records, found = decode_row(message.offset, message.value or b"", self.fmt)
-                    except MalformedRow as bad:
-                        yield bad
-                        continue
-                    label = self._label(found, message.headers)
-                    yield Row(message.offset - self.start, message.offset, records, label, None)
-        finally:
-            consumer.close()
+@dataclass(frozen=True)
+class Message:
+    offset: int
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
 
 
-def topic_shards(
+def read_range(kafka: KafkaSettings, span: OffsetRange) -> Iterator[Message]:
+    """The messages of ``span``, read without a consumer group (nothing joined, nothing committed)."""
+    from kafka import KafkaConsumer
+    from kafka.structs import TopicPartition
+
+    if span.end <= span.start:
+        return
+    tp = TopicPartition(span.topic, span.partition)
+    consumer = KafkaConsumer(**kafka.client_config(), group_id=None, enable_auto_commit=False)
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, span.start)
+        heard = time.monotonic()
+        while consumer.position(tp) < span.end:
+            batch = consumer.poll(timeout_ms=500, max_records=2000).get(tp, [])
+            if batch:
+                heard = time.monotonic()
+            elif time.monotonic() - heard > STALL_S:
+                raise DataError(f"{span.name}: no message for {STALL_S:.0f} s at offset {consumer.position(tp)}")
+            for message in batch:
+                if message.offset >= span.end:
+                    return
+                yield Message(message.offset, message.value, tuple(message.headers or ()))
+    finally:
+        consumer.close()
+
+
+def resolve_ranges(
     kafka: KafkaSettings,
     topic: str,
     *,
     since: str | None = None,
     until: str | None = None,
     offsets: str | None = None,
-    fmt: InputFormat = InputFormat(),
-    label: int | None = None,
-) -> list[TopicShard]:
-    """The offset range of every partition of ``topic`` to train from (fixed now, read later)."""
+) -> list[OffsetRange]:
+    """The offset range of every partition of ``topic`` to read (fixed now, read later)."""
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
     from kafka.structs import TopicPartition
@@ -162,9 +143,7 @@ def topic_shards(
         raise DataError(f"cannot read the offsets of {topic!r}: {exc!r}") from exc
     finally:
         consumer.close()
-    shards = [
-        TopicShard(kafka, topic, tp.partition, starts[tp], max(starts[tp], ends[tp]), fmt, label) for tp in partitions
-    ]
-    if not any(s.count() for s in shards):
-        raise DataError(f"{topic}: the range chosen holds no message ({', '.join(s.name for s in shards)})")
-    return shards
+    spans = [OffsetRange(topic, tp.partition, starts[tp], max(starts[tp], ends[tp])) for tp in partitions]
+    if not any(s.end > s.start for s in spans):
+        raise DataError(f"{topic}: the range chosen holds no message ({', '.join(s.name for s in spans)})")
+    return spans
