@@ -202,8 +202,12 @@ def pipeline_peak(path: str) -> dict[str, Any]:
 
 
 def in_memory_peak(path: str) -> dict[str, Any]:
-    """What the in-memory path held before its first epoch: decoded events and cleaned texts."""
+    """What the in-memory path held before its first epoch: decoded events and cleaned texts
+    (TensorFlow imported first, as the trainer has it, so both columns start from the same base)."""
     from logsentry.model_store.preprocessing import CleanupSpec, clean
+    from logsentry.model_store.tensorflow_runtime import tensorflow
+
+    tensorflow()
     from logsentry.trainer.data import read_training_data
     from logsentry.trainer.pipeline import peak_rss_mb
 
@@ -242,7 +246,7 @@ def memory(args: argparse.Namespace) -> None:
             point: dict[str, Any] = {"rows": rows, "file_mb": path.stat().st_size / 2**20}
             point["streaming"] = child("pipeline_peak", path)
             point["in_memory"] = child("in_memory_peak", path)
-            if args.full and rows <= sorted(points)[1]:
+            if args.full and rows == min(points):
                 point["trainer"] = child("full_peak", path)
             results["points"].append(point)
             print(json.dumps(point), flush=True)

@@ -131,12 +131,12 @@ def fit(
     for number in range(1, epochs + 1):
         bar = Progress(f"epoch {number}/{epochs}", steps * global_batch, enabled=progress)
         total_loss, rows = 0.0, 0
-        for _ in range(steps):
+        for done_steps in range(1, steps + 1):
             loss, batch_rows = step(iterator)
             total_loss += float(loss)
             rows += int(batch_rows)
-            bar.update(int(batch_rows), f"loss {total_loss / (_ + 1):.4f}")
-        bar.total = rows
+            bar.update(int(batch_rows), f"loss {total_loss / done_steps:.4f}")
+        bar.total = rows  # the last batch of each bucket is short: the bar ends at the rows read
         done: PassStats = bar.close()
         history.append(Epoch(number, total_loss / max(steps, 1), rows, done.seconds))
         log.info("epoch %d/%d: loss %.4f, %d rows in %.1f s", number, epochs, history[-1].loss, rows, done.seconds)

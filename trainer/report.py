@@ -130,7 +130,7 @@ chosen on the validation split). Trained {training.get("epochs")} epochs, batch
 {training.get("batch_size")}, in {training.get("train_seconds", 0):.1f} s.
 
 {_data_line(training)}
-
+{_pipeline_line(training.get("pipeline") or {})}
 | split | n | accuracy | precision | recall | F1 | ROC AUC | PR AUC | TP | FP | TN | FN |
 |---|---|---|---|---|---|---|---|---|---|---|---|
 {rows}
@@ -176,6 +176,24 @@ def _data_line(training: Mapping[str, Any]) -> str:
             f"{training['augment']:,} generated requests of {len(sites)} other sites (training and validation only)"
         )
     return "; ".join(parts) + "."
+
+
+def _pipeline_line(pipeline: Mapping[str, Any]) -> str:
+    """How the data was read: rows, refusals and why, time per pass, peak memory, workers."""
+    if not pipeline:
+        return ""
+    refused = pipeline.get("refused_by_reason") or {}
+    reasons = "; ".join(f"{n} {reason}" for reason, n in list(refused.items())[:5])
+    seconds = pipeline.get("seconds") or {}
+    epochs = ", ".join(f"{s:.1f}" for s in seconds.get("epochs", []))
+    return (
+        f"\nRead {pipeline.get('rows_read', 0):,} rows ({pipeline.get('records', 0):,} request records kept, "
+        f"{pipeline.get('rows_refused', 0):,} rows refused{': ' + reasons if reasons else ''}). Seconds: count "
+        f"{seconds.get('count', 0):.1f}, scan {seconds.get('scan', 0):.1f}, epochs {epochs}, evaluation "
+        f"{seconds.get('evaluate', 0):.1f}; {pipeline.get('workers', 1)} worker(s), "
+        f"{pipeline.get('steps_per_epoch', 0)} steps per epoch; "
+        f"peak memory {pipeline.get('peak_rss_mb', 0):,.0f} MiB (resident).\n"
+    )
 
 
 def _family_cell(figures: Mapping[str, float] | None) -> str:

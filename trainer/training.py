@@ -85,7 +85,12 @@ def library_versions() -> dict[str, str]:
 
 
 def prepare(logs: LabelledLogs, settings: TrainSettings, train_rows: np.ndarray) -> Preprocessing:
-    """Fit the preprocessing on the training rows only."""
+    """Fit the preprocessing on ``train_rows`` of logs held in memory.
+
+    What :func:`~logsentry.trainer.pipeline.fit_preprocessing` fits from its streaming pass
+    (``tests/unit/test_pipeline.py`` checks they agree); kept for the benchmarks' in-memory
+    baselines.
+    """
     variable = get_architecture(settings.architecture).variable_length
     base = CleanupSpec()
     cleanup = CleanupSpec(

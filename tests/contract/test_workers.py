@@ -58,6 +58,8 @@ def test_two_local_workers_train_what_one_worker_trains(data: Path, tmp_path: Pa
     single, double = ModelStore(tmp_path / "one").manifest(), ModelStore(tmp_path / "two").manifest()
     assert double.hyperparameters["workers"] == 2 and single.hyperparameters["workers"] == 1
     assert double.extra["pipeline"]["labels"] == single.extra["pipeline"]["labels"], "the same rows in each part"
+    summary = (ModelStore(tmp_path / "two").path() / "report" / "summary.md").read_text()
+    assert "Read 3,000 rows (3,000 request records kept, 0 rows refused)" in summary and "2 worker(s)" in summary
     a, b = single.evaluation["test"], double.evaluation["test"]
     # run-to-run noise of this small model on 750 test rows: AUC moves by ~0.01 between seeds
     assert a["roc_auc"] > 0.95 and b["roc_auc"] > 0.95
