@@ -15,8 +15,10 @@ test figures (mean ± spread over the seeds).
 ``memory`` measures peak RSS against rows, in a fresh process per point: the streaming
 pipeline's passes (count, scan, one full epoch of input batches, the evaluation read) and
 the in-memory path's load (decoded events and cleaned texts). The rows are 100k generated
-requests, repeated to reach 1M and 5M (the same bytes per row). ``--full`` adds the whole
-trainer (one epoch of the model) at the two smallest points.
+requests, repeated to reach 1M and 5M (the same bytes per row); the in-memory load runs under
+a cgroup cap (8 GiB by default) so that it cannot take the machine, and a point it exceeds
+is recorded as killed at the cap. ``--full`` adds the whole
+trainer (one epoch of the model) at the smallest point.
 
 ``workers`` trains on the shared data with 1 and with 2 local workers (same global batch)
 and measures the per-step costs that decide the speed-up on separate machines: one
@@ -150,7 +152,7 @@ def compare(args: argparse.Namespace) -> None:
     )
 
 
-def child(function: str, *args: Any) -> Any:
+def child(function: str, *args: Any, preexec: Any = None) -> Any:
     """``function(*args)`` of this module in a fresh process (no warm caches, no shared TensorFlow state)."""
     code = (
         f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); import bench.training_scale as b; "
@@ -158,7 +160,8 @@ def child(function: str, *args: Any) -> Any:
     )
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     argv = json.dumps([str(a) if isinstance(a, Path) else a for a in args])
-    done = subprocess.run([sys.executable, "-c", code, argv], capture_output=True, text=True, check=False, env=env)
+    done = subprocess.run([sys.executable, "-c", code, argv], capture_output=True, text=True, check=False, env=env,
+                          preexec_fn=preexec)  # fmt: skip
     if done.returncode:
         return {"failed": done.returncode, "stderr": done.stderr[-500:]}  # memory: the point that died says so
     line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
@@ -230,33 +233,47 @@ def full_peak(path: str) -> dict[str, Any]:
 
 def memory(args: argparse.Namespace) -> None:
     from logsentry.trainer.generate import write_csv
+    from tests.integration.memory_cap import MemoryCap  # a cgroup: the in-memory load must not take the machine
 
     points = [int(r) for r in args.rows.split(",")]
     results: dict[str, Any] = {"machine": machine(), "points": []}
+    saved = RESULTS / "training_memory.json"
+    if args.merge and saved.exists():  # points measured before, at other row counts, are kept
+        results["points"] = [p for p in json.loads(saved.read_text())["points"] if p["rows"] not in points]
+    cap = int(args.in_memory_cap_gb * 2**30)
     table = [f"{'rows':>10}{'file MB':>10}{'streaming MB':>14}{'in memory MB':>14}{'trainer MB':>12}"]
     with tempfile.TemporaryDirectory() as scratch:
         base = Path(scratch) / "base.csv"
-        write_csv(base, min(points), seed=9)
+        write_csv(base, args.base, seed=9)
         chunk = base.read_bytes()
         for rows in points:
             path = Path(scratch) / f"rows-{rows}.csv"
             with path.open("wb") as out:
-                for _ in range(rows // min(points)):
+                for _ in range(rows // args.base):
                     out.write(chunk)
             point: dict[str, Any] = {"rows": rows, "file_mb": path.stat().st_size / 2**20}
             point["streaming"] = child("pipeline_peak", path)
-            point["in_memory"] = child("in_memory_peak", path)
-            if args.full and rows == min(points):
+            limit = MemoryCap(cap)
+            try:
+                point["in_memory"] = child("in_memory_peak", path, preexec=limit.enter)
+                if "failed" in point["in_memory"]:
+                    point["in_memory"] = {"killed_at_cap_mb": cap / 2**20, "oom_kills": limit.ooms()}
+            finally:
+                limit.close()
+            if args.full and rows == args.base:
                 point["trainer"] = child("full_peak", path)
             results["points"].append(point)
             print(json.dumps(point), flush=True)
-            trainer = point.get("trainer", {}).get("peak_rss_mb")
-            table.append(
-                f"{rows:>10,}{point['file_mb']:>10.0f}{point['streaming'].get('peak_rss_mb', 0):>14.0f}"
-                f"{point['in_memory'].get('peak_rss_mb', 0):>14.0f}{trainer or 0:>12.0f}"
-            )
             path.unlink()
-    write_results(RESULTS / "training_memory.json", results, table)
+    results["points"].sort(key=lambda p: p["rows"])
+    for point in results["points"]:
+        held = point["in_memory"]
+        in_memory = f"{held['peak_rss_mb']:.0f}" if "peak_rss_mb" in held else f">{held['killed_at_cap_mb']:.0f}"
+        table.append(
+            f"{point['rows']:>10,}{point['file_mb']:>10.0f}{point['streaming'].get('peak_rss_mb', 0):>14.0f}"
+            f"{in_memory:>14}{point.get('trainer', {}).get('peak_rss_mb', 0):>12.0f}"
+        )
+    write_results(saved, results, table)
 
 
 # -- workers ---------------------------------------------------------------------------------
@@ -292,7 +309,7 @@ def step_time(data: str, batch: int) -> float:
 
 def workers(args: argparse.Namespace) -> None:
     from logsentry.trainer.architectures import build_conv_lstm
-    from logsentry.trainer.distributed import _free_ports
+    from logsentry.trainer.distributed import free_ports
 
     results: dict[str, Any] = {"machine": machine(), "data": args.data.name, "epochs": 2}
     for count in (1, 2):
@@ -316,7 +333,7 @@ def workers(args: argparse.Namespace) -> None:
     step_full = child("step_time", args.data, 64)
     step_half = child("step_time", args.data, 32)
     parameters = build_conv_lstm(80, 1024).count_params()
-    cluster = [f"127.0.0.1:{p}" for p in _free_ports(2)]
+    cluster = [f"127.0.0.1:{p}" for p in free_ports(2)]
     reduced = []
     procs = []
     for index in (0, 1):
@@ -356,7 +373,10 @@ def main() -> int:
     p.set_defaults(run=compare)
     p = sub.add_parser("memory")
     p.add_argument("--rows", default="100000,1000000,5000000")
-    p.add_argument("--full", action="store_true")
+    p.add_argument("--full", action="store_true", help="also the whole trainer, at the --base point")
+    p.add_argument("--base", type=int, default=100_000, help="generated rows, repeated to reach each point")
+    p.add_argument("--merge", action="store_true", help="keep the result file's points at other row counts")
+    p.add_argument("--in-memory-cap-gb", type=float, default=8.0, help="memory cap of the in-memory load")
     p.set_defaults(run=memory)
     p = sub.add_parser("workers")
     p.add_argument("--data", type=Path, default=SHARED / "fwaf-access.csv")

@@ -151,7 +151,7 @@ def weights_digest(weights: Sequence[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def _free_ports(n: int) -> list[int]:
+def free_ports(n: int) -> list[int]:
     sockets = [socket.socket() for _ in range(n)]
     try:
         for s in sockets:
@@ -168,7 +168,7 @@ def run_local(argv: Sequence[str], workers: int, report_dir: Path) -> list[dict[
     Each worker writes ``worker-<i>.json`` (its weights' digest, steps and times) into
     ``report_dir``; the run fails if a worker fails or the workers' weights differ.
     """
-    cluster = [f"127.0.0.1:{port}" for port in _free_ports(workers)]
+    cluster = [f"127.0.0.1:{port}" for port in free_ports(workers)]
     processes = []
     report_dir.mkdir(parents=True, exist_ok=True)
     for index in range(workers):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.data import read_labelled_csv
-from logsentry.trainer.distributed import weights_digest
+from logsentry.trainer.distributed import free_ports, weights_digest
 
 EPOCHS = "3"
 
@@ -43,8 +42,10 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def train_args(data: Path, store: Path) -> list[str]:
+    # the F1 threshold: the alert budget's (set by the 3 highest of ~560 benign validation scores)
+    # moves accuracy by several points between equally good models of this size
     return ["train", "--data", str(data), "--store", str(store), "--epochs", EPOCHS, "--augment", "0",
-            "--keras-verbose", "0"]  # fmt: skip
+            "--keras-verbose", "0", "--threshold-rule", "f1"]  # fmt: skip
 
 
 def test_two_local_workers_train_what_one_worker_trains(data: Path, tmp_path: Path) -> None:
@@ -64,7 +65,7 @@ def test_two_local_workers_train_what_one_worker_trains(data: Path, tmp_path: Pa
     # run-to-run noise of this small model on 750 test rows: AUC moves by ~0.01 between seeds
     assert a["roc_auc"] > 0.95 and b["roc_auc"] > 0.95
     assert abs(a["roc_auc"] - b["roc_auc"]) < 0.03
-    assert abs(a["accuracy"] - b["accuracy"]) < 0.05
+    assert abs(a["accuracy"] - b["accuracy"]) < 0.04
 
     # the published version loads and serves
     lines = [json.dumps(e) for e in read_labelled_csv(data).events[:20]]
@@ -74,19 +75,9 @@ def test_two_local_workers_train_what_one_worker_trains(data: Path, tmp_path: Pa
     assert len(scored.stdout.splitlines()) == 20 and "scored 20 records" in scored.stderr
 
 
-def _ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def test_workers_named_by_tf_config_end_with_identical_weights(data: Path, tmp_path: Path) -> None:
     """What one worker per machine does: each process gets TF_CONFIG; the chief publishes."""
-    cluster = [f"127.0.0.1:{port}" for port in _ports(2)]
+    cluster = [f"127.0.0.1:{port}" for port in free_ports(2)]
     reports = tmp_path / "reports"
     processes = []
     for index in (0, 1):
