@@ -25,7 +25,7 @@ import numpy as np
 
 from logsentry.model_store.errors import DataError
 from logsentry.model_store.manifest import Manifest, TrainingData
-from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing, observed_fields
+from logsentry.model_store.preprocessing import Preprocessing
 from logsentry.model_store.store import MODEL_FILE, ModelStore, file_sha256
 from logsentry.model_store.tensorflow_runtime import KerasInference, tensorflow
 from logsentry.trainer.architectures import get_architecture
@@ -84,27 +84,22 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def prepare(logs: LabelledLogs, settings: TrainSettings, train_rows: np.ndarray) -> Preprocessing:
-    """Fit the preprocessing on ``train_rows`` of logs held in memory.
+def length_buckets(settings: TrainSettings) -> tuple[int, ...]:
+    """The padded widths of the architecture's batches: none for fixed-width models."""
+    if not get_architecture(settings.architecture).variable_length:
+        return ()
+    return (*tuple(b for b in DEFAULT_BUCKETS if b < settings.max_len), settings.max_len)
 
-    What :func:`~logsentry.trainer.pipeline.fit_preprocessing` fits from its streaming pass
-    (``tests/unit/test_pipeline.py`` checks they agree); kept for the benchmarks' in-memory
-    baselines.
-    """
-    variable = get_architecture(settings.architecture).variable_length
-    base = CleanupSpec()
-    cleanup = CleanupSpec(
-        drop_fields=base.drop_fields,
-        keep_fields=observed_fields((logs.events[i] for i in train_rows), base),
-    )
-    probe = Preprocessing(CharTokenizer(""), cleanup)
-    tokenizer = CharTokenizer.fit(
-        probe.texts(logs.events[i] for i in train_rows),
-        max_len=settings.max_len,
-        oov=settings.oov,
-        buckets=(*tuple(b for b in DEFAULT_BUCKETS if b < settings.max_len), settings.max_len) if variable else (),
-    )
-    return Preprocessing(tokenizer, cleanup)
+
+def prepare(logs: LabelledLogs, settings: TrainSettings, train_rows: np.ndarray) -> Preprocessing:
+    """Fit the preprocessing on ``train_rows`` of logs held in memory (the benchmarks' baselines),
+    through the very first pass and fitting that training runs."""
+    parts = np.full(len(logs.events), TEST, dtype=np.uint8)
+    parts[train_rows] = TRAIN
+    data = Plan((MemoryShard("in memory", logs.events, logs.labels.tolist()),), (parts,))
+    buckets = length_buckets(settings)
+    found = scan(data, buckets=buckets, max_len=settings.max_len, workers=1, batch_size=1, progress=False)
+    return fit_preprocessing(found, max_len=settings.max_len, oov=settings.oov, buckets=buckets)
 
 
 def _source_shards(settings: TrainSettings, topic: Sequence[Shard]) -> tuple[list[Shard], SiteData | None]:
@@ -159,10 +154,9 @@ def _added_shards(
     return added, rows
 
 
-def _data_digest(settings: TrainSettings, topic: Sequence[Shard]) -> str:
-    """One SHA-256 over the input files' own digests and the topic ranges read, in order."""
-    names = [file_sha256(p) for p in files([*settings.data, *settings.benign])]
-    names += [shard.name for shard in topic]
+def _data_digest(inputs: Sequence[dict[str, str]], topic: Sequence[Shard]) -> str:
+    """One SHA-256 over the input files' own digests (``data_files``) and the topic ranges read, in order."""
+    names = [f["sha256"] for f in inputs] + [shard.name for shard in topic]
     return hashlib.sha256("".join(names).encode()).hexdigest()
 
 
@@ -203,8 +197,7 @@ def train(
         seed=settings.seed,
         strict=settings.strict,
     )
-    buckets = (*tuple(b for b in DEFAULT_BUCKETS if b < settings.max_len), settings.max_len)
-    buckets = buckets if arch.variable_length else ()
+    buckets = length_buckets(settings)
     found = scan(data, buckets=buckets, max_len=settings.max_len, workers=role.count,
                  batch_size=per_worker_batch, progress=shows)  # fmt: skip
     trained_labels = found.labels["train"]
@@ -316,6 +309,7 @@ def train(
         "description": arch.description,
     }
     sample = scored[VALIDATION].texts
+    inputs = data_files(tuple(files([*settings.data, *settings.benign])))  # each file hashed once
     store = ModelStore(settings.store)
     with store.new_version() as draft:
         trained.save(draft.path / MODEL_FILE)
@@ -361,13 +355,13 @@ def train(
             evaluation={k: v.to_dict() for k, v in evaluations.items()} | {"train_seconds": round(train_seconds, 2)},
             training_data=TrainingData(
                 name=_names(settings, topic),
-                sha256=_data_digest(settings, topic),
+                sha256=_data_digest(inputs, topic),
                 rows_read=found.rows_read,
                 rows_used=found.records,
                 rows_rejected=found.rows_refused,
             ),
             library_versions=library_versions(),
-            extra={"data_files": data_files(tuple(files([*settings.data, *settings.benign]))), "pipeline": pipeline},
+            extra={"data_files": inputs, "pipeline": pipeline},
             onnx=onnx,
         )
         manifest = draft.manifest

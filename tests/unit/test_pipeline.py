@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from logsentry.model_store.errors import ConfigError, DataError, MalformedRow
-from logsentry.model_store.preprocessing import clean
+from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, clean, observed_fields
 from logsentry.stream.ranges import parse_offsets, since_ms
 from logsentry.trainer.data import format_row, read_labelled_csv
 from logsentry.trainer.distributed import Role, role_from
@@ -27,9 +27,8 @@ from logsentry.trainer.pipeline import (
     split_parts,
 )
 from logsentry.trainer.progress import Progress
-from logsentry.trainer.settings import DEFAULT_BUCKETS, TrainSettings
+from logsentry.trainer.settings import DEFAULT_BUCKETS
 from logsentry.trainer.sources import FileShard, MemoryShard, file_shards
-from logsentry.trainer.training import prepare
 
 BUCKETS = (*DEFAULT_BUCKETS[:-1], 1024)
 
@@ -62,17 +61,19 @@ def test_several_shards_are_split_as_one_sequence_and_fixed_shards_keep_their_pa
     assert plan.bases == (0, counts[0], 2 * counts[0])
 
 
-def test_the_first_pass_fits_what_the_in_memory_path_fitted(generated_csv: Path) -> None:
+def test_the_first_pass_fits_the_tokenizer_on_training_and_validation_rows_only(generated_csv: Path) -> None:
     plan = _plan([generated_csv])
     found = scan(plan, buckets=BUCKETS, max_len=1024, workers=1, batch_size=64, progress=False)
     streamed = fit_preprocessing(found, max_len=1024, oov="index", buckets=BUCKETS)
 
     logs = read_labelled_csv(generated_csv)
     split = split_indices(len(logs.events), test_size=0.25, validation_split=0.25, seed=42)
-    in_memory = prepare(
-        logs, TrainSettings(data=(generated_csv,), store=Path()), np.concatenate([split.train, split.validation])
-    )
-    assert streamed == in_memory, "same vocabulary (same ranks), same fields kept, same buckets"
+    fitted = [logs.events[i] for i in np.concatenate([split.train, split.validation])]
+    base = CleanupSpec()
+    assert streamed.cleanup == CleanupSpec(base.drop_fields, observed_fields(fitted, base))
+    assert streamed.tokenizer == CharTokenizer.fit(
+        [clean(e, streamed.cleanup) for e in fitted], max_len=1024, buckets=BUCKETS
+    ), "the same characters, in the same ranks, as fitting on the texts themselves"
     assert found.records == found.rows_read == len(logs.events)
     assert sum(found.labels["test"].values()) == len(split.test)
     assert found.labels["train"][1] == int(logs.labels[split.train].sum())
