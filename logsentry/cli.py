@@ -87,6 +87,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         shuffle_buffer=args.shuffle_buffer,
         worker_report=args.worker_report,
         from_topic=bool(args.from_topic),
+        export_fallback=args.export_fallback,
+        units=args.units,
+        corpus=_corpus(args.corpus),
+        corpus_values=args.corpus_values,
     )
     if (args.since or args.until or args.offsets) and not args.from_topic:
         raise ConfigError("--since, --until and --offsets choose the range of --from-topic TOPIC")
@@ -135,6 +139,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         + (f"; {len(feedback)} analyst verdicts folded in" if feedback else "")
     )
     return 0
+
+
+def _corpus(flag: str | None) -> Path | None:
+    """``--corpus`` (or ``LOGSENTRY_CORPUS``): a directory, ``none``, or (neither given) the checkout's own
+    ``bench/data`` when there is one."""
+    from logsentry.trainer.corpus import default_corpus
+
+    flag = flag if flag is not None else os.environ.get("LOGSENTRY_CORPUS") or None
+    if flag == "none":
+        return None
+    if flag is not None:
+        path = Path(flag)
+        if not path.is_dir():
+            raise ConfigError(f"--corpus {flag}: no such directory (a logsentry checkout's bench/data, or none)")
+        return path
+    found = default_corpus()
+    if found is None:
+        log.warning("no public corpus here (a logsentry checkout's bench/data): training without it; --corpus DIR")
+    return found
 
 
 def _train_local_workers(args: argparse.Namespace, spans: Sequence[Any]) -> int:
@@ -331,17 +354,38 @@ def cmd_models(args: argparse.Namespace) -> int:
     store = ModelStore(args.store)
     if args.action == "list":
         infos = store.info()
-        if not infos:
+        held = store.held()
+        if not infos and not held:
             print(f"no versions in {store.root}")
         for info in infos:
-            test = info.manifest.evaluation.get("test", {})
-            print(
-                f"{'*' if info.current else ' '} {info.version}  {info.manifest.architecture:<10} "
-                f"threshold={info.manifest.threshold:.4f} test_accuracy={test.get('accuracy', float('nan')):.4f} "
-                f"created={info.manifest.created_at}"
+            print(_version_line("*" if info.current else " ", info.manifest))
+        for version in held:
+            print(_version_line("H", store.held_manifest(version)))
+    elif args.action == "publish":
+        if not args.keras_only:
+            raise ConfigError(
+                f"a held version is published served by Keras (logsentry models publish {args.ref} --keras-only), "
+                f"or with its export run again (logsentry models export {args.ref})"
             )
+        version = store.publish_keras_only(args.ref)
+        print(f"published {version}, served by Keras only (not current: logsentry models promote {version})")
+    elif args.action == "export":
+        require_training_extra("logsentry models export")
+        from logsentry.trainer.onnx_export import reexport
+
+        version, entry = reexport(store, args.ref)
+        print(
+            f"published {version} with its ONNX export: largest logit difference {entry['max_logit_diff']:.2e}, "
+            f"{entry['verdict_flips']} verdicts flipped (not current: logsentry models promote {version})"
+        )
     elif args.action == "show":
-        print(json.dumps(store.manifest(args.ref).to_dict(), indent=2))
+        try:
+            manifest = store.manifest(args.ref)
+        except StoreError:
+            if not any(v.startswith(args.ref) for v in store.held()):
+                raise
+            manifest = store.held_manifest(args.ref)
+        print(json.dumps(manifest.to_dict(), indent=2))
     elif args.action == "promote":
         _shadow_gate(store, args)
         print(f"current: {store.promote(args.ref)}")
@@ -360,6 +404,20 @@ def cmd_models(args: argparse.Namespace) -> int:
     elif args.action == "verify":
         print(f"ok: {store.verify(args.ref).name}")
     return 0
+
+
+def _version_line(mark: str, manifest: Any) -> str:
+    """One line of ``models list``: ``*`` current, ``H`` held (trained, export refused, not published)."""
+    test = manifest.evaluation.get("test", {})
+    serving = ""
+    if mark == "H":
+        serving = "  held: ONNX export refused (models publish --keras-only, or models export)"
+    elif manifest.keras_only:
+        serving = "  runtime=keras (ONNX export refused)"
+    return (
+        f"{mark} {manifest.version}  {manifest.architecture:<10} threshold={manifest.threshold:.4f} "
+        f"test_accuracy={test.get('accuracy', float('nan')):.4f} created={manifest.created_at}{serving}"
+    )
 
 
 def _shadow_gate(store: Any, args: argparse.Namespace) -> None:
@@ -419,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_generate)
 
     from logsentry.trainer.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE
-    from logsentry.trainer.settings import DEFAULT_AUGMENT_CAP, DEFAULT_SHUFFLE_BUFFER
+    from logsentry.trainer.settings import DEFAULT_AUGMENT_CAP, DEFAULT_CORPUS_VALUES, DEFAULT_SHUFFLE_BUFFER
     from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE
 
     p = sub.add_parser("train", help="train a model version from labelled logs and publish it", parents=common)
@@ -442,7 +500,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-size", type=fraction, default=0.25)
     p.add_argument("--validation-split", type=fraction, default=0.25)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--max-len", type=positive_int, default=1024)
+    p.add_argument(
+        "--max-len",
+        type=positive_int,
+        help="request units: the padded width (default 1024, the reference); value units: the longest value read "
+        "at once (default 256; a longer one in windows)",
+    )
+    p.add_argument(
+        "--units",
+        choices=["values", "request"],
+        help="what the model reads: each value the client sent (default for conv-lstm), or the whole request "
+        "(the reference architectures)",
+    )
+    p.add_argument(
+        "--corpus",
+        metavar="DIR|none",
+        help="the public corpus of real sites' traffic and attack payloads mixed into training (env LOGSENTRY_CORPUS; "
+        "default: the checkout's bench/data; none leaves it out)",
+    )
+    p.add_argument(
+        "--corpus-values",
+        type=non_negative_int,
+        default=DEFAULT_CORPUS_VALUES,
+        metavar="N",
+        help=f"distinct benign values of the corpus's real sites read (default {DEFAULT_CORPUS_VALUES:,})",
+    )
     p.add_argument(
         "--oov",
         choices=["index", "drop"],
@@ -470,6 +552,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=positive_int, default=1,
                    help="train on N local worker processes (MultiWorkerMirroredStrategy); on several machines "
                         "set TF_CONFIG on each instead (docs/training.md)")  # fmt: skip
+    p.add_argument(
+        "--export-fallback",
+        choices=["hold", "keras"],
+        default="hold",
+        help="when the ONNX export's check refuses the export: hold the trained version unpublished (default; "
+        "logsentry models publish/export finish it), or publish it served by Keras",
+    )
     p.add_argument("--shuffle-buffer", type=positive_int, default=DEFAULT_SHUFFLE_BUFFER,
                    help=f"rows the streaming pipeline shuffles among (default {DEFAULT_SHUFFLE_BUFFER:,})")  # fmt: skip
     p.add_argument("--worker-report", type=Path, help=argparse.SUPPRESS)
@@ -506,10 +595,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the YAML rules file (docs/tuning.md)")
     p.set_defaults(handler=cmd_rules)
 
-    p = sub.add_parser("models", help="list, show, promote, roll back or verify model versions", parents=common)
+    p = sub.add_parser(
+        "models", help="list, show, promote, roll back, verify, publish or export model versions", parents=common
+    )
     _store_arg(p)
-    p.add_argument("action", choices=["list", "show", "promote", "rollback", "verify", "shadow"])
-    p.add_argument("ref", nargs="?", default="current", help="version (for show/promote/verify/shadow)")
+    p.add_argument("action", choices=["list", "show", "promote", "rollback", "verify", "shadow", "publish", "export"])
+    p.add_argument(
+        "ref", nargs="?", default="current", help="version (show/promote/verify/shadow; publish/export: a held one)"
+    )
+    p.add_argument(
+        "--keras-only", action="store_true", help="publish: a held version, served by Keras (its export was refused)"
+    )
     p.add_argument("--clear", action="store_true", help="shadow: stop scoring a candidate in shadow")
     p.add_argument("--force", action="store_true", help="promote: even above the shadow disagreement gate")
     p.add_argument("--max-disagreement", type=fraction, default=0.01, metavar="SHARE",

@@ -8,6 +8,8 @@ coordinates (see :class:`MessageError`).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LogsentryError(Exception):
     """Root of every error logsentry raises on purpose."""
@@ -64,7 +66,14 @@ class MissingExtra(ConfigError):
 
 
 class ExportMismatch(StoreError):
-    """A model's ONNX export does not score like the model itself: the version is not published."""
+    """A model's ONNX export does not score like the model itself: the version is not published.
+
+    ``entry`` holds the check's figures as a manifest records them, when the check ran.
+    """
+
+    def __init__(self, message: str, entry: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.entry = entry
 
 
 class StreamError(LogsentryError):

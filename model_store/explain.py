@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from logsentry.model_store.preprocessing import CleanupSpec, clean, compact_json
+from logsentry.model_store.preprocessing import CLIENT_FIELDS, CleanupSpec, clean, compact_json
 
 COARSE_PARTS = 8
 FINE_WIDTH = 8
@@ -130,7 +130,7 @@ def string_fields(record: Mapping[str, Any], cleanup: CleanupSpec) -> list[tuple
                 walk(item, (*path, index))
 
     for key, value in record.items():
-        if key not in cleanup.drop_fields and (cleanup.keep_fields is None or key in cleanup.keep_fields):
+        if cleanup.kept(key) and (cleanup.units == "request" or key in CLIENT_FIELDS):
             walk(value, (key,))
     return out
 
@@ -193,7 +193,9 @@ class _Explainer:
             parts = marked.split(_ENCODED_MARKER)
             self._frames[key] = (parts[0], parts[1]) if len(parts) == 2 else None
         frame = self._frames[key]
-        if frame is None:  # the marker's text occurs in the request itself: clean the whole variant
+        if frame is None or (path == ("path",) and self.scorer.preprocessing.cleanup.units == "values"):
+            # the marker's text occurs in the request itself, or the path is read decoded (value
+            # units): clean the whole variant
             return clean(_replaced(self.records[p.record], path, cut), self.scorer.preprocessing.cleanup)
         return frame[0] + compact_json(cut) + frame[1]
 

@@ -12,6 +12,11 @@ from logsentry.model_store.preprocessing import Preprocessing
 MANIFEST_FORMAT = 1
 
 
+def keras_only_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A refused ONNX export's manifest entry once its version is published served by Keras only."""
+    return {**entry, "file": None, "status": "refused", "serving": "keras"}
+
+
 @dataclass(frozen=True)
 class TrainingData:
     name: str  # file name only: an absolute path would leak the trainer's machine layout
@@ -39,6 +44,11 @@ class Manifest:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # the ONNX export and its check against Keras (trainer.onnx_export); None before the export existed
     onnx: Mapping[str, Any] | None = None
+
+    @property
+    def keras_only(self) -> bool:
+        """Published served by Keras only: its ONNX export was refused at publish and no export ships."""
+        return self.onnx is not None and self.onnx.get("serving") == "keras"
 
     def to_dict(self) -> dict[str, Any]:
         return {

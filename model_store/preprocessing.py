@@ -27,7 +27,21 @@ Semantics, each covered by ``tests/unit/test_preprocessing.py``:
 * padding: shorter sequences get zeros in *front* (pre-padding), as ``pad_sequences`` did. A
   tokenizer with ``buckets`` pads each event to the smallest bucket width that holds it, a
   function of the event alone, so a score never depends on what else shares its batch.
-* long requests (more than ``max_len`` ids): with ``long_requests="windows"`` (every model
+* units (``CleanupSpec.units``): ``"request"`` (the reference, and every artifact written
+  before value units existed) reads the whole cleaned request as one text. ``"values"``
+  (the default model's) reads each value the client sent as a text of its own, with its
+  name as context: ``get "/articles/"`` (method and path, its percent-escapes decoded once as
+  the server reads them: :func:`decoded_path`), ``?"q"="shoes"`` (each query
+  value; a repeated name gives one per value), ``@"user.name"="ann"`` (each leaf of a JSON
+  or form body; ``@="..."`` a body that is plain text). Server-side fields (``statusCode``)
+  and whatever the cleanup drops are not read. A request scores its strongest value's
+  score: the label must come from what the client sent, not from the shape of the site
+  (its path style, which parameters it has, whether there are any), and an alert names
+  the value that drove it. The values are joined by ``UNIT_SEPARATOR`` (a newline: the
+  tokenizer's filter, never written by compact JSON) in the cleaned text; at most
+  ``max_units`` values are read one by one, the rest together as the last.
+* long requests (more than ``max_len`` ids; in value mode, a value of more than ``max_len``):
+  with ``long_requests="windows"`` (every model
   trained since this option exists) a request is read as overlapping windows of ``window``
   ids (256), each starting ``window // 2`` after the previous one and the last ending at the
   request's end, and its score is the highest window score: a payload anywhere in it is
@@ -41,6 +55,7 @@ Semantics, each covered by ``tests/unit/test_preprocessing.py``:
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +66,8 @@ import numpy as np
 
 from logsentry.model_store.errors import IncompatibleArtifact, InvalidEvent
 
-PREPROCESSING_VERSION = 1
+PREPROCESSING_VERSION = 2  # 2: value units (CleanupSpec.units); version 1 artifacts read as "request"
+READABLE_VERSIONS = (1, 2)
 REFERENCE_DROP_FIELDS: tuple[str, ...] = (
     "timestamp",
     "headers",
@@ -66,6 +82,10 @@ _DROP = -1
 
 OovPolicy = Literal["index", "drop"]
 LongRequests = Literal["truncate", "windows"]
+Units = Literal["request", "values"]
+UNIT_SEPARATOR = "\n"
+MAX_UNITS = 64
+CLIENT_FIELDS = ("method", "path", "query", "requestPayload")  # what value mode reads: what the client sent
 
 
 @dataclass(frozen=True)
@@ -74,11 +94,24 @@ class CleanupSpec:
 
     drop_fields: tuple[str, ...] = REFERENCE_DROP_FIELDS
     keep_fields: tuple[str, ...] | None = None
+    units: Units = "request"
+    max_units: int = MAX_UNITS
+
+    def __post_init__(self) -> None:
+        if self.units not in ("request", "values"):
+            raise ValueError(f"unknown units {self.units!r}")
+        if self.max_units < 2:
+            raise ValueError("max_units must be at least 2")
+
+    def kept(self, key: str) -> bool:
+        return key not in self.drop_fields and (self.keep_fields is None or key in self.keep_fields)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "drop_fields": list(self.drop_fields),
             "keep_fields": None if self.keep_fields is None else list(self.keep_fields),
+            "units": self.units,
+            "max_units": self.max_units,
         }
 
     @classmethod
@@ -87,6 +120,8 @@ class CleanupSpec:
         return cls(
             drop_fields=tuple(data["drop_fields"]),
             keep_fields=None if keep is None else tuple(keep),
+            units=data.get("units", "request"),
+            max_units=int(data.get("max_units", MAX_UNITS)),
         )
 
 
@@ -100,16 +135,83 @@ def compact_json(value: Any) -> str:
 
 
 def clean(event: Mapping[str, Any], spec: CleanupSpec = CleanupSpec()) -> str:
-    """Return the compact JSON text the model sees for one request log."""
+    """Return the text the model sees for one request log: its compact JSON, or its values
+    joined by ``UNIT_SEPARATOR`` in value mode."""
+    if spec.units == "values":
+        return UNIT_SEPARATOR.join(text for _, text in value_units(event, spec))
     if not isinstance(event, Mapping):
         raise InvalidEvent(f"a request log must be a JSON object, not {type(event).__name__}")
-    drop = spec.drop_fields
-    keep = spec.keep_fields
-    kept = {k: v for k, v in event.items() if k not in drop and (keep is None or k in keep)}
+    kept = {k: v for k, v in event.items() if spec.kept(k)}
     try:
         return _COMPACT.encode(kept)
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidEvent(f"request log cannot be serialised: {exc}") from None
+
+
+FieldPath = tuple[str | int, ...]
+
+
+def value_units(event: Mapping[str, Any], spec: CleanupSpec = CleanupSpec()) -> list[tuple[FieldPath, str]]:
+    """The values the client sent, each with where it sits in the request log and its text.
+
+    The first is always the method and path (``(("path",), 'get "/a"')``), so every request has
+    at least one; past ``spec.max_units`` the rest are read together as the last.
+    """
+    if not isinstance(event, Mapping):
+        raise InvalidEvent(f"a request log must be a JSON object, not {type(event).__name__}")
+    out: list[tuple[FieldPath, str]] = []
+    try:
+        method = event.get("method", "") if spec.kept("method") else ""
+        path = event.get("path", "") if spec.kept("path") else ""
+        verb = method if isinstance(method, str) else _COMPACT.encode(method)
+        out.append((("path",), f"{verb} {compact_json(decoded_path(path) if isinstance(path, str) else path)}"))
+        query = event.get("query") if spec.kept("query") else None
+        if isinstance(query, Mapping):
+            for name, value in query.items():
+                for item in value if isinstance(value, list) else (value,):
+                    out.append((("query", name), f"?{compact_json(name)}={compact_json(item)}"))
+        elif query is not None:
+            out.append((("query",), f"?={compact_json(query)}"))
+        body = event.get("requestPayload") if spec.kept("requestPayload") else None
+        if isinstance(body, (Mapping, list)):
+            _leaves(body, ("requestPayload",), out)
+        elif body is not None:
+            out.append((("requestPayload",), f"@={compact_json(body)}"))
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise InvalidEvent(f"request log cannot be serialised: {exc}") from None
+    if len(out) > spec.max_units:
+        rest = out[spec.max_units - 1 :]
+        out = [*out[: spec.max_units - 1], (rest[0][0], "&".join(text for _, text in rest))]
+    return out
+
+
+_ESCAPED = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def decoded_path(path: str) -> str:
+    """A path as the server reads it: percent-escapes of valid UTF-8 decoded once; escapes that
+    decode to no character (``%c0%af``, a lone ``%e9``) kept as written, so an overlong-UTF-8
+    trick stays visible instead of becoming U+FFFD like any legacy-encoded name."""
+    if "%" not in path:
+        return path
+
+    def one(match: re.Match[str]) -> str:
+        text = bytes.fromhex(match.group(0).replace("%", "")).decode("utf-8", "surrogateescape")
+        return "".join(f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text)
+
+    return _ESCAPED.sub(one, path)
+
+
+def _leaves(value: Any, path: FieldPath, out: list[tuple[FieldPath, str]]) -> None:
+    if isinstance(value, Mapping) and value:
+        for key, item in value.items():
+            _leaves(item, (*path, key), out)
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            _leaves(item, (*path, index), out)
+    else:
+        name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:]).lstrip(".")
+        out.append((path, f"@{compact_json(name)}={compact_json(value)}"))
 
 
 def observed_fields(events: Iterable[Mapping[str, Any]], spec: CleanupSpec) -> tuple[str, ...]:
@@ -373,6 +475,15 @@ class Preprocessing:
     def texts(self, events: Iterable[Mapping[str, Any]]) -> list[str]:
         return [clean(event, self.cleanup) for event in events]
 
+    def units(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The texts the network reads for cleaned ``texts``, and the text each belongs to: one
+        per text, or each text's values in value mode (a text's score is its values' highest)."""
+        if self.cleanup.units != "values":
+            return list(texts), np.arange(len(texts), dtype=np.int64)
+        parts = [text.split(UNIT_SEPARATOR) for text in texts]
+        counts = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+        return [u for p in parts for u in p], np.repeat(np.arange(len(texts), dtype=np.int64), counts)
+
     def encode_events(self, events: Iterable[Mapping[str, Any]]) -> list[Bucket]:
         return self.tokenizer.encode_buckets(self.texts(events))
 
@@ -386,7 +497,7 @@ class Preprocessing:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Preprocessing:
         version = data.get("version")
-        if version != PREPROCESSING_VERSION:
+        if version not in READABLE_VERSIONS:
             raise IncompatibleArtifact(
                 f"artifact uses preprocessing version {version!r}; this logsentry speaks "
                 f"version {PREPROCESSING_VERSION}: retrain, or run the logsentry release that wrote it"

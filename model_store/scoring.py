@@ -7,8 +7,9 @@ alone), and buckets are run through the version's network in fixed-size chunks; 
 batch composition can change is float rounding.
 
 The network runs on ONNX Runtime by default (:mod:`model_store.onnx_runtime`), or on Keras
-(:mod:`model_store.tensorflow_runtime`) for a version published before the ONNX export and
-when asked for (``--runtime keras``); both score alike within the export check's 1e-5.
+(:mod:`model_store.tensorflow_runtime`) for a version published before the ONNX export, for one
+published served by Keras after its export was refused, and when asked for (``--runtime keras``);
+both score alike within the export check's float-noise tolerance (``trainer.onnx_export``).
 """
 
 from __future__ import annotations
@@ -74,17 +75,28 @@ class Detector:
         return np.concatenate(parts).astype(np.float32, copy=False)
 
     def score_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """Scores of already-cleaned texts, in input order."""
+        """Scores of already-cleaned texts, in input order: each text's highest unit (the text
+        itself, or each of its values in value mode), each unit its highest window."""
+        units, owners = self.preprocessing.units(texts)
         scores = np.zeros(len(texts), dtype=np.float32)
-        buckets = sorted(self.preprocessing.tokenizer.encode_buckets(texts), key=lambda b: -b.ids.size)
+        np.maximum.at(scores, owners, self.score_units(units))
+        return scores
+
+    def score_units(self, units: Sequence[str]) -> np.ndarray:
+        """One score per unit text, in input order; a unit repeated in ``units`` is scored once."""
+        index: dict[str, int] = {}
+        where = np.fromiter((index.setdefault(u, len(index)) for u in units), dtype=np.int64, count=len(units))
+        distinct = list(index)
+        scores = np.zeros(len(distinct), dtype=np.float32)
+        buckets = sorted(self.preprocessing.tokenizer.encode_buckets(distinct), key=lambda b: -b.ids.size)
         if len(buckets) > 1 and self.inference.parallel_buckets:
             results: Any = _inference_pool().map(self.score_ids, [b.ids for b in buckets])
         else:
             results = [self.score_ids(b.ids) for b in buckets]
         for bucket, result in zip(buckets, results, strict=True):
-            # a long request is several windows (rows naming the same text): it scores its highest
+            # a long unit is several windows (rows naming the same unit): it scores its highest
             np.maximum.at(scores, bucket.rows, result)
-        return scores
+        return scores[where]
 
     def score_events(self, events: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Scores of request logs, in input order (``InvalidEvent`` for a non-object)."""
@@ -97,11 +109,14 @@ class Detector:
 def load_inference(path: Path, manifest: Manifest, runtime: Runtime) -> Inference:
     """The network of a verified version on ``runtime``; Keras for a version without an export."""
     if runtime == "onnx":
-        if manifest.onnx is not None and (path / ONNX_FILE).is_file():
+        if manifest.keras_only:
+            log.warning("version=%s is served by Keras only (its ONNX export was refused at publish)", manifest.version)
+        elif manifest.onnx is not None and (path / ONNX_FILE).is_file():
             return OnnxInference(path / ONNX_FILE)
-        if manifest.onnx is not None:
+        elif manifest.onnx is not None:
             raise CorruptArtifact(f"{path.name}: its manifest records an ONNX export but {ONNX_FILE} is missing")
-        log.warning("version=%s predates the ONNX export: running it on Keras", manifest.version)
+        else:
+            log.warning("version=%s predates the ONNX export: running it on Keras", manifest.version)
     from logsentry.model_store.tensorflow_runtime import KerasInference, load_keras_model
 
     return KerasInference(

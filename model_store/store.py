@@ -6,6 +6,8 @@ Layout under the store root::
     versions/<version>/manifest.json      what the version is (see manifest.py)
     versions/<version>/report/...         evaluation report (metrics.json, plots, summary)
     versions/<version>/checksums.json     SHA-256 of every other file of the version
+    held/<version>/...                    trained but not published: its ONNX export was refused
+                                          (``models publish V --keras-only`` or ``models export V``)
     CURRENT                               the version the stream serves
     SHADOW                                a candidate scored in shadow beside it (optional)
     promotions.jsonl                      every promotion, for rollback and audit
@@ -26,13 +28,13 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from logsentry.model_store.errors import CorruptArtifact, StoreError
-from logsentry.model_store.manifest import Manifest
+from logsentry.model_store.manifest import Manifest, keras_only_entry
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ CHECKSUMS_FILE = "checksums.json"
 CURRENT_FILE = "CURRENT"
 SHADOW_FILE = "SHADOW"  # a candidate the detectors score beside the current one, publishing nothing for it
 PROMOTIONS_FILE = "promotions.jsonl"
+HELD_DIR = "held"
+CHECK_SAMPLE_FILE = "export-check.txt.gz"  # a held version's export-check texts, for `models export`
 _STAGING_PREFIX = ".staging-"
 
 
@@ -81,6 +85,7 @@ class Draft:
     path: Path
     manifest: Manifest | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    hold: bool = False  # sealed into held/ instead of versions/: trained, not published
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class ModelStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.versions_dir = self.root / "versions"
+        self.held_dir = self.root / HELD_DIR
 
     def check(self, *, create: bool = False) -> None:
         """:class:`StoreError` naming the problem if ``root`` is not (and cannot be) a store."""
@@ -122,8 +128,13 @@ class ModelStore:
             if draft.manifest.version != version:
                 raise StoreError("the manifest names another version than its draft")
             self._seal(staging, draft.manifest)
-            os.rename(staging, self.versions_dir / version)
-            log.info("published version=%s", version)
+            if draft.hold:
+                self.held_dir.mkdir(exist_ok=True)
+                os.rename(staging, self.held_dir / version)
+                log.info("held version=%s (not published)", version)
+            else:
+                os.rename(staging, self.versions_dir / version)
+                log.info("published version=%s", version)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
@@ -138,6 +149,39 @@ class ModelStore:
             if p.is_file() and p.name != CHECKSUMS_FILE
         }
         _write_atomic(staging / CHECKSUMS_FILE, json.dumps(sums, indent=2, sort_keys=True))
+
+    def release(
+        self, version: str, manifest: Manifest, *, add: dict[str, Path] | None = None, remove: tuple[str, ...] = ()
+    ) -> str:
+        """Publish a held version under ``manifest``: ``add`` copies files in (name -> source),
+        ``remove`` leaves files out; sealed anew and renamed into ``versions/`` as one step."""
+        held = self.verify_held(version)
+        if manifest.version != version:
+            raise StoreError("the manifest names another version than the held one")
+        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f"{_STAGING_PREFIX}{version}-"))
+        try:
+            shutil.copytree(held, staging, dirs_exist_ok=True)
+            for name in (*remove, CHECKSUMS_FILE, MANIFEST_FILE):
+                (staging / name).unlink(missing_ok=True)
+            for name, source in (add or {}).items():
+                shutil.copyfile(source, staging / name)
+            self._seal(staging, manifest)
+            os.rename(staging, self.versions_dir / version)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(held)
+        log.info("published held version=%s", version)
+        return version
+
+    def publish_keras_only(self, ref: str) -> str:
+        """Publish a held version served by Keras: its refused export stays recorded, no ``model.onnx`` ships."""
+        version = self.resolve_held(ref)
+        manifest = self.held_manifest(version)
+        if manifest.onnx is None:
+            raise CorruptArtifact(f"{version}: a held version's manifest records no export check")
+        served = replace(manifest, onnx=keras_only_entry(manifest.onnx))
+        return self.release(version, served, remove=(CHECK_SAMPLE_FILE,))
 
     def promote(self, ref: str, *, reason: str = "promote") -> str:
         version = self.resolve(ref)
@@ -201,6 +245,27 @@ class ModelStore:
             return []
         return sorted(p.name for p in self.versions_dir.iterdir() if p.is_dir())
 
+    def held(self) -> list[str]:
+        """Versions trained but not published (their ONNX export was refused)."""
+        if not self.held_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.held_dir.iterdir() if p.is_dir())
+
+    def resolve_held(self, ref: str) -> str:
+        self.check()
+        matches = [v for v in self.held() if v == ref] or [v for v in self.held() if v.startswith(ref)]
+        if len(matches) != 1:
+            published = " (it is published already)" if ref in self.versions() else ""
+            what = "no" if not matches else "more than one"
+            raise StoreError(f"{what} held version of {self.root} matches {ref!r}{published}")
+        return matches[0]
+
+    def verify_held(self, ref: str) -> Path:
+        return self._verify_dir(self.held_dir / self.resolve_held(ref))
+
+    def held_manifest(self, ref: str) -> Manifest:
+        return self._read_manifest(self.verify_held(ref))
+
     def current(self) -> str | None:
         try:
             text = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
@@ -243,7 +308,9 @@ class ModelStore:
 
     def verify(self, ref: str = "current") -> Path:
         """Check every file of a version against its checksums; return the version's path."""
-        path = self.path(ref)
+        return self._verify_dir(self.path(ref))
+
+    def _verify_dir(self, path: Path) -> Path:
         try:
             sums = json.loads((path / CHECKSUMS_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -260,7 +327,9 @@ class ModelStore:
         return path
 
     def manifest(self, ref: str = "current", *, verify: bool = True) -> Manifest:
-        path = self.verify(ref) if verify else self.path(ref)
+        return self._read_manifest(self.verify(ref) if verify else self.path(ref))
+
+    def _read_manifest(self, path: Path) -> Manifest:
         try:
             data = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# every `logsentry train` a test runs reads only the data it names; tests/contract/test_corpus.py
+# trains with the public corpus on purpose
+os.environ["LOGSENTRY_CORPUS"] = "none"
 
 from logsentry.model_store.manifest import Manifest, TrainingData
 from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing

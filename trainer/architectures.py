@@ -127,7 +127,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             True,
             "default: Embedding 32 > Conv1D 64x5 > MaxPool 8 > [BiLSTM 32 | GlobalMaxPool] > Dropout 0.3"
             " > Dense 1, Adam 2e-3",
-            8,
+            4,
             64,
         ),
         Architecture(

@@ -110,19 +110,21 @@ def fit(
         lambda context: dataset_for(context.input_pipeline_id, context.num_input_pipelines)
     )
 
-    def replica_step(ids: Any, labels: Any) -> tuple[Any, Any]:
+    def replica_step(ids: Any, bag: Any, labels: Any) -> tuple[Any, Any]:
         with tf.GradientTape() as tape:
-            predicted = model(ids, training=True)
-            per_row = loss_fn(labels[:, None], predicted)
+            predicted = model(ids, training=True)[:, 0]
+            # a bag (a request: one row, or one per value) is as likely an attack as its likeliest row
+            per_bag = tf.math.unsorted_segment_max(predicted, bag, num_segments=tf.shape(labels)[0])
+            per_row = loss_fn(labels[:, None], per_bag[:, None])
             loss = tf.nn.compute_average_loss(per_row, global_batch_size=global_batch)
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
-        return loss, tf.shape(ids)[0]
+        return loss, tf.shape(labels)[0]
 
     @tf.function
     def step(iterator: Any) -> tuple[Any, Any]:
-        ids, labels = next(iterator)
-        loss, rows = strategy.run(replica_step, args=(ids, labels))
+        ids, bag, labels = next(iterator)
+        loss, rows = strategy.run(replica_step, args=(ids, bag, labels))
         reduce = tf.distribute.ReduceOp.SUM
         return strategy.reduce(reduce, loss, axis=None), strategy.reduce(reduce, rows, axis=None)
 

@@ -9,9 +9,13 @@
    and how many training rows fall in each length bucket (the steps of an epoch).
 3. **epochs** — ``tf.data``: shards read side by side (``interleave``), each message decoded,
    cleaned and encoded by the serving code (:func:`model_store.formats.decode_message`,
-   :class:`~model_store.preprocessing.Preprocessing`, ``CharTokenizer.encode_buckets``), rows
-   drawn from a bounded shuffle buffer into batches that share one bucket width, batches
-   shuffled again across shards, prefetched.
+   :class:`~model_store.preprocessing.Preprocessing`, ``CharTokenizer.encode_buckets``), each
+   record a *bag* of the rows the network reads for it (one row; in value mode one row per
+   value, a long value's windows included), bags drawn from a bounded shuffle buffer into
+   batches that share one bucket width, batches shuffled again across shards, prefetched. A
+   batch is ``(ids, bag, labels)``: the rows, the bag each row belongs to, one label per bag;
+   a bag scores its highest row, as serving scores a request (multiple-instance learning: the
+   label says the request holds an attack, not which value does).
 4. **evaluation** — validation and test rows scored in chunks through the serving
    :class:`~model_store.scoring.Detector`; only their scores and labels are kept.
 
@@ -33,7 +37,13 @@ from typing import Any
 import numpy as np
 
 from logsentry.model_store.errors import ConfigError, MalformedRow
-from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing, clean
+from logsentry.model_store.preprocessing import (
+    CharTokenizer,
+    CleanupSpec,
+    Preprocessing,
+    Units,
+    clean,
+)
 from logsentry.trainer.progress import PassStats, Progress
 from logsentry.trainer.sources import Row, Shard, read_rows
 
@@ -42,6 +52,7 @@ log = logging.getLogger(__name__)
 TRAIN, VALIDATION, TEST = 0, 1, 2
 PART_NAMES = ("train", "validation", "test")
 CHUNK = 512  # records cleaned and encoded together (vectorised encoding, bounded memory)
+MAX_BAG_ROWS = 64  # rows a training record reads at most (a value's windows beyond are left out of training)
 ONNX_CHECK_ROWS = 20_000  # validation rows the ONNX export is compared on
 
 
@@ -176,10 +187,25 @@ def _reason(bad: MalformedRow) -> str:
     return bad.reason.split(":", 1)[0].split(" (", 1)[0][:60]
 
 
-def scan(data: Plan, *, buckets: Sequence[int], max_len: int, workers: int, batch_size: int, progress: bool) -> Scan:
+def bag_width(text: str, spec: CleanupSpec, edges: np.ndarray, max_len: int) -> int:
+    """The padded width of a cleaned text's rows in training: its longest unit's bucket."""
+    longest = max(map(len, text.split("\n"))) if spec.units == "values" else len(text)
+    return int(edges[np.searchsorted(edges, min(longest, max_len))])
+
+
+def scan(
+    data: Plan,
+    *,
+    buckets: Sequence[int],
+    max_len: int,
+    workers: int,
+    batch_size: int,
+    progress: bool,
+    units: Units = "request",
+) -> Scan:
     """The first pass: decode everything once, gather what fitting and planning need."""
     out = Scan()
-    spec = CleanupSpec()
+    spec = CleanupSpec(units=units)
     edges = np.asarray(buckets or (max_len,))
     total = sum(len(p) for p in data.parts)
     bar = Progress("scan", total, enabled=progress)
@@ -210,7 +236,7 @@ def scan(data: Plan, *, buckets: Sequence[int], max_len: int, workers: int, batc
                     if key not in spec.drop_fields:
                         out.fields.setdefault(key, None)
                 if part == TRAIN:
-                    width = int(edges[np.searchsorted(edges, min(len(text), max_len))])
+                    width = bag_width(text, spec, edges, max_len)
                     out.rows_per_bucket[((bases[index] + row.ordinal) % workers, index, width)] += 1
         bar.update(read % 1000)
         out.rows_read += read
@@ -223,26 +249,55 @@ def scan(data: Plan, *, buckets: Sequence[int], max_len: int, workers: int, batc
     return out
 
 
-def fit_preprocessing(found: Scan, *, max_len: int, oov: Any, buckets: Sequence[int]) -> Preprocessing:
+def fit_preprocessing(
+    found: Scan, *, max_len: int, oov: Any, buckets: Sequence[int], units: Units = "request"
+) -> Preprocessing:
     """The cleanup spec and tokenizer fitted on the training and validation rows the scan read."""
     base = CleanupSpec()
-    cleanup = CleanupSpec(drop_fields=base.drop_fields, keep_fields=tuple(found.fields))
+    cleanup = CleanupSpec(drop_fields=base.drop_fields, keep_fields=tuple(found.fields), units=units)
     tokenizer = CharTokenizer.from_counts(found.chars, max_len=max_len, oov=oov, buckets=buckets)
     return Preprocessing(tokenizer, cleanup)
 
 
+Bag = tuple[np.ndarray, float]  # the rows one record reads (rows x width, pre-padded), its label
+
+
+def encode_bags(preprocessing: Preprocessing, texts: Sequence[str], labels: Sequence[float]) -> Iterator[Bag]:
+    """Each cleaned text as the bag of rows the network reads for it, padded to the bag's widest.
+
+    In request mode a text is one row, its last ``max_len`` ids (as the reference read it; a
+    window is no example); in value mode each value is a row, a long one its windows, at most
+    ``MAX_BAG_ROWS`` in all.
+    """
+    values = preprocessing.cleanup.units == "values"
+    units, owners = preprocessing.units(texts)
+    rows: list[list[np.ndarray]] = [[] for _ in texts]
+    for bucket in preprocessing.tokenizer.encode_buckets(units, windows=values):
+        for unit, ids in zip(bucket.rows.tolist(), bucket.ids, strict=True):
+            held = rows[int(owners[unit])]
+            if len(held) < MAX_BAG_ROWS:
+                held.append(ids)
+    for held, label in zip(rows, labels, strict=True):
+        width = max(len(r) for r in held)
+        if all(len(r) == width for r in held):
+            yield np.stack(held), label
+            continue
+        bag = np.zeros((len(held), width), dtype=np.int32)
+        for k, r in enumerate(held):
+            bag[k, width - len(r) :] = r
+        yield bag, label
+
+
 def _encoded(
     data: Plan, index: int, preprocessing: Preprocessing, part: int, worker: int, workers: int
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(ids, labels) of shard ``index``'s rows of ``part`` that ``worker`` trains, one bucket width each."""
+) -> Iterator[Bag]:
+    """The bags of shard ``index``'s rows of ``part`` that ``worker`` trains."""
     base = data.bases[index]
     texts: list[str] = []
     labels: list[float] = []
 
-    def flush() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        y = np.asarray(labels, dtype=np.float32)
-        for bucket in preprocessing.tokenizer.encode_buckets(texts, windows=False):  # a window is no example
-            yield bucket.ids, y[bucket.rows]
+    def flush() -> Iterator[Bag]:
+        yield from encode_bags(preprocessing, texts, labels)
         texts.clear()
         labels.clear()
 
@@ -258,42 +313,48 @@ def _encoded(
         yield from flush()
 
 
-def shuffled_batches(
-    chunks: Iterator[tuple[np.ndarray, np.ndarray]], *, batch_size: int, buffer: int, rng: random.Random
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Rows drawn at random from a buffer of ``buffer`` rows, batched by width as bins fill.
+Batch = tuple[np.ndarray, np.ndarray, np.ndarray]  # ids (rows x width), bag of each row, label of each bag
 
-    The buffer replaces a random row by each row read (the last rows are drawn in random
+
+def _batch(bags: Sequence[Bag]) -> Batch:
+    ids = np.concatenate([b[0] for b in bags]) if len(bags) > 1 else bags[0][0]
+    owner = np.repeat(np.arange(len(bags), dtype=np.int32), [len(b[0]) for b in bags])
+    return ids, owner, np.asarray([b[1] for b in bags], dtype=np.float32)
+
+
+def shuffled_batches(chunks: Iterator[Bag], *, batch_size: int, buffer: int, rng: random.Random) -> Iterator[Batch]:
+    """Bags drawn at random from a buffer of ``buffer`` bags, batched by width as bins fill.
+
+    The buffer replaces a random bag by each bag read (the last bags are drawn in random
     order), so memory stays at the buffer; a bin (one per bucket width) is a batch when it
-    holds ``batch_size`` rows, and the bins left at the end are the short batches. Done in
+    holds ``batch_size`` bags, and the bins left at the end are the short batches. Done in
     numpy because ``tf.data``'s per-row ``shuffle`` + ``group_by_window`` cost ~100 µs a row
     here, more than the model's own step.
     """
-    pool: list[tuple[np.ndarray, float]] = []
-    bins: dict[int, list[tuple[np.ndarray, float]]] = {}
+    pool: list[Bag] = []
+    bins: dict[int, list[Bag]] = {}
 
-    def place(row: tuple[np.ndarray, float]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        held = bins.setdefault(len(row[0]), [])
-        held.append(row)
+    def place(bag: Bag) -> Iterator[Batch]:
+        held = bins.setdefault(bag[0].shape[1], [])
+        held.append(bag)
         if len(held) == batch_size:
-            yield np.stack([r[0] for r in held]), np.asarray([r[1] for r in held], dtype=np.float32)
+            yield _batch(held)
             held.clear()
 
-    for ids, labels in chunks:
-        for row in zip(ids, labels.tolist(), strict=True):
-            if len(pool) < buffer:
-                pool.append(row)
-                continue
-            at = rng.randrange(buffer)
-            yield from place(pool[at])
-            pool[at] = row
+    for bag in chunks:
+        if len(pool) < buffer:
+            pool.append(bag)
+            continue
+        at = rng.randrange(buffer)
+        yield from place(pool[at])
+        pool[at] = bag
     rng.shuffle(pool)
-    for row in pool:
-        yield from place(row)
+    for bag in pool:
+        yield from place(bag)
     rest = [held for held in bins.values() if held]
     rng.shuffle(rest)
     for held in rest:
-        yield np.stack([r[0] for r in held]), np.asarray([r[1] for r in held], dtype=np.float32)
+        yield _batch(held)
 
 
 def training_dataset(
@@ -307,7 +368,7 @@ def training_dataset(
     seed: int = 42,
     parallel_reads: int = 4,
 ) -> Any:
-    """The training rows ``worker`` reads, as shuffled batches of one bucket width, repeated forever.
+    """The training bags ``worker`` reads, as shuffled batches of one bucket width, repeated forever.
 
     Each shard is read by its own generator (``interleave``: up to ``parallel_reads`` side
     by side), which shuffles and batches its rows; ``tf.data`` then shuffles the batches of
@@ -318,7 +379,7 @@ def training_dataset(
     tf = tensorflow()
     epochs = Counter[int]()
 
-    def generate(index: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def generate(index: Any) -> Iterator[Batch]:
         index = int(index)
         epochs[index] += 1
         rng = random.Random(f"{seed}/{worker}/{index}/{epochs[index]}")
@@ -329,7 +390,11 @@ def training_dataset(
         return tf.data.Dataset.from_generator(
             generate,
             args=(index,),
-            output_signature=(tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.float32)),
+            output_signature=(
+                tf.TensorSpec((None, None), tf.int32),
+                tf.TensorSpec((None,), tf.int32),
+                tf.TensorSpec((None,), tf.float32),
+            ),
         )
 
     reads = max(1, min(parallel_reads, len(data.shards)))

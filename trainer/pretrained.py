@@ -3,10 +3,11 @@
     python -m logsentry.trainer.pretrained --data ../shared/data/fwaf-access.csv
 
 Trains the default recipe (``logsentry train --data F`` with no other flags: the reference
-data plus generated traffic of many sites, seed 42, deterministic ops) into a scratch store
-and copies the one version, with its checksums, manifest (data file hashes, augmentation,
-figures) and report, into the package's bundled store, replacing what was there. The result
-is committed: it is the one generated artifact kept in git.
+data, generated traffic of many sites and the public corpus of ``bench/data``, seed 42,
+deterministic ops) into a scratch store and copies the one version, with its checksums,
+manifest (data file and corpus file hashes, augmentation, figures) and report, into the
+package's bundled store, replacing what was there. The result is committed: it is the one
+generated artifact kept in git.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from logsentry.model_store.bundled import BUNDLED_ROOT
 from logsentry.model_store.store import CURRENT_FILE, ModelStore
+from logsentry.trainer.corpus import default_corpus
 from logsentry.trainer.settings import TrainSettings
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,11 @@ MAX_BYTES = 4 * 1024 * 1024  # the package carries it: a few MiB at most
 def build(data: tuple[Path, ...], out: Path = BUNDLED_ROOT) -> str:
     from logsentry.trainer.training import train
 
+    corpus = default_corpus()
+    if corpus is None:
+        raise SystemExit("the pretrained model is built from a checkout: its bench/data holds the public corpus")
     with tempfile.TemporaryDirectory() as scratch:
-        result = train(TrainSettings(data=data, store=Path(scratch), verbose=0))
+        result = train(TrainSettings(data=data, store=Path(scratch), verbose=0, corpus=corpus))
         source = ModelStore(scratch).verify(result.version)
         size = sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
         if size > MAX_BYTES:

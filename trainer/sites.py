@@ -59,7 +59,8 @@ _TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-
 _STATUS = [200, 201, 204, 301, 302, 304, 400, 401, 403, 404, 500]
 _STATUS_WEIGHTS = [40, 3, 2, 2, 3, 5, 3, 2, 2, 4, 1]
 SHAPES = ["int", "word", "phrase", "lang", "date", "uuid", "email", "name", "prose", "file", "price", "slug",
-          "hex", "tracking", "json", "base64", "url", "phone", "bool", "code", "wildcard", "sort", "tag"]  # fmt: skip
+          "hex", "tracking", "json", "base64", "url", "phone", "bool", "code", "wildcard", "sort", "tag",
+          "expr"]  # fmt: skip
 # upper case in ordinary text (shouting, acronyms, versions), so that case alone never reads as an attack
 ACRONYMS = ["ASAP", "FYI", "PDF", "USB", "NYC", "FAQ", "TODO", "FINAL", "DRAFT", "URGENT", "OK", "TV", "UK", "EU",
             "CEO", "Q1", "Q3", "IMPORTANT", "NEW", "SALE", "XL", "HD", "v2", "RSVP", "N/A", "AM", "PM"]  # fmt: skip
@@ -215,6 +216,8 @@ class Site:
                              f"ad-campaign-{r.getrandbits(16):04x}", r.choice(v.words)])  # fmt: skip
         if shape == "wildcard":  # field selections and prefix searches
             return r.choice(["*", "*", f"{r.choice(v.words)}*", "id,name,*", f"*.{r.choice(_EXTENSIONS)}", "all", "%"])
+        if shape == "expr":
+            return self.expression()
         if shape == "price":
             return f"{r.randint(1, 999)}.{r.randint(0, 99):02d}"
         if shape == "slug":
@@ -246,6 +249,30 @@ class Site:
         if shape == "phone":
             return f"+{r.randint(1, 99)} {r.randint(100, 999)} {r.randint(1000, 9999)}"
         return r.choice(["true", "false", "1", "0", "on"])
+
+    def expression(self) -> str:
+        """A query in one of the expression syntaxes public APIs document: code-like, and ordinary."""
+        r, v = self.r, self.v
+        w = r.choice(v.words).replace(" ", "_")
+        f = r.choice(v.params)
+        n = r.randint(1, 500)
+        return r.choice([
+            # OData (OASIS OData v4 URL conventions)
+            f"{f} eq '{w}'", f"startswith({f},'{w[:3]}')", f"contains({f}, '{w}') and {f} gt {n}",
+            f"{f} lt {n}.5 or {f} eq null", f"{f} desc,{w} asc", f"{f},{w}($select={f})",
+            # RQL (Resource Query Language): function-call operators
+            f"and(eq({f},{w}),lt(price,{n}))", f"sort(-{f})", f"limit({n},{n * 2})", f"select({f},{w})",
+            f"in({f},({w},{n}))", r.choice(["count()", "distinct()", "values(id)", f"sum({f})", f"max({f})"]),
+            # Lucene / Elasticsearch query strings
+            f'{f}:"{w}" AND {w}:[{n} TO {n * 3}]', f"({f}:{w} OR {f}:{w}*) -{w}", f"{f}:>{n}",
+            # search qualifiers (GitHub, Gmail)
+            f'is:open label:"{w}" created:>=2024-0{r.randint(1, 9)}-01', f"from:{w} has:attachment -in:chats",
+            # field masks and sparse fieldsets (Google APIs, JSON:API)
+            f"items({f},{w}/title),nextPageToken", f"{f},{w}.{f}", f"fields[{w}]={f},{w}",
+            # JSONPath, CSS selectors, regular expressions, ranges and arithmetic
+            f"$.{w}[?(@.{f} < {n})].{f}", f'div.{w} > a[href^="http"]', f"^{w}-\\d{{4}}\\.pdf$",
+            f"{n}..{n * 2}", f"({n}+{n % 7})*2", f"{f}>={n}&{f}<={n * 2}",
+        ])  # fmt: skip
 
     def sentence(self) -> str:
         """Free text as people type it: common words, the site's words, names, numbers and punctuation."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from logsentry.model_store.errors import ConfigError
 
-DEFAULT_THRESHOLD_RULE = "fpr:0.001"
+DEFAULT_THRESHOLD_RULE = "fpr:0.002"
 
 
 def check_threshold_rule(rule: str) -> tuple[str, float | None]:

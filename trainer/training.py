@@ -23,17 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.errors import DataError
-from logsentry.model_store.manifest import Manifest, TrainingData
+from logsentry.model_store.errors import DataError, ExportMismatch
+from logsentry.model_store.manifest import Manifest, TrainingData, keras_only_entry
 from logsentry.model_store.preprocessing import Preprocessing
-from logsentry.model_store.store import MODEL_FILE, ModelStore, file_sha256
+from logsentry.model_store.store import MODEL_FILE, Draft, ModelStore, file_sha256
 from logsentry.model_store.tensorflow_runtime import KerasInference, tensorflow
 from logsentry.trainer.architectures import get_architecture
 from logsentry.trainer.data import LabelledLogs
 from logsentry.trainer.distributed import Role, fit, strategy_for, weights_digest
 from logsentry.trainer.distributed import write_report as write_worker_report
 from logsentry.trainer.evaluation import Evaluation, choose_threshold, evaluate
-from logsentry.trainer.onnx_export import export_checked
+from logsentry.trainer.onnx_export import export_checked, write_check_sample
 from logsentry.trainer.pipeline import (
     TEST,
     TRAIN,
@@ -88,7 +88,8 @@ def length_buckets(settings: TrainSettings) -> tuple[int, ...]:
     """The padded widths of the architecture's batches: none for fixed-width models."""
     if not get_architecture(settings.architecture).variable_length:
         return ()
-    return (*tuple(b for b in DEFAULT_BUCKETS if b < settings.max_len), settings.max_len)
+    max_len = settings.resolved_max_len
+    return (*tuple(b for b in DEFAULT_BUCKETS if b < max_len), max_len)
 
 
 def prepare(logs: LabelledLogs, settings: TrainSettings, train_rows: np.ndarray) -> Preprocessing:
@@ -98,8 +99,9 @@ def prepare(logs: LabelledLogs, settings: TrainSettings, train_rows: np.ndarray)
     parts[train_rows] = TRAIN
     data = Plan((MemoryShard("in memory", logs.events, logs.labels.tolist()),), (parts,))
     buckets = length_buckets(settings)
-    found = scan(data, buckets=buckets, max_len=settings.max_len, workers=1, batch_size=1, progress=False)
-    return fit_preprocessing(found, max_len=settings.max_len, oov=settings.oov, buckets=buckets)
+    units, max_len = settings.resolved_units, settings.resolved_max_len
+    found = scan(data, buckets=buckets, max_len=max_len, workers=1, batch_size=1, progress=False, units=units)
+    return fit_preprocessing(found, max_len=max_len, oov=settings.oov, buckets=buckets, units=units)
 
 
 def _source_shards(settings: TrainSettings, topic: Sequence[Shard]) -> tuple[list[Shard], SiteData | None]:
@@ -129,16 +131,23 @@ def _source_shards(settings: TrainSettings, topic: Sequence[Shard]) -> tuple[lis
     return shards, site
 
 
-def _added_shards(
-    settings: TrainSettings, user_rows: int, feedback: Sequence[tuple[dict[str, Any], int]]
-) -> tuple[list[tuple[Shard, np.ndarray]], int]:
-    """Rows with parts of their own: other sites' generated requests, the analysts' verdicts."""
+@dataclass(frozen=True)
+class Added:
+    """Rows with parts of their own, and what the manifest says of them."""
+
+    shards: list[tuple[Shard, np.ndarray]]
+    generated: int
+    corpus: dict[str, Any]
+
+
+def _added_shards(settings: TrainSettings, user_rows: int, feedback: Sequence[tuple[dict[str, Any], int]]) -> Added:
+    """Rows with parts of their own: other sites' generated requests, the public corpus, the analysts' verdicts."""
     from logsentry.trainer.sites import site_traffic
 
     added: list[tuple[Shard, np.ndarray]] = []
     rows = augment_rows(settings.augment, user_rows)
-    if rows:
-        generated = list(site_traffic(list(TRAINING_SITES), rows, seed=settings.seed, attack_share=0.5))
+    generated = list(site_traffic(list(TRAINING_SITES), rows, seed=settings.seed, attack_share=0.5)) if rows else []
+    if generated:
         cut = int(len(generated) * (1 - settings.validation_split))
         parts = np.full(len(generated), VALIDATION, dtype=np.uint8)
         parts[:cut] = TRAIN
@@ -146,12 +155,31 @@ def _added_shards(
                             [f for _, _, f in generated])  # fmt: skip
         added.append((shard, parts))
         log.info("augmented with %d generated requests of %d sites", len(generated), len(TRAINING_SITES))
+    corpus: dict[str, Any] = {}
+    if settings.corpus is not None:
+        from logsentry.trainer.corpus import Corpus, corpus_rows
+
+        source = Corpus(settings.corpus)
+        hosts = [e for e, y, _ in generated if y == 0]
+        read = corpus_rows(source, seed=settings.seed, benign_values=settings.corpus_values, hosts=hosts)
+        for name, part, rows_of in (
+            ("corpus training", TRAIN, read.train),
+            ("corpus validation", VALIDATION, read.validation),
+        ):
+            events, labels, families = (
+                [e for e, _, _ in rows_of],
+                [y for _, y, _ in rows_of],
+                [f for _, _, f in rows_of],
+            )
+            added.append((MemoryShard(name, events, labels, families), np.full(len(rows_of), part, dtype=np.uint8)))
+        log.info("public corpus: %s", read.summary())
+        corpus = {"summary": read.summary(), "files": source.files()}
     if feedback:
         events = [event for event, _ in feedback for _ in range(FEEDBACK_WEIGHT)]
         labels = [label for _, label in feedback for _ in range(FEEDBACK_WEIGHT)]
         added.append((MemoryShard("analyst verdicts", events, labels), np.full(len(events), TRAIN, dtype=np.uint8)))
         log.info("folded in %d analyst verdicts, %d times each", len(feedback), FEEDBACK_WEIGHT)
-    return added, rows
+    return Added(added, len(generated), corpus)
 
 
 def _data_digest(inputs: Sequence[dict[str, str]], topic: Sequence[Shard]) -> str:
@@ -187,19 +215,27 @@ def train(
 
     split, site = _source_shards(settings, topic)
     counted, counting = count_rows(split, progress=shows)
-    fixed, augmented = _added_shards(settings, sum(counted), feedback)
+    added = _added_shards(settings, sum(counted), feedback)
     data = Plan.build(
         split,
         counted,
-        fixed,
+        added.shards,
         test_size=settings.test_size,
         validation_split=settings.validation_split,
         seed=settings.seed,
         strict=settings.strict,
     )
     buckets = length_buckets(settings)
-    found = scan(data, buckets=buckets, max_len=settings.max_len, workers=role.count,
-                 batch_size=per_worker_batch, progress=shows)  # fmt: skip
+    units, max_len = settings.resolved_units, settings.resolved_max_len
+    found = scan(
+        data,
+        buckets=buckets,
+        max_len=max_len,
+        workers=role.count,
+        batch_size=per_worker_batch,
+        progress=shows,
+        units=units,
+    )
     trained_labels = found.labels["train"]
     if not found.records:
         raise DataError(f"{_names(settings, topic)}: no usable rows ({found.rows_refused} refused)")
@@ -208,7 +244,7 @@ def train(
             f"{_names(settings, topic)}: training needs both labels, found only "
             f"{[label for label in (0, 1) if trained_labels[label]]}"
         )
-    preprocessing = fit_preprocessing(found, max_len=settings.max_len, oov=settings.oov, buckets=buckets)
+    preprocessing = fit_preprocessing(found, max_len=max_len, oov=settings.oov, buckets=buckets, units=units)
     tokenizer = preprocessing.tokenizer
     steps = found.steps(role.count, per_worker_batch)
     log.info(
@@ -221,7 +257,7 @@ def train(
     keras.utils.set_random_seed(settings.seed)
     tf.config.experimental.enable_op_determinism()
     with strategy.scope():
-        model = arch.build(tokenizer.input_dim, settings.max_len)
+        model = arch.build(tokenizer.input_dim, max_len)
     history = fit(
         model,
         lambda worker, workers: training_dataset(
@@ -250,7 +286,7 @@ def train(
         log.info("worker %d of %d done: weights %s", role.index, role.count, digest[:16])
         return TrainResult("", None, {}, train_seconds)
 
-    trained = arch.build(tokenizer.input_dim, settings.max_len)  # out of the strategy: saved and exported as is
+    trained = arch.build(tokenizer.input_dim, max_len)  # out of the strategy: saved and exported as is
     trained.set_weights(model.get_weights())
     detector = Detector(
         KerasInference(trained, variable_length=arch.variable_length, max_len=tokenizer.max_len), preprocessing
@@ -294,8 +330,10 @@ def train(
         "seed": settings.seed,
         "test_size": settings.test_size,
         "validation_split": settings.validation_split,
-        "augment": augmented,
-        "augment_sites": list(TRAINING_SITES) if augmented else [],
+        "units": units,
+        "augment": added.generated,
+        "augment_sites": list(TRAINING_SITES) if added.generated else [],
+        "corpus": added.corpus.get("summary", ""),
         "benign_files": [p.name for p in settings.benign],
         "benign_screened_out": len(site.screened) if site else 0,
         "benign_disputed_routes": site.disputed_routes if site else [],
@@ -313,14 +351,8 @@ def train(
     store = ModelStore(settings.store)
     with store.new_version() as draft:
         trained.save(draft.path / MODEL_FILE)
-        onnx = export_checked(
-            trained,
-            draft.path,
-            preprocessing,
-            variable_length=arch.variable_length,
-            texts=sample,
-            scores=val_scores[: len(sample)],
-            threshold=threshold,
+        onnx, refused = _export(
+            trained, draft, preprocessing, settings, arch.variable_length, sample, val_scores[: len(sample)], threshold
         )
         write_report(
             draft.path / "report",
@@ -361,13 +393,52 @@ def train(
                 rows_rejected=found.rows_refused,
             ),
             library_versions=library_versions(),
-            extra={"data_files": inputs, "pipeline": pipeline},
+            extra={"data_files": inputs, "corpus_files": added.corpus.get("files", []), "pipeline": pipeline},
             onnx=onnx,
         )
         manifest = draft.manifest
+    if refused is not None:
+        raise ExportMismatch(
+            f"{refused}; version {manifest.version} is held, not published: "
+            f"`logsentry models publish {manifest.version} --keras-only --store {settings.store}` publishes it served "
+            f"by Keras, `logsentry models export {manifest.version} --store {settings.store}` re-runs only the export"
+        )
     if settings.promote:
         store.promote(manifest.version, reason="trained")
     return TrainResult(manifest.version, manifest, evaluations, train_seconds)
+
+
+def _export(
+    trained: Any,
+    draft: Draft,
+    preprocessing: Preprocessing,
+    settings: TrainSettings,
+    variable_length: bool,
+    texts: Sequence[str],
+    scores: np.ndarray,
+    threshold: float,
+) -> tuple[dict[str, Any], ExportMismatch | None]:
+    """The manifest's ``onnx`` entry; a refused export holds the draft, or publishes it served by Keras."""
+    try:
+        entry = export_checked(
+            trained,
+            draft.path,
+            preprocessing,
+            variable_length=variable_length,
+            texts=texts,
+            scores=scores,
+            threshold=threshold,
+        )
+        return entry, None
+    except ExportMismatch as refused:
+        if refused.entry is None:
+            raise
+        if settings.export_fallback == "keras":
+            log.warning("%s: publishing version=%s served by Keras only", refused, draft.version)
+            return keras_only_entry(refused.entry), None
+        write_check_sample(draft.path, texts)
+        draft.hold = True
+        return refused.entry, refused
 
 
 def _names(settings: TrainSettings, topic: Sequence[Shard]) -> str:

@@ -100,7 +100,8 @@ def test_models_list_promote_rollback(cli_store: tuple[Path, Path]) -> None:
     assert run("models", "--store", str(models), "rollback").returncode == 0
     assert ModelStore(models).current() == first
     shown = json.loads(run("models", "--store", str(models), "show", first).stdout)
-    assert shown["version"] == first and shown["preprocessing"]["tokenizer"]["max_len"] == 1024
+    assert shown["version"] == first and shown["preprocessing"]["tokenizer"]["max_len"] == 256  # a value's, read alone
+    assert shown["preprocessing"]["cleanup"]["units"] == "values"
 
 
 def test_errors_are_one_clear_line_and_exit_2(tmp_path: Path) -> None:

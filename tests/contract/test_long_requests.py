@@ -1,8 +1,13 @@
-"""No blind spot for long requests: a payload followed by kilobytes of filler is still seen."""
+"""No blind spot for long requests: a payload followed by kilobytes of filler is still seen.
+
+The default model reads each value on its own, so the filler goes where it could hide a
+payload: after it, in the same value.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -17,10 +22,15 @@ FILLER = "a" * 4096
 
 
 def _with_truncation(detector: Detector) -> Detector:
-    """The same model read the way artifacts were before windows: the last max_len characters only."""
+    """The same model read the way artifacts were before windows: the last max_len characters of each text only."""
     tokenizer = dataclasses.replace(detector.preprocessing.tokenizer, long_requests="truncate")
     preprocessing = dataclasses.replace(detector.preprocessing, tokenizer=tokenizer)
     return Detector(detector.inference, preprocessing, threshold=detector.threshold)
+
+
+def _followed_by_filler(event: dict[str, Any]) -> dict[str, Any]:
+    """Every query value followed by 4 KB of filler (the one that carries the payload among them)."""
+    return {**event, "query": {k: f"{v} {FILLER}" if isinstance(v, str) else v for k, v in event["query"].items()}}
 
 
 def test_a_payload_before_four_kilobytes_of_filler_is_still_flagged(trained_store: ModelStore) -> None:
@@ -30,11 +40,12 @@ def test_a_payload_before_four_kilobytes_of_filler_is_still_flagged(trained_stor
     alone = detector.score_events(attacks)
     seen = [e for e, s in zip(attacks, alone, strict=True) if s >= detector.threshold]
     assert len(seen) >= 50, "the model flags the attacks on their own"
-    padded = [{**e, "query": {**e["query"], "notes": FILLER}} for e in seen]
-    assert all(len(detector.preprocessing.texts([e])[0]) > 4 * detector.preprocessing.tokenizer.max_len for e in padded)
+    padded = [_followed_by_filler(e) for e in seen]
+    longest = max(len(u) for u in detector.preprocessing.units(detector.preprocessing.texts(padded))[0])
+    assert longest > 4 * detector.preprocessing.tokenizer.max_len
 
     benign = [e for e, _ in generate_events(300, seed=53, attack_share=0.0) if e["query"] and e["method"] == "get"]
-    benign_padded = [{**e, "query": {**e["query"], "notes": FILLER}} for e in benign]
+    benign_padded = [_followed_by_filler(e) for e in benign]
     assert float(np.mean(detector.score_events(benign_padded) >= detector.threshold)) <= 0.05, "filler reads benign"
 
     windows = detector.score_events(padded)
@@ -42,12 +53,13 @@ def test_a_payload_before_four_kilobytes_of_filler_is_still_flagged(trained_stor
     still = float(np.mean(windows >= detector.threshold))
     blind = float(np.mean(truncated >= detector.threshold))
     assert still >= 0.95, f"windows flag {still:.0%} of the padded attacks"
-    assert blind < 0.5, f"the last 1,024 characters alone flag {blind:.0%}: the filler should hide the payload"
+    assert blind < 0.5, f"the last characters alone flag {blind:.0%}: the filler should hide the payload"
     assert np.all(windows >= truncated - 1e-6), "the highest window is at least the last window"
 
 
 def test_short_requests_score_the_same_with_or_without_windows(trained_store: ModelStore) -> None:
     detector = load_detector(trained_store)
     events = [e for e, _ in generate_events(300, seed=52)]
-    assert max(len(t) for t in detector.preprocessing.texts(events)) <= detector.preprocessing.tokenizer.max_len
+    units, _ = detector.preprocessing.units(detector.preprocessing.texts(events))
+    assert max(len(u) for u in units) <= detector.preprocessing.tokenizer.max_len
     assert np.array_equal(detector.score_events(events), _with_truncation(detector).score_events(events))

@@ -28,8 +28,12 @@ def test_it_is_small_verified_and_says_what_it_was_trained_on() -> None:
     assert [f["name"] for f in manifest.extra["data_files"]] == ["fwaf-access.csv"]
     assert all(len(f["sha256"]) == 64 for f in manifest.extra["data_files"])
     assert manifest.hyperparameters["augment"] > 0 and manifest.hyperparameters["seed"] == 42
-    assert manifest.evaluation["test"]["accuracy"] > 0.98  # its own figures travel with it
-    assert manifest.threshold_rule == "fpr:0.001"
+    assert manifest.evaluation["validation"]["roc_auc"] > 0.99  # its own figures travel with it
+    assert manifest.threshold_rule == "fpr:0.002"
+    corpus = {f["name"] for f in manifest.extra["corpus_files"]}  # and the public data it learnt from
+    assert {"payloads.jsonl.gz", "captures.jsonl.gz", "sites/hurence.log.gz"} <= corpus
+    assert all(len(f["sha256"]) == 64 for f in manifest.extra["corpus_files"])
+    assert manifest.preprocessing.cleanup.units == "values"
 
 
 def test_it_detects_the_generator_s_attacks_and_passes_its_ordinary_requests() -> None:
@@ -94,8 +98,10 @@ def test_a_site_specific_model_keeps_its_site_quiet_at_the_same_detection_rate(t
 
     r = random.Random(3)
     traffic = wiki_traffic(3000, seed=1)
-    searches = [e for e in traffic if e["path"] == "/wiki/search"]
-    hidden = [graft(e, family, r) for e, family in zip(searches[:15], ("sqli", "xss", "ssti") * 5, strict=True)]
+    # hidden in page views, a route the generic model is quiet on (its searches, written in a query
+    # syntax of their own, it flags often enough that its flags there are not trusted)
+    views = [e for e in traffic if e["method"] == "get" and e["path"] != "/wiki/search"]
+    hidden = [graft(e, family, r) for e, family in zip(views[:15], ("sqli", "xss", "ssti") * 5, strict=True)]
     logs = tmp_path / "wiki-access.jsonl"
     logs.write_text("".join(json.dumps(e) + "\n" for e in traffic + hidden))  # real logs hold a few attacks
     done = subprocess.run(

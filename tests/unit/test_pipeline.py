@@ -140,23 +140,30 @@ def test_each_worker_trains_its_own_share_and_together_every_training_row(genera
     assert abs(shares[0].total() - shares[1].total()) < 0.1 * expected.total(), "about half each"
 
 
-def test_batches_share_one_bucket_width_and_an_epoch_reads_every_training_row(generated_csv: Path) -> None:
+@pytest.mark.parametrize("units", ["request", "values"])
+def test_batches_share_one_bucket_width_and_an_epoch_reads_every_training_row(generated_csv: Path, units: str) -> None:
     from logsentry.trainer.pipeline import training_dataset
 
     plan = _plan([generated_csv])
-    found = scan(plan, buckets=BUCKETS, max_len=1024, workers=1, batch_size=32, progress=False)
-    pre = fit_preprocessing(found, max_len=1024, oov="index", buckets=BUCKETS)
+    found = scan(plan, buckets=BUCKETS, max_len=1024, workers=1, batch_size=32, progress=False, units=units)
+    pre = fit_preprocessing(found, max_len=1024, oov="index", buckets=BUCKETS, units=units)
     steps = found.steps(1, 32)
     dataset = training_dataset(plan, pre, batch_size=32, shuffle_buffer=100, seed=1)
-    widths, rows, labels = Counter(), 0, 0.0
-    for ids, y in dataset.take(steps):
-        assert ids.shape[1] in BUCKETS and ids.shape[0] <= 32
-        widths[int(ids.shape[1])] += int(ids.shape[0])
+    widths, bags, rows, labels = Counter(), 0, 0, 0.0
+    for ids, bag, y in dataset.take(steps):
+        assert ids.shape[1] in BUCKETS and y.shape[0] <= 32 and ids.shape[0] == bag.shape[0]
+        assert sorted(set(bag.numpy().tolist())) == list(range(y.shape[0])), "every bag has a row, in order"
+        widths[int(ids.shape[1])] += int(y.shape[0])
+        bags += int(y.shape[0])
         rows += int(ids.shape[0])
         labels += float(y.numpy().sum())
-    assert rows == found.labels["train"].total()
+    assert bags == found.labels["train"].total()
     assert labels == found.labels["train"][1]
     assert dict(widths) == {width: n for (_, _, width), n in found.rows_per_bucket.items()}
+    if units == "request":
+        assert rows == bags
+    else:  # a request is read as its values: the method and path, each query value, each body field
+        assert rows > 1.5 * bags
 
 
 def test_tf_config_names_the_worker() -> None:
