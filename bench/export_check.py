@@ -1,7 +1,7 @@
 """How far each architecture's ONNX export scores from its Keras model: float noise, measured.
 
     python bench/export_check.py [--data ../shared/data/fwaf-access.csv] [--architectures rnn,lstm,lstm-dense,conv-lstm]
-                                 [--seeds 42,1,2] [--json bench/results/export_check.json]
+                                 [--seeds 42,1,2] [--json bench/results/export_check.json] [--update]
 
 Trains each architecture with each seed through the real CLI: the reference recipe
 (``--augment 0 --epochs 3 --threshold-rule fixed:0.5``, the command a user compares with the
@@ -9,7 +9,9 @@ notebook) for the reference architectures, the default recipe for ``conv-lstm``.
 goes through the export check at publish (``trainer/onnx_export.py``); the figures come from
 the published (or held) version's manifest: the largest score difference, the largest
 difference read back on the logit, Kendall's tau between both score lists, verdicts flipped,
-and whether the version was published.
+and whether the version was published. A reference LSTM takes about 15 minutes per seed on
+2 cores: ``--update`` keeps the runs already in ``--json`` that this invocation does not redo,
+so the table can be filled one architecture at a time.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.trainer.architectures import REFERENCE_ARCHITECTURES  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
+ORDER = ("rnn", "lstm", "lstm-dense", "conv-lstm")
 REFERENCE_RECIPE = ("--augment", "0", "--epochs", "3", "--threshold-rule", "fixed:0.5")
 
 
@@ -77,8 +80,12 @@ def main() -> int:
     parser.add_argument("--architectures", default="rnn,lstm,lstm-dense,conv-lstm")
     parser.add_argument("--seeds", default="42,1,2")
     parser.add_argument("--json", type=Path, default=Path("bench/results/export_check.json"))
+    parser.add_argument("--update", action="store_true", help="keep the other runs already in --json")
     args = parser.parse_args()
-    runs = []
+    runs: list[dict[str, Any]] = []
+    if args.update and args.json.exists():
+        redone = {(a, int(s)) for a in args.architectures.split(",") for s in args.seeds.split(",")}
+        runs = [r for r in json.loads(args.json.read_text())["runs"] if (r["architecture"], r["seed"]) not in redone]
     with tempfile.TemporaryDirectory(prefix="export-check-") as scratch:
         for architecture in args.architectures.split(","):
             for seed in (int(s) for s in args.seeds.split(",")):
@@ -88,6 +95,7 @@ def main() -> int:
         "| architecture | published | largest score difference | largest logit difference | Kendall's tau | flips |",
         "|---|---|---|---|---|---|",
     ]
+    runs.sort(key=lambda r: (ORDER.index(r["architecture"]), r["seed"]))
     for architecture in dict.fromkeys(r["architecture"] for r in runs):
         mine = [r for r in runs if r["architecture"] == architecture]
         table.append(

@@ -10,8 +10,18 @@ on the holdout:
    of ordinary text (words of benign requests): the share still flagged when long requests
    are read in windows (today's default) and when only their last 1,024 characters are read
    (the artifacts before);
-2. benign requests with the same filler: the share flagged (what windows cost in false alerts);
-3. scoring throughput of the unchanged holdout and of the padded requests, both ways.
+2. the same with the filler in the same value: every query value of the attacks that have
+   one followed by the filler (a model that reads values reads the filler in the payload's
+   own windows);
+3. benign requests with the same filler, both ways: the share flagged (what windows cost in
+   false alerts);
+4. scoring throughput of the unchanged holdout and of the padded requests, both ways;
+5. real payloads of the public corpus (``bench/data``) buried in a long value: each put in a
+   query parameter of an ordinary request of a real site, followed in the same value by
+   ``--filler-bytes`` of ordinary text of that site's role (its own requests' values); the
+   share flagged, beside the same payloads alone in that parameter. Done for the corpus's
+   *validation* part (its payloads and sites: where a recipe is chosen) and its *benchmark*
+   part (what is reported).
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ import numpy as np  # noqa: E402
 from bench.common import machine, train_default, write_results  # noqa: E402
 from logsentry.model_store.scoring import Detector, load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
+from logsentry.trainer.corpus import Corpus, Role, default_corpus  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -59,6 +70,39 @@ def filler_text(events: list[dict[str, Any]], size: int, seed: int) -> str:
 
 def padded(event: dict[str, Any], filler: str) -> dict[str, Any]:
     return {**event, "query": {**(event.get("query") or {}), "notes": filler}}
+
+
+def filled_values(event: dict[str, Any], filler: str) -> dict[str, Any]:
+    """Every query value followed by the filler (the payload's value among them)."""
+    query = {k: f"{v} {filler}" if isinstance(v, str) else v for k, v in (event.get("query") or {}).items()}
+    return {**event, "query": query}
+
+
+def buried_payloads(detector: Detector, corpus: Corpus, role: Role, filler_bytes: int) -> dict[str, Any]:
+    """Real payloads of ``role`` in a new ``q`` parameter of that role's ordinary site requests,
+    alone and followed by ordinary text in the same value: the share of each flagged."""
+    r = random.Random(7)
+    sites = corpus.benign(role)
+    requests = [e for events in sites.values() for e in events if 200 <= (e.get("statusCode") or 0) < 400]
+    texts = [v for e in requests for v in (e.get("query") or {}).values() if isinstance(v, str) and " " in v]
+    words = [w for v in texts for w in v.split() if w.isalnum()] or ["blue", "shoes"]
+    payloads = corpus.payloads_of(role)
+    payloads = r.sample(payloads, min(len(payloads), 1500))
+    alone, buried = [], []
+    for payload in payloads:
+        base = r.choice(requests)
+        filler: list[str] = []
+        while sum(len(w) + 1 for w in filler) < filler_bytes:
+            filler.append(r.choice(words))
+        query = dict(base.get("query") or {})
+        alone.append({**base, "query": {**query, "q": payload.text}})
+        buried.append({**base, "query": {**query, "q": payload.text + " " + " ".join(filler)[:filler_bytes]}})
+    t = detector.threshold
+    return {
+        "payloads": len(payloads),
+        "alone_flagged": float(np.mean(detector.score_events(alone) >= t)),
+        "buried_flagged": float(np.mean(detector.score_events(buried) >= t)),
+    }
 
 
 def timed(detector: Detector, events: list[dict[str, Any]]) -> tuple[np.ndarray, float]:
@@ -93,6 +137,15 @@ def main() -> int:
         at, long_rate_t = timed(truncate, long_attacks)
         bw = windows.score_events(long_benign)
         bt = truncate.score_events(long_benign)
+        with_values = [e for e in attacks if e.get("query")]
+        iw = windows.score_events([filled_values(e, filler) for e in with_values])
+        it = truncate.score_events([filled_values(e, filler) for e in with_values])
+        benign_values = [filled_values(e, filler) for e in benign if e.get("query")]
+        ib = windows.score_events(benign_values)
+        corpus = default_corpus()
+        assert corpus is not None, "run from a checkout: its bench/data holds the public corpus"
+        real = {role: buried_payloads(windows, Corpus(corpus), role, args.filler_bytes)
+                for role in ("validation", "benchmark")}  # fmt: skip
         t = windows.threshold
         results = {
             "machine": machine(),
@@ -102,9 +155,13 @@ def main() -> int:
             "attacks_flagged_alone": len(attacks),
             "padded_attacks_flagged": {"windows": float(np.mean(aw >= t)), "truncate": float(np.mean(at >= t))},
             "padded_benign_flagged": {"windows": float(np.mean(bw >= t)), "truncate": float(np.mean(bt >= t))},
+            "attacks_with_query_values": len(with_values),
+            "filled_value_attacks_flagged": {"windows": float(np.mean(iw >= t)), "truncate": float(np.mean(it >= t))},
+            "filled_value_benign_flagged": {"windows": float(np.mean(ib >= t))},
             "benign_flagged_alone": float(np.mean(alone[labels == 0] >= t)),
             "events_per_s_holdout": {"windows": plain_rate_w, "truncate": plain_rate_t},
             "events_per_s_padded": {"windows": long_rate_w, "truncate": long_rate_t},
+            "real_payloads_buried": real,
         }
     lines = [
         f"machine: {results['machine']}; {len(attacks)} holdout attacks flagged alone; filler {args.filler_bytes} B",
@@ -112,10 +169,21 @@ def main() -> int:
         "|---|---|---|",
         f"| padded attacks still flagged | {results['padded_attacks_flagged']['windows']:.4f} | "
         f"{results['padded_attacks_flagged']['truncate']:.4f} |",
+        f"| attacks with the filler in the same value ({len(with_values)}) still flagged | "
+        f"{float(np.mean(iw >= t)):.4f} | {float(np.mean(it >= t)):.4f} |",
+        f"| benign with the filler in each query value flagged | {float(np.mean(ib >= t)):.4f} | |",
         f"| padded benign flagged (alone: {results['benign_flagged_alone']:.4f}) | "
         f"{results['padded_benign_flagged']['windows']:.4f} | {results['padded_benign_flagged']['truncate']:.4f} |",
         f"| scoring the holdout, events/s | {plain_rate_w:,.0f} | {plain_rate_t:,.0f} |",
         f"| scoring padded requests, events/s | {long_rate_w:,.0f} | {long_rate_t:,.0f} |",
+        "",
+        "| real payloads (public corpus) in a site request's value | payloads | flagged alone | flagged with "
+        f"{args.filler_bytes} B of ordinary text after them in the same value |",
+        "|---|---|---|---|",
+        *(
+            f"| {role} part | {x['payloads']:,} | {x['alone_flagged']:.4f} | {x['buried_flagged']:.4f} |"
+            for role, x in real.items()
+        ),
     ]
     write_results(args.json, results, lines)
     return 0

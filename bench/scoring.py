@@ -43,6 +43,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -296,24 +297,35 @@ def drain(
             time.sleep(0.05)
         rate = (done - c0) / (time.perf_counter() - t0)
         flagged = metric(stream.port, "logsentry_events_flagged_total")
+        skipped = metric(stream.port, "logsentry_explanations_skipped_total")
+        explaining = metric(stream.port, "logsentry_explain_duration_seconds_sum")
     finally:
         peak = stream.stop()
-    return {"events_per_s": rate, "peak_rss_mib": peak, "flagged": flagged}
+    return {"events_per_s": rate, "peak_rss_mib": peak, "flagged": flagged, "explanations_skipped": skipped,
+            "explain_seconds": explaining}  # fmt: skip
 
 
 def latency(bootstrap: str, topic: str, store: Path, work: Path, values: list[bytes], rate: float,
-            seconds: float) -> dict[str, float]:  # fmt: skip
+            seconds: float, extra: Sequence[str] = (), name: str = "") -> dict[str, float]:  # fmt: skip
+    """Alert latency at a steady ``rate`` for ``seconds``, and how long the stream takes to
+    consume everything once the producer has stopped (its lag back to 0)."""
     from kafka import KafkaConsumer
 
-    group = f"latency-{topic}"
-    stream = Stream(bootstrap, topic, group, store, work, [])
+    group = f"latency-{topic}{name}"
+    stream = Stream(bootstrap, topic, group, store, work, list(extra))
     try:
+        while metric(stream.port, "logsentry_assigned_partitions") < 1:  # joined: the first events are read
+            time.sleep(0.05)
         steady = (values * (int(rate * seconds) // len(values) + 1))[: int(rate * seconds)]
+        before = stream.consumed()
         producer = threading.Thread(target=_produce, args=(bootstrap, topic, steady, rate))
         producer.start()
         producer.join()
-        while stream.consumed() < len(steady):
-            time.sleep(0.1)
+        stopped = time.perf_counter()
+        while stream.consumed() - before < len(steady):
+            time.sleep(0.02)
+        catch_up = time.perf_counter() - stopped
+        skipped = metric(stream.port, "logsentry_explanations_skipped_total")
     finally:
         stream.stop()
     consumer = KafkaConsumer(f"alerts-{group}", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
@@ -322,7 +334,8 @@ def latency(bootstrap: str, topic: str, store: Path, work: Path, values: list[by
     consumer.close()
     p50, p95, p99 = np.percentile(delays, [50, 95, 99]) if delays else (float("nan"),) * 3
     return {"rate_events_per_s": rate, "events": len(steady), "alerts": len(delays),
-            "p50_s": float(p50), "p95_s": float(p95), "p99_s": float(p99)}  # fmt: skip
+            "p50_s": float(p50), "p95_s": float(p95), "p99_s": float(p99), "lag_zero_after_stop_s": catch_up,
+            "explanations_skipped": skipped}  # fmt: skip
 
 
 def with_share(values: list[bytes], labels: np.ndarray, share: float, n: int, seed: int = 1) -> list[bytes]:

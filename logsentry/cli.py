@@ -9,6 +9,7 @@ architecture names (trainer.architectures imports Keras lazily).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -89,9 +90,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         from_topic=bool(args.from_topic),
         export_fallback=args.export_fallback,
         units=args.units,
-        corpus=_corpus(args.corpus),
         corpus_values=args.corpus_values,
     )
+    settings = dataclasses.replace(settings, corpus=_corpus(args.corpus, settings.resolved_units))
     if (args.since or args.until or args.offsets) and not args.from_topic:
         raise ConfigError("--since, --until and --offsets choose the range of --from-topic TOPIC")
     from logsentry.model_store.store import ModelStore
@@ -141,13 +142,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _corpus(flag: str | None) -> Path | None:
+def _corpus(flag: str | None, units: str) -> Path | None:
     """``--corpus`` (or ``LOGSENTRY_CORPUS``): a directory, ``none``, or (neither given) the checkout's own
-    ``bench/data`` when there is one."""
+    ``bench/data`` when there is one for a model that reads values; a model that reads whole requests
+    (the reference architectures, the notebook's recipe) reads none unless asked."""
     from logsentry.trainer.corpus import default_corpus
 
     flag = flag if flag is not None else os.environ.get("LOGSENTRY_CORPUS") or None
-    if flag == "none":
+    if flag == "none" or (flag is None and units == "request"):
         return None
     if flag is not None:
         path = Path(flag)
@@ -172,14 +174,17 @@ def _train_local_workers(args: argparse.Namespace, spans: Sequence[Any]) -> int:
     for item in raw[at + 1 :]:
         if skip:
             skip = False
-        elif item in ("--workers", "--since", "--until", "--offsets"):
+        elif item in ("--workers", "--since", "--until", "--offsets", "--worker-report"):
             skip = True
-        elif not item.startswith(("--workers=", "--since=", "--until=", "--offsets=")):
+        elif not item.startswith(("--workers=", "--since=", "--until=", "--offsets=", "--worker-report=")):
             rest.append(item)
     if spans:  # every worker reads the very range resolved here, whatever arrives meanwhile
         rest += ["--offsets", ",".join(f"{s.partition}={s.start}:{s.end}" for s in spans)]
-    with tempfile.TemporaryDirectory(prefix="logsentry-workers-") as scratch:
-        reports = run_local([*raw[:at], "train", *rest], args.workers, Path(scratch))
+    if args.worker_report is not None:  # kept: each worker's weights digest, steps and times
+        reports = run_local([*raw[:at], "train", *rest], args.workers, args.worker_report)
+    else:
+        with tempfile.TemporaryDirectory(prefix="logsentry-workers-") as scratch:
+            reports = run_local([*raw[:at], "train", *rest], args.workers, Path(scratch))
     print(
         f"{len(reports)} workers ended with identical weights (sha256 {reports[0]['weights_sha256'][:16]}); "
         f"{reports[0]['steps_per_epoch']} steps per epoch on each",
@@ -516,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--corpus",
         metavar="DIR|none",
         help="the public corpus of real sites' traffic and attack payloads mixed into training (env LOGSENTRY_CORPUS; "
-        "default: the checkout's bench/data; none leaves it out)",
+        "default: the checkout's bench/data when the model reads values, none when it reads whole requests)",
     )
     p.add_argument(
         "--corpus-values",
@@ -561,7 +566,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--shuffle-buffer", type=positive_int, default=DEFAULT_SHUFFLE_BUFFER,
                    help=f"rows the streaming pipeline shuffles among (default {DEFAULT_SHUFFLE_BUFFER:,})")  # fmt: skip
-    p.add_argument("--worker-report", type=Path, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--worker-report",
+        type=Path,
+        metavar="DIR",
+        help="each worker writes worker-<i>.json there: its weights' SHA-256, steps and epoch times",
+    )
     p.add_argument("--feedback-topic", default=None, help="default logsentry-feedback")
     from logsentry.stream_commands import kafka_flags
 

@@ -172,6 +172,13 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
         default=None,
         help=f"alerts without the spans that drove their score (env {ENV['explain']}=false)",
     )
+    p.add_argument(
+        "--explain-budget",
+        dest="explain_budget",
+        type=non_negative_float,
+        help=f"the most of the loop's time explanations take; alerts beyond it are published without spans "
+        f"(default {DEFAULTS.explain_budget:g}; 1 explains every alert)",
+    )
     p.set_defaults(handler=cmd_stream)
 
     p = sub.add_parser("replay", help="produce log messages from a file (CSV, or one per line) to a topic",

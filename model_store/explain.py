@@ -20,8 +20,11 @@ repeated in several places (``../../../``) spreads its weight over them.
 Offsets count characters (code points) of the field's *original* value, before cleanup's
 escaping, so ``value[start:end] == text``. Keys and non-string values are not probed.
 
-About 20 extra rows per flagged request (``bench/explain.py`` measures the cost): spent on
-alerts only, never on the unflagged majority.
+A variant differs from its record in one field; for a model that reads values, each distinct
+value is scored once per explanation, so the rounds cost the record's values once plus the
+new windows (``bench/explain.py`` measures the rows and the time): spent on alerts only,
+never on the unflagged majority, and in the stream within its budget
+(:mod:`stream.explain_budget`).
 """
 
 from __future__ import annotations
@@ -181,6 +184,7 @@ class _Explainer:
         self.fields = [string_fields(r, scorer.preprocessing.cleanup) for r in records]
         self._frames: dict[tuple[int, int], tuple[str, str] | None] = {}
         self._known: dict[_Probe, float] = {}
+        self._unit_scores: dict[str, float] = {}  # value mode: each distinct value scored once per explanation
 
     def _text(self, p: _Probe) -> str:
         """The cleaned text of ``p.record`` without ``p``'s characters: the record is cleaned once
@@ -203,12 +207,26 @@ class _Explainer:
         """Score drop when each probe's characters are removed: one model call for the new ones."""
         new = list(dict.fromkeys(p for p in probes if p not in self._known))
         if new:
-            scores = _logit(np.asarray(self.scorer.score_texts([self._text(p) for p in new]), dtype=np.float64))
+            scores = _logit(self._scores([self._text(p) for p in new]))
             owners = [p.record for p in new]
             # capped: past "removing it clears the alert", how far the score falls is noise
             drops = np.minimum(1.0, (self.base[owners] - scores) / self.margin[owners])
             self._known.update(zip(new, drops.tolist(), strict=True))
         return np.asarray([self._known[p] for p in probes], dtype=np.float64)
+
+    def _scores(self, texts: list[str]) -> np.ndarray:
+        """``score_texts``; for a scorer that scores units (a request's values), each distinct unit once
+        across the rounds: a variant differs from its record in one value, the others repeat."""
+        score_units = getattr(self.scorer, "score_units", None)
+        if score_units is None or self.scorer.preprocessing.cleanup.units != "values":
+            return np.asarray(self.scorer.score_texts(texts), dtype=np.float64)
+        units, owners = self.scorer.preprocessing.units(texts)
+        new = [u for u in dict.fromkeys(units) if u not in self._unit_scores]
+        if new:
+            self._unit_scores.update(zip(new, np.asarray(score_units(new)).tolist(), strict=True))
+        out = np.zeros(len(texts), dtype=np.float64)
+        np.maximum.at(out, owners, np.fromiter((self._unit_scores[u] for u in units), dtype=np.float64))
+        return out
 
     def run(self) -> list[tuple[Span, ...]]:
         whole = [_Probe(i, j, 0, len(v)) for i, fields in enumerate(self.fields) for j, (_, v) in enumerate(fields)]

@@ -41,6 +41,7 @@ class RecordVerdict:
     threshold: float  # the model's, or its route's (model_store/rules.py)
     suppressed_by: str | None = None  # a suppression rule's name: flagged, but no alert
     explanation: tuple[Span, ...] = ()  # alerts, when asked for: what drove the score
+    explanation_skipped: str | None = None  # "budget": an alert left unexplained by the stream's budget
 
     @property
     def alert(self) -> bool:
@@ -68,6 +69,8 @@ class Judgement:
     scores: np.ndarray  # every scored record's score, in verdict order
     inference_seconds: float
     explain_seconds: float = 0.0
+    explained: int = 0  # alerts explained
+    explanations_skipped: int = 0  # alerts beyond ``explain_limit``
 
 
 @dataclass
@@ -112,6 +115,7 @@ def judge(
     limits: DecodeLimits = DecodeLimits(),
     *,
     explained: bool = False,
+    explain_limit: int | None = None,
     rules: Rules = NO_RULES,
 ) -> Judgement:
     """Decode, clean and score ``values`` as one batch; one :class:`Verdict` per value, in order.
@@ -119,7 +123,8 @@ def judge(
     A multi-record message lists its refused records in ``refused`` beside the scored ones;
     a message none of whose records can be scored has ``error`` set. ``rules`` set each
     record's threshold (per route) and suppressions (:mod:`model_store.rules`). With
-    ``explained``, every alert carries its explanation (:mod:`model_store.explain`).
+    ``explained``, every alert carries its explanation (:mod:`model_store.explain`), or the
+    first ``explain_limit`` alerts do and the others say ``explanation_skipped="budget"``.
     """
     texts: list[str] = []
     reads = [_read(value, fmt, limits, scorer.preprocessing.cleanup, texts) for value in values]
@@ -135,12 +140,12 @@ def judge(
             records.append(_verdict(index, record, float(scores[position]), scorer.threshold, rules, today))
             position += 1
         verdicts.append(Verdict(read.format, tuple(records), tuple(read.refused), read.error, read.label))
-    explain_seconds = 0.0
+    explain_seconds, done, skipped = 0.0, 0, 0
     if explained:
         started = time.perf_counter()
-        verdicts = _explained(verdicts, scorer)
+        verdicts, done, skipped = _explained(verdicts, scorer, explain_limit)
         explain_seconds = time.perf_counter() - started
-    return Judgement(verdicts, np.asarray(scores, dtype=np.float32), seconds, explain_seconds)
+    return Judgement(verdicts, np.asarray(scores, dtype=np.float32), seconds, explain_seconds, done, skipped)
 
 
 def _verdict(index: int, record: Record, score: float, threshold: float, rules: Rules, today: dt.date) -> RecordVerdict:
@@ -172,15 +177,30 @@ def rejudge(records: Sequence[RecordVerdict], scorer: Scorer, rules: Rules = NO_
     return out
 
 
-def _explained(verdicts: list[Verdict], scorer: Scorer) -> list[Verdict]:
-    """``verdicts`` with every alert's explanation: one batched explanation for all."""
+def _explained(verdicts: list[Verdict], scorer: Scorer, limit: int | None) -> tuple[list[Verdict], int, int]:
+    """``verdicts`` with the first ``limit`` alerts explained (all when None), in one batched
+    explanation; the alerts beyond it marked ``explanation_skipped="budget"``. With how many
+    were explained and skipped."""
     alerts = [r for v in verdicts for r in v.records if r.alert]
     if not alerts:
-        return verdicts
-    spans = iter(explain(scorer, [r.record for r in alerts], [r.score for r in alerts], [r.threshold for r in alerts]))
-    return [
-        replace(v, records=tuple(replace(r, explanation=next(spans)) if r.alert else r for r in v.records))
-        if any(r.alert for r in v.records)
-        else v  # most verdicts: nothing to explain, nothing to copy
-        for v in verdicts
+        return verdicts, 0, 0
+    chosen = alerts if limit is None else alerts[: max(0, limit)]
+    explained = dict(
+        zip(
+            map(id, chosen),
+            explain(scorer, [r.record for r in chosen], [r.score for r in chosen], [r.threshold for r in chosen]),
+            strict=True,
+        )
+    )
+
+    def done(r: RecordVerdict) -> RecordVerdict:
+        if not r.alert:
+            return r
+        spans = explained.get(id(r))
+        return replace(r, explanation=spans) if spans is not None else replace(r, explanation_skipped="budget")
+
+    out = [
+        replace(v, records=tuple(done(r) for r in v.records)) if any(r.alert for r in v.records) else v
+        for v in verdicts  # most verdicts: nothing to explain, nothing to copy
     ]
+    return out, len(chosen), len(alerts) - len(chosen)

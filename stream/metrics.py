@@ -115,6 +115,12 @@ class StreamMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )
+        self.explanations_skipped = Counter(
+            "logsentry_explanations_skipped",
+            "Alerts published without spans because explaining had spent its share of the loop's time "
+            "(--explain-budget); the alert says explanation_skipped=budget.",
+            registry=r,
+        )
         self.batch_duration = Histogram(
             "logsentry_batch_duration_seconds",
             "Time from a batch's poll to its commit (decode, score, publish, commit).",

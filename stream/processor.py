@@ -53,6 +53,8 @@ class BatchOutcome:
     first_offsets: dict[TopicPartition, int] = field(default_factory=dict)  # where a retry restarts
     inference_seconds: float = 0.0
     explain_seconds: float = 0.0
+    explained: int = 0  # alerts that carry their explanation
+    explanations_skipped: int = 0  # alerts the explanation budget left unexplained
     consumed: int = 0
 
     @property
@@ -71,6 +73,7 @@ def process_batch(
     limits: DecodeLimits = DecodeLimits(),
     now_ms: float | None = None,
     explained: bool = True,
+    explain_limit: int | None = None,
     rules: Rules = NO_RULES,
     suppressed_topic: str = "",
     shadow: Scorer | None = None,
@@ -79,9 +82,13 @@ def process_batch(
     now = time.time() * 1000 if now_ms is None else now_ms
     out = BatchOutcome(consumed=len(messages))
     out.first_offsets, out.commit_offsets = offsets_of(messages)
-    judgement = judge([m.value for m in messages], scorer, input_format, limits, explained=explained, rules=rules)
+    judgement = judge(
+        [m.value for m in messages], scorer, input_format, limits,
+        explained=explained, explain_limit=explain_limit, rules=rules,
+    )  # fmt: skip
     out.inference_seconds = judgement.inference_seconds
     out.explain_seconds = judgement.explain_seconds
+    out.explained, out.explanations_skipped = judgement.explained, judgement.explanations_skipped
     out.scores = judgement.scores
     for message, verdict in zip(messages, judgement.verdicts, strict=True):
         if verdict.format is not None:
@@ -119,6 +126,7 @@ def process_batch(
                         alert_topic, message, record.record, record.score, record.threshold, scorer.version, now,
                         record_index=record.index, input_format=verdict.format or "",
                         records_in_message=verdict.record_count, explanation=record.explanation,
+                        explanation_skipped=record.explanation_skipped if explained else "disabled",
                     )
                 )  # fmt: skip
                 out.alert_timestamps_ms.append(message.timestamp_ms)

@@ -85,6 +85,7 @@ def alert_record(
     input_format: str = "",
     records_in_message: int = 1,
     explanation: Sequence[Span] = (),
+    explanation_skipped: str | None = None,
     suppressed_by: str | None = None,
 ) -> Outgoing:
     """An alert (or, with ``suppressed_by``, the record of a suppressed one, ``--suppressed-topic``)."""
@@ -108,6 +109,7 @@ def alert_record(
         "record_index": record_index,
         "records_in_message": records_in_message,
         "explanation": [span.to_dict() for span in explanation],
+        "explanation_skipped": explanation_skipped,
     }
     if suppressed_by is not None:
         body["suppressed_by"] = suppressed_by

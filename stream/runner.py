@@ -39,6 +39,7 @@ from kafka.errors import KafkaError
 
 from logsentry.model_store.errors import PublishError
 from logsentry.model_store.rules import NO_RULES
+from logsentry.stream.explain_budget import ExplainBudget
 from logsentry.stream.metrics import StreamMetrics
 from logsentry.stream.processor import BatchOutcome, process_batch
 from logsentry.stream.records import Message, Outgoing, TopicPartition
@@ -115,6 +116,7 @@ class StreamRunner:
         self.input_format = settings.input_format
         self.pipelined = settings.pipelined
         self.explain = settings.explain
+        self.explain_budget = ExplainBudget(settings.explain_budget)
         self.max_batch_size = settings.batch_size
         self.batch_size = settings.batch_size  # shrinks while batches are slow, see _adapt
         # a member that does not poll within max_poll_interval_ms is put out of the group
@@ -181,6 +183,7 @@ class StreamRunner:
             self._finish(ready, None)
 
     def _score(self, messages: list[Message], started: float) -> _Batch:
+        limit = self.explain_budget.allowance(time.monotonic()) if self.explain else 0
         outcome = process_batch(
             messages,
             self.watcher.detector,
@@ -190,11 +193,13 @@ class StreamRunner:
             input_format=self.input_format,
             limits=self.limits,
             explained=self.explain,
+            explain_limit=limit,
             rules=self.rules.rules if self.rules is not None else NO_RULES,
             suppressed_topic=self.suppressed_topic,
             shadow=self.watcher.shadow,
             shadow_topic=self.shadow_topic,
         )
+        self.explain_budget.spent(outcome.explained, outcome.explain_seconds)
         return _Batch(messages, outcome, started)
 
     def _send(self, batch: _Batch) -> None:
@@ -267,6 +272,7 @@ class StreamRunner:
         m.inference.observe(outcome.inference_seconds)
         if outcome.alerts and self.explain:
             m.explain.observe(outcome.explain_seconds)
+            m.explanations_skipped.inc(outcome.explanations_skipped)
         m.batch_duration.observe(seconds)
         m.scored.inc(len(outcome.scores))
         m.flagged.inc(len(outcome.alerts))

@@ -17,6 +17,7 @@ from logsentry.model_store.decode import DecodeLimits
 from logsentry.model_store.errors import ConfigError
 from logsentry.model_store.formats import InputFormat, input_format
 from logsentry.model_store.runtimes import DEFAULT_RUNTIME, check_runtime
+from logsentry.stream.explain_budget import DEFAULT_SHARE
 
 ENV: dict[str, str] = {
     "bootstrap_servers": "LOGSENTRY_BOOTSTRAP_SERVERS",
@@ -55,6 +56,7 @@ ENV: dict[str, str] = {
     "publish_timeout_s": "LOGSENTRY_PUBLISH_TIMEOUT_S",
     "pipelined": "LOGSENTRY_PIPELINED",
     "explain": "LOGSENTRY_EXPLAIN",
+    "explain_budget": "LOGSENTRY_EXPLAIN_BUDGET",
     "stall_after_s": "LOGSENTRY_STALL_AFTER_S",
     "rebalance_stall_s": "LOGSENTRY_REBALANCE_STALL_S",
 }
@@ -158,6 +160,7 @@ class StreamSettings:
     publish_timeout_s: float = 30.0
     pipelined: bool = True  # score the next batch while the broker acknowledges this one (runner.py)
     explain: bool = True  # every alert carries the spans that drove its score (model_store/explain.py)
+    explain_budget: float = DEFAULT_SHARE  # the most of the loop's time explaining takes (stream/explain_budget.py)
     stall_after_s: float = 60.0  # /healthz answers 503 when the loop has not come round for this long
     rebalance_stall_s: float = 60.0  # a rebalance not done by then is stuck: the member rejoins as a new one
 
@@ -186,6 +189,11 @@ class StreamSettings:
                      self.suppressed_topic, self.shadow_topic]  # fmt: skip
             if topic and named.count(topic) > 1:
                 raise ConfigError(f"the {name.replace('_topic', '')} topic must be a topic of its own")
+        if not 0 < self.explain_budget <= 1:
+            raise ConfigError(
+                f"{_flag('explain_budget')} is a share of the loop's time, more than 0 and at most 1 (every alert "
+                f"explained), not {self.explain_budget}"
+            )
         check_runtime(self.runtime)
         if self.auto_offset_reset not in ("earliest", "latest"):
             raise ConfigError("auto_offset_reset must be earliest or latest")

@@ -109,7 +109,8 @@ def test_errors_are_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     not_a_store.write_text("a file where the store should be")
     done = run("score", "--store", str(not_a_store), "-", stdin="{}\n")
     assert done.returncode == 2
-    assert "error:" in done.stderr and "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()  # one line: no traceback, no log lines around it
+    assert line.startswith("logsentry score: error: ") and str(not_a_store) in line, line
 
 
 def test_augment_adds_other_sites_to_training_and_validation_only(cli_store: tuple[Path, Path], tmp_path: Path) -> None:

@@ -245,9 +245,13 @@ def committed(admin: KafkaAdminClient, group: str, topic: str) -> dict[int, int]
 
 
 def all_committed(admin: KafkaAdminClient, bootstrap: str, t: Topics) -> bool:
-    ends = end_offsets(bootstrap, t.logs)
+    """Every log partition that holds messages committed to its end; False while none holds any
+    (an empty topic is not "all done": a test that produced nothing waits and fails loudly)."""
+    ends = {p: end for p, end in end_offsets(bootstrap, t.logs).items() if end > 0}
+    if not ends:
+        return False
     done = committed(admin, t.group, t.logs)
-    return all(done.get(p, 0) == end for p, end in ends.items() if end > 0)
+    return all(done.get(p, 0) == end for p, end in ends.items())
 
 
 class StreamProcess:

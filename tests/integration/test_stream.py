@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from kafka import KafkaAdminClient
 
 from logsentry.model_store.explain import value_at
 from logsentry.model_store.store import ModelStore
+from logsentry.stream.explain_budget import BURST_S
 from logsentry.trainer.generate import generate_events
 from tests.conftest import publish, toy_preprocessing
 from tests.integration.conftest import (
@@ -97,7 +99,8 @@ def test_end_to_end_alerts_dead_letters_offsets_and_metrics(
     bad_positions = {(p.partition, p.offset): r for p, r in zip(produced, reasons, strict=True) if r is not None}
     assert len(bad_positions) == 50
 
-    stream = streams(bootstrap, topics, trained_store.root, "--max-message-bytes", "500000")
+    # every alert explained (the budget is tested under a flood below): the stream explains as offline does
+    stream = streams(bootstrap, topics, trained_store.root, "--max-message-bytes", "500000", "--explain-budget", "1")
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
 
     offline = offline_flags(trained_store.root, good, tmp_path, "--explain")
@@ -114,6 +117,7 @@ def test_end_to_end_alerts_dead_letters_offsets_and_metrics(
         assert alert["model_version"] == version and alert["schema"] == "logsentry.alert/1"
         assert alert["score"] >= alert["threshold"]
         jsonschema.validate(alert, schema)
+        assert alert["explanation_skipped"] is None, "a budget of 1 explains every alert"
         for span in alert["explanation"]:  # offsets in the original value of the named field
             assert value_at(alert["event"], span["field"])[span["start"] : span["end"]] == span["text"]
         top = [(s["field"], s["start"], s["end"]) for s in alert["explanation"][:1]]
@@ -152,6 +156,41 @@ def test_end_to_end_alerts_dead_letters_offsets_and_metrics(
     promtool = shutil.which("promtool") or pytest.fail("promtool is required: run `make tools`")
     lint = subprocess.run([promtool, "check", "metrics"], input=stream.metrics_text(), capture_output=True, text=True)
     assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), lint.stdout + lint.stderr
+
+
+def test_a_flood_of_attacks_is_alerted_on_time_with_explanations_within_their_budget(
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
+    tmp_path: Path,
+) -> None:
+    """Every request an attack: explaining all would take most of the loop's time. The budget
+    keeps it to its share; every alert still goes out, the rest without spans, counted."""
+    flood = [
+        json.dumps(event, separators=(",", ":")).encode() for event, _ in generate_events(6000, seed=21, attack_share=1)
+    ]
+    produced = produce(bootstrap, topics.logs, flood)
+    budget = 0.05
+    stream = streams(bootstrap, topics, trained_store.root, "--explain-budget", str(budget))
+    started = time.monotonic()
+    wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
+    elapsed = time.monotonic() - started
+
+    expected = expected_alerts(produced, offline_flags(trained_store.root, flood, tmp_path))
+    assert len(expected) > 0.5 * len(flood), "a flood: most requests alert"
+    alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
+    assert set(alerts) == set(expected), "every flagged request has its alert, explained or not"
+    skipped = [a for (a,) in alerts.values() if a["explanation_skipped"] == "budget"]
+    explained = [a for (a,) in alerts.values() if a["explanation_skipped"] is None]
+    assert skipped and explained, (len(skipped), len(explained))
+    assert all(a["explanation"] == [] for a in skipped)
+    assert sum(bool(a["explanation"]) for a in explained) >= 0.9 * len(explained), "explained alerts carry spans"
+    assert stream.metric("logsentry_explanations_skipped_total") == len(skipped)
+    spent = stream.metric("logsentry_explain_duration_seconds_sum")
+    # the budget's share of the time it took, plus the saved-up burst (BURST_S) and a batch's misestimate
+    assert 0 < spent <= budget * elapsed + BURST_S + 0.5, (spent, elapsed)
 
 
 def test_sigkill_mid_stream_loses_no_alert_and_bounds_duplicates(

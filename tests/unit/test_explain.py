@@ -11,6 +11,7 @@ import numpy as np
 
 from logsentry.model_store.explain import MAX_SPANS, explain, field_name, field_path, string_fields, value_at
 from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
+from logsentry.model_store.scoring import Detector
 from logsentry.model_store.verdict import judge
 from logsentry.stream.follow import describe, highlight
 from logsentry.stream.processor import process_batch
@@ -116,8 +117,11 @@ def test_flagged_alerts_carry_their_explanation_and_the_schema_accepts_it() -> N
     (alert,) = [json.loads(a.value) for a in out.alerts]
     jsonschema.validate(alert, SCHEMA)
     assert alert["explanation"][0]["field"] == "query.q" and "attack" in alert["explanation"][0]["text"]
+    assert alert["explanation_skipped"] is None
     quiet = process_batch(messages, TokenScorer(), alert_topic="a", dead_letter_topic="d", explained=False)
-    assert json.loads(quiet.alerts[0].value)["explanation"] == []
+    unexplained = json.loads(quiet.alerts[0].value)
+    assert unexplained["explanation"] == [] and unexplained["explanation_skipped"] == "disabled"
+    jsonschema.validate(unexplained, SCHEMA)
     verdicts = judge(values, TokenScorer(), explained=True).verdicts
     assert verdicts[0].records[0].explanation == () and verdicts[1].records[0].explanation
 
@@ -132,3 +136,68 @@ def test_the_alerts_view_marks_the_span_in_its_context() -> None:
     assert describe(alert).splitlines()[1] == line
     stale = {**span, "field": "query.gone"}  # an event that no longer holds the field: the text alone
     assert "«attack»" in highlight(event, stale)
+
+
+def test_alerts_beyond_the_explain_limit_go_out_unexplained_and_counted() -> None:
+    values = [json.dumps({"method": "get", "path": "/s", "query": {"q": f"x attack {i}"}}).encode() for i in range(5)]
+    values.insert(2, json.dumps({"method": "get", "path": "/s", "query": {"q": "fine"}}).encode())
+    messages = [Message("logs", 0, i, 1_700_000_000_000, None, v) for i, v in enumerate(values)]
+    out = process_batch(messages, TokenScorer(), alert_topic="a", dead_letter_topic="d", explain_limit=2)
+    alerts = [json.loads(a.value) for a in out.alerts]
+    assert len(alerts) == 5 and out.explained == 2 and out.explanations_skipped == 3
+    assert [a["explanation_skipped"] for a in alerts] == [None, None, "budget", "budget", "budget"], "first come first"
+    assert all(a["explanation"] for a in alerts[:2]) and all(a["explanation"] == [] for a in alerts[2:])
+    for alert in alerts:
+        jsonschema.validate(alert, SCHEMA)
+    none = process_batch(messages, TokenScorer(), alert_topic="a", dead_letter_topic="d", explain_limit=0)
+    assert none.explained == 0 and none.explanations_skipped == 5 and none.explain_seconds < 1
+    assert [a.value for a in none.alerts] != [a.value for a in out.alerts]
+    every = process_batch(messages, TokenScorer(), alert_topic="a", dead_letter_topic="d", explain_limit=None)
+    assert every.explained == 5 and every.explanations_skipped == 0
+
+
+class _Marked:
+    """A network over values: a row holding the id of ``z`` scores 0.99, others by their length."""
+
+    runtime = "onnx"
+    chunk = 512
+    parallel_buckets = False
+
+    def __init__(self, z: int) -> None:
+        self.z = z
+        self.rows = 0
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        self.rows += len(ids)
+        return np.where((ids == self.z).any(axis=1), 0.99, 0.01 + (ids != 0).sum(axis=1) / 1000).astype(np.float32)
+
+
+class _TextsOnly:
+    """The same detector seen only through ``score_texts`` (no unit scores to reuse)."""
+
+    def __init__(self, detector: Detector) -> None:
+        self.preprocessing, self.threshold, self.detector = detector.preprocessing, detector.threshold, detector
+
+    def score_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self.detector.score_texts(texts)
+
+
+def test_value_units_are_scored_once_per_explanation_with_the_same_spans() -> None:
+    tokenizer = CharTokenizer.fit(['abcdefghijklmnopqrstuvwxyz"?=/ '], max_len=64, buckets=(16, 64))
+    network = _Marked(int(next(iter(tokenizer.encode_buckets(["z"]))).ids.max()))
+    detector = Detector(network, Preprocessing(tokenizer, CleanupSpec(units="values")), threshold=0.5)
+    records = [
+        {"method": "get", "path": "/shop", "query": {"b": "xyzzy here", **{f"q{i}": "plain" * i for i in range(9)}}},
+        {"method": "post", "path": "/z/login", "requestPayload": {"user": "bob", "note": "fine words"}},
+    ]
+    scores = detector.score_events(records).tolist()
+    assert all(s >= 0.5 for s in scores)
+    network.rows = 0
+    reused = explain(detector, records, scores)
+    rows_reused = network.rows
+    network.rows = 0
+    plain = explain(_TextsOnly(detector), records, scores)
+    assert reused == plain, "reusing unit scores changes no span"
+    assert reused[0][0].field == "query.b" and "z" in reused[0][0].text and reused[1][0].field == "path"
+    # round 1 scores every value and every value emptied; the later rounds re-score none of them
+    assert rows_reused <= network.rows - (len(records[0]["query"]) - 1), (rows_reused, network.rows)
