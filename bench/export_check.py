@@ -51,8 +51,10 @@ def run(data: Path, architecture: str, seed: int, work: Path) -> dict[str, Any]:
         manifest = store.manifest("latest")
     elif store.held():
         manifest = store.held_manifest(store.held()[0])
-    else:
-        raise SystemExit(f"{architecture} seed {seed} failed: {done.stderr[-2000:]}")
+    else:  # training itself failed (for instance diverged): recorded, the other runs go on
+        error = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"architecture": architecture, "seed": seed, "published": False, "trained": False,
+                "seconds": round(seconds, 1), "error": error}  # fmt: skip
     onnx = dict(manifest.onnx or {})
     return {
         "architecture": architecture,
@@ -97,9 +99,15 @@ def main() -> int:
     ]
     runs.sort(key=lambda r: (ORDER.index(r["architecture"]), r["seed"]))
     for architecture in dict.fromkeys(r["architecture"] for r in runs):
-        mine = [r for r in runs if r["architecture"] == architecture]
+        mine = [r for r in runs if r["architecture"] == architecture and r.get("trained", True)]
+        failed = sum(1 for r in runs if r["architecture"] == architecture and not r.get("trained", True))
+        if not mine:
+            table.append(f"| {architecture} | 0 of {failed} trained | | | | |")
+            continue
         table.append(
-            f"| {architecture} | {sum(r['published'] for r in mine)} of {len(mine)} "
+            f"| {architecture} | {sum(r['published'] for r in mine)} of {len(mine)}"
+            + (f" ({failed} more did not train)" if failed else "")
+            + " "
             f"| {_spread([r['max_abs_diff'] for r in mine])} | {_spread([r['max_logit_diff'] for r in mine])} "
             f"| {min(r['rank_agreement'] or 0 for r in mine):.6f} | {sum(r['verdict_flips'] for r in mine)} |"
         )

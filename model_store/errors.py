@@ -45,6 +45,10 @@ class MalformedRow(DataError):
         self.reason = reason
 
 
+class TrainingDiverged(LogsentryError):
+    """The training loss became NaN or infinite: the weights are unusable, nothing is published."""
+
+
 class WorkerFailed(LogsentryError):
     """A worker of a multi-worker training run failed, or the workers ended with different weights."""
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import socket
 import subprocess
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.errors import ConfigError, WorkerFailed
+from logsentry.model_store.errors import ConfigError, TrainingDiverged, WorkerFailed
 from logsentry.trainer.progress import PassStats, Progress
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,12 @@ def fit(
             bar.update(int(batch_rows), f"loss {total_loss / done_steps:.4f}")
         bar.total = rows  # the last batch of each bucket is short: the bar ends at the rows read
         done: PassStats = bar.close()
+        if not math.isfinite(total_loss):
+            raise TrainingDiverged(
+                f"training diverged: the loss is {total_loss} in epoch {number} of {epochs}, so the weights are "
+                "unusable and nothing is published; try another --seed (a ReLU recurrence such as the rnn "
+                "reference's can explode over long inputs) or a shorter --max-len"
+            )
         history.append(Epoch(number, total_loss / max(steps, 1), rows, done.seconds))
         log.info("epoch %d/%d: loss %.4f, %d rows in %.1f s", number, epochs, history[-1].loss, rows, done.seconds)
     return history

@@ -11,6 +11,8 @@ import pytest
 
 from logsentry.model_store.scoring import load_detector
 from logsentry.model_store.store import ModelStore
+from logsentry.trainer.data import read_labelled_csv
+from logsentry.trainer.pipeline import VALIDATION, split_parts
 from tests.contract.cli_errors import run_cli
 
 QUICK = ("--epochs", "1", "--augment", "0", "--keras-verbose", "0")
@@ -70,8 +72,27 @@ def test_the_f1_rule_puts_the_threshold_between_validation_scores(generated_csv:
     assert manifest.threshold_rule == "f1" and 0 < manifest.threshold < 1
     validation = manifest.evaluation["validation"]
     assert validation["threshold"] == manifest.threshold
-    # the threshold is the middle of an interval of validation scores, never a score itself
-    assert manifest.onnx is not None and manifest.onnx["verdict_flips"] == 0
+    # the validation scores rebuilt: the data's rows of the validation part (seed 42, no augmentation),
+    # scored by the published network on the runtime training evaluated with
+    data = read_labelled_csv(generated_csv)
+    parts = split_parts(len(data.events), test_size=0.25, validation_split=0.25, seed=42)
+    rows = np.flatnonzero(parts == VALIDATION)
+    assert len(rows) == validation["n"]
+    scores = load_detector(store, runtime="keras").score_events([data.events[i] for i in rows]).astype(np.float64)
+    labels = np.asarray(data.labels)[rows]
+    t = manifest.threshold
+    # never a score itself: strictly between two neighbouring validation scores
+    assert not np.any(np.isclose(scores, t, rtol=0, atol=1e-9)), "a validation score sits on the threshold"
+    assert scores.min() < t < scores.max() or (scores >= t).all() or (scores < t).all()
+
+    def f1(at: float) -> float:
+        flagged = scores >= at
+        tp = int((flagged & (labels == 1)).sum())
+        return 2 * tp / (int(flagged.sum()) + int(labels.sum()))
+
+    best = max(f1(at) for at in [*np.unique(scores), np.nextafter(scores.max(), 2.0)])
+    assert f1(t) == pytest.approx(best, abs=1e-12), "F1 at the threshold is the best F1 any threshold gives"
+    assert validation["f1"] == pytest.approx(best, abs=1e-9)
 
 
 def test_strict_training_stops_at_a_malformed_row_and_publishes_nothing(generated_csv: Path, tmp_path: Path) -> None:

@@ -34,7 +34,15 @@ from kafka.structs import TopicPartition
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_LOCAL = ROOT / "deploy" / "kafka" / "kafka-local"
 
-pytestmark = pytest.mark.integration
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this tier is ``integration`` (a ``pytestmark`` in a conftest marks nothing), so
+    ``-m "not integration"`` runs the other tiers without a broker."""
+    for item in items:
+        if HERE in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.integration)
 
 
 def free_port() -> int:

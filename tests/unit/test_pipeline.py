@@ -222,3 +222,29 @@ def test_a_topic_message_s_label_comes_from_the_flag_the_mapping_the_header_or_i
     forced = TopicShard("t[0]@10:14", 10, 14, lambda: messages, label=0)
     assert {r.label for r in forced.rows() if not isinstance(r, MalformedRow)} == {0}
     assert shard.count() == 4
+
+
+def test_a_loss_that_is_no_longer_finite_stops_training_with_a_clear_error() -> None:
+    import keras
+
+    from logsentry.model_store.errors import TrainingDiverged
+    from logsentry.model_store.tensorflow_runtime import tensorflow
+    from logsentry.trainer.distributed import fit, strategy_for
+
+    tf = tensorflow()
+    strategy = strategy_for(Role(0, 1))
+    with strategy.scope():
+        inputs = keras.Input(shape=(None,), dtype="int32")
+        x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(8, 2)(inputs))
+        nan = keras.initializers.Constant(float("nan"))  # what an exploded recurrence leaves in the weights
+        model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", kernel_initializer=nan)(x))
+        model.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy")
+
+    def batches(worker: int, workers: int) -> object:
+        ids = tf.constant([[1, 2, 3], [4, 5, 6]], dtype=tf.int32)
+        bags = tf.constant([0, 1], dtype=tf.int32)
+        labels = tf.constant([0.0, 1.0])
+        return tf.data.Dataset.from_tensors((ids, bags, labels)).repeat()
+
+    with pytest.raises(TrainingDiverged, match=r"training diverged: the loss is nan in epoch 1 of 2"):
+        fit(model, batches, strategy=strategy, epochs=2, steps=3, per_worker_batch=2, progress=False)
