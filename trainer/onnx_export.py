@@ -15,10 +15,14 @@ sealed, both models score the validation split through the same :class:`Detector
   slope, ``dp = p (1 - p) dz``, and adds its own rounding (a float32 probability near 1 is a
   multiple of 2^-24). So each row's difference is read back on the logit,
   ``dz = max(|dp| - ATOL, 0) / (p (1 - p))`` with ``ATOL`` = four float32 steps at 1.0, and
-  every row must stay within ``LOGIT_TOLERANCE`` (1e-3). Measured on trained models of every
-  architecture (``bench/export_check.py``, docs/benchmarks.md), float noise stays below 1e-4 of
-  logit; a fixed tolerance on the probability (the first rule, 1e-5) refused the reference
-  ``lstm`` over a difference of 1.9e-5 with no verdict flipped.
+  every row must stay within ``LOGIT_TOLERANCE`` (1e-2). Measured on trained models of every
+  architecture, three seeds each (``bench/export_check.py``, docs/benchmarks.md), float noise
+  reaches 1.2e-3 of logit (the reference ``lstm-dense``, seed 42: a 1,024-step recurrence
+  carries rounding a long way) and stays below 3e-5 elsewhere; 1e-2 leaves a factor 8 over
+  that and a factor 5 under the smallest wrong conversion the unit tests plant (a bias off by
+  0.05). A fixed tolerance on the probability (the first rule, 1e-5) refused the reference
+  ``lstm`` over a difference of 1.9e-5 with no verdict flipped; a logit tolerance of 1e-3
+  refused ``lstm-dense`` seed 42 over 1.2e-3 with none flipped.
 
 Kendall's tau between both score lists is recorded beside them (``rank_agreement``): a figure
 for people, not a rule, because ties among saturated scores break either way.
@@ -54,7 +58,7 @@ from logsentry.model_store.tensorflow_runtime import KerasInference, load_keras_
 
 OPSET: Final = 17
 ATOL: Final = 2.0**-22  # four float32 steps at 1.0: the rounding of a probability itself
-LOGIT_TOLERANCE: Final = 1e-3
+LOGIT_TOLERANCE: Final = 1e-2
 
 
 @dataclass(frozen=True)
