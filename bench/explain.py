@@ -9,7 +9,7 @@
    alternating; µs per event and the extra model rows per flagged request;
 2. **stream**: one ``logsentry stream`` process draining a pre-filled 4-partition topic
    through a local broker on the same cores, in three configurations, rotating, a fresh
-   consumer group each time: the default (explanations within their budget, 15 % of the
+   consumer group each time: the default (explanations within their budget, 10 % of the
    loop's time), every alert explained (``--explain-budget 1``) and ``--no-explain``;
    events/s (median of ``--repeats``), the share flagged, the alerts left unexplained;
 3. **live**: a producer at a steady ``--rate`` for ``--seconds`` with ``--live-share``

@@ -9,7 +9,7 @@ notebook) for the reference architectures, the default recipe for ``conv-lstm``.
 goes through the export check at publish (``trainer/onnx_export.py``); the figures come from
 the published (or held) version's manifest: the largest score difference, the largest
 difference read back on the logit, Kendall's tau between both score lists, verdicts flipped,
-and whether the version was published. A reference LSTM takes about 15 minutes per seed on
+and whether the version was published. A reference LSTM takes about 4 minutes per seed on
 2 cores: ``--update`` keeps the runs already in ``--json`` that this invocation does not redo,
 so the table can be filled one architecture at a time.
 """

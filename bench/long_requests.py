@@ -92,8 +92,10 @@ def buried_payloads(detector: Detector, corpus: Corpus, role: Role, filler_bytes
     for payload in payloads:
         base = r.choice(requests)
         filler: list[str] = []
-        while sum(len(w) + 1 for w in filler) < filler_bytes:
+        length = 0
+        while length < filler_bytes:
             filler.append(r.choice(words))
+            length += len(filler[-1]) + 1
         query = dict(base.get("query") or {})
         alone.append({**base, "query": {**query, "q": payload.text}})
         buried.append({**base, "query": {**query, "q": payload.text + " " + " ".join(filler)[:filler_bytes]}})
