@@ -21,7 +21,10 @@ on the holdout:
    ``--filler-bytes`` of ordinary text of that site's role (its own requests' values); the
    share flagged, beside the same payloads alone in that parameter. Done for the corpus's
    *validation* part (its payloads and sites: where a recipe is chosen) and its *benchmark*
-   part (what is reported).
+   part (what is reported);
+6. the same with ``--huge-filler-bytes`` (900 KB) after the payload, on ``--huge-sample``
+   payloads: both with the bounded windows of today (``max_windows``, at most 16 a value) and
+   with every window read (before the bound), with the model rows each request cost.
 """
 
 from __future__ import annotations
@@ -78,16 +81,26 @@ def filled_values(event: dict[str, Any], filler: str) -> dict[str, Any]:
     return {**event, "query": query}
 
 
-def buried_payloads(detector: Detector, corpus: Corpus, role: Role, filler_bytes: int) -> dict[str, Any]:
+def every_window(detector: Detector) -> Detector:
+    """``detector`` reading every window of a long text (no ``max_windows`` bound): the cost before the bound."""
+    tokenizer = dataclasses.replace(detector.preprocessing.tokenizer, max_windows=10**9)
+    preprocessing = dataclasses.replace(detector.preprocessing, tokenizer=tokenizer)
+    return Detector(detector.inference, preprocessing, threshold=detector.threshold)
+
+
+def buried_payloads(
+    detectors: dict[str, Detector], corpus: Corpus, role: Role, filler_bytes: int, sample: int = 1500
+) -> dict[str, Any]:
     """Real payloads of ``role`` in a new ``q`` parameter of that role's ordinary site requests,
-    alone and followed by ordinary text in the same value: the share of each flagged."""
+    alone and followed by ordinary text in the same value: the share of each flagged by each
+    of ``detectors`` (the first also scores them alone), and what scoring them cost."""
     r = random.Random(7)
     sites = corpus.benign(role)
     requests = [e for events in sites.values() for e in events if 200 <= (e.get("statusCode") or 0) < 400]
     texts = [v for e in requests for v in (e.get("query") or {}).values() if isinstance(v, str) and " " in v]
     words = [w for v in texts for w in v.split() if w.isalnum()] or ["blue", "shoes"]
     payloads = corpus.payloads_of(role)
-    payloads = r.sample(payloads, min(len(payloads), 1500))
+    payloads = r.sample(payloads, min(len(payloads), sample))
     alone, buried = [], []
     for payload in payloads:
         base = r.choice(requests)
@@ -99,12 +112,18 @@ def buried_payloads(detector: Detector, corpus: Corpus, role: Role, filler_bytes
         query = dict(base.get("query") or {})
         alone.append({**base, "query": {**query, "q": payload.text}})
         buried.append({**base, "query": {**query, "q": payload.text + " " + " ".join(filler)[:filler_bytes]}})
-    t = detector.threshold
-    return {
+    first = next(iter(detectors.values()))
+    out: dict[str, Any] = {
         "payloads": len(payloads),
-        "alone_flagged": float(np.mean(detector.score_events(alone) >= t)),
-        "buried_flagged": float(np.mean(detector.score_events(buried) >= t)),
+        "filler_bytes": filler_bytes,
+        "alone_flagged": float(np.mean(first.score_events(alone) >= first.threshold)),
     }
+    for name, detector in detectors.items():
+        rows = sum(len(b.rows) for b in detector.preprocessing.encode_events(buried[:20])) / min(20, len(buried))
+        scores, rate = timed(detector, buried)
+        out[name] = {"buried_flagged": float(np.mean(scores >= detector.threshold)), "rows_per_request": rows,
+                     "requests_per_s": rate}  # fmt: skip
+    return out
 
 
 def timed(detector: Detector, events: list[dict[str, Any]]) -> tuple[np.ndarray, float]:
@@ -119,6 +138,8 @@ def main() -> int:
     parser.add_argument("--events", type=Path, default=SHARED / "fwaf-holdout.csv")
     parser.add_argument("--store", type=Path)
     parser.add_argument("--filler-bytes", type=int, default=4096)
+    parser.add_argument("--huge-filler-bytes", type=int, default=900_000, help="the bound's worst case, on a sample")
+    parser.add_argument("--huge-sample", type=int, default=200)
     parser.add_argument("--json", type=Path, default=Path("bench/results/long_requests.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,7 +167,10 @@ def main() -> int:
         ib = windows.score_events(benign_values)
         corpus = default_corpus()
         assert corpus is not None, "run from a checkout: its bench/data holds the public corpus"
-        real = {role: buried_payloads(windows, Corpus(corpus), role, args.filler_bytes)
+        both = {"bounded": windows, "every_window": every_window(windows)}
+        real = {role: buried_payloads(both, Corpus(corpus), role, args.filler_bytes)
+                for role in ("validation", "benchmark")}  # fmt: skip
+        huge = {role: buried_payloads(both, Corpus(corpus), role, args.huge_filler_bytes, args.huge_sample)
                 for role in ("validation", "benchmark")}  # fmt: skip
         t = windows.threshold
         results = {
@@ -163,7 +187,9 @@ def main() -> int:
             "benign_flagged_alone": float(np.mean(alone[labels == 0] >= t)),
             "events_per_s_holdout": {"windows": plain_rate_w, "truncate": plain_rate_t},
             "events_per_s_padded": {"windows": long_rate_w, "truncate": long_rate_t},
+            "max_windows": windows.preprocessing.tokenizer.max_windows,
             "real_payloads_buried": real,
+            "real_payloads_buried_huge": huge,
         }
     lines = [
         f"machine: {results['machine']}; {len(attacks)} holdout attacks flagged alone; filler {args.filler_bytes} B",
@@ -179,12 +205,16 @@ def main() -> int:
         f"| scoring the holdout, events/s | {plain_rate_w:,.0f} | {plain_rate_t:,.0f} |",
         f"| scoring padded requests, events/s | {long_rate_w:,.0f} | {long_rate_t:,.0f} |",
         "",
-        "| real payloads (public corpus) in a site request's value | payloads | flagged alone | flagged with "
-        f"{args.filler_bytes} B of ordinary text after them in the same value |",
-        "|---|---|---|---|",
+        "| real payloads (public corpus) in a site request's value, ordinary text after them | payloads | "
+        "flagged alone | flagged, bounded windows (default) | rows a request | flagged, every window | "
+        "rows a request |",
+        "|---|---|---|---|---|---|---|",
         *(
-            f"| {role} part | {x['payloads']:,} | {x['alone_flagged']:.4f} | {x['buried_flagged']:.4f} |"
-            for role, x in real.items()
+            f"| {role} part, {x['filler_bytes']:,} B after | {x['payloads']:,} | {x['alone_flagged']:.4f} | "
+            f"{x['bounded']['buried_flagged']:.4f} | {x['bounded']['rows_per_request']:,.0f} | "
+            f"{x['every_window']['buried_flagged']:.4f} | {x['every_window']['rows_per_request']:,.0f} |"
+            for part in (real, huge)
+            for role, x in part.items()
         ),
     ]
     write_results(args.json, results, lines)

@@ -120,6 +120,12 @@ def add_commands(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
         help=f"longest wait to fill a batch ({DEFAULTS.batch_wait_ms})",
     )
     p.add_argument(
+        "--batch-bytes",
+        dest="batch_bytes",
+        type=positive_int,
+        help=f"most message bytes per micro-batch, what bounds its memory ({DEFAULTS.batch_bytes})",
+    )
+    p.add_argument(
         "--max-message-bytes", dest="max_message_bytes", type=positive_int, help="larger goes to dead letters"
     )
     p.add_argument(

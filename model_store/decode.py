@@ -1,8 +1,12 @@
 """Message bytes to text and strict JSON, or a reason to refuse them.
 
 Pure and strict: a message is usable only if it is non-empty UTF-8 of at most
-``max_bytes``; JSON is read strictly (no ``NaN``/``Infinity``, no duplicate keys, integers
-within Python's digit limit, nested at most ``max_depth`` deep). Duplicate keys are refused
+``max_bytes``; JSON is read strictly (no ``NaN``/``Infinity``, no duplicate keys, no number
+of more than ``MAX_NUMBER_CHARS`` characters or beyond a float's range, nested at most
+``max_depth`` deep). What a message may cost is refused as early as it can be known: its
+size before it is decoded (and a file's over-long line before it is held, see
+:mod:`model_store.lines`), its record count while it is parsed (each ``logRecords`` list is
+counted as soon as it is read, and parsing stops past ``max_records``). Duplicate keys are refused
 rather than resolved, because two parsers that resolve them differently are a classic way
 to show a detector one request and the application another.
 
@@ -14,6 +18,8 @@ and in ``logsentry score`` output. Which *shapes* of message are request logs is
 from __future__ import annotations
 
 import json
+import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,21 +50,35 @@ REASONS = (
 )
 
 
+MAX_NUMBER_CHARS = 100  # a JSON number's characters: ids and amounts need far fewer
+RECORD_LIST_KEY = "logRecords"  # where a multi-record message (OTLP, formats/otlp.py) lists its records
+
+
 @dataclass(frozen=True)
 class DecodeLimits:
-    """What one message may cost: bytes, JSON nesting, request records (OTLP batches)."""
+    """What messages may cost: one message's bytes, JSON nesting and request records (OTLP
+    batches); a batch's bytes (messages are scored in batches of at most ``batch_bytes``,
+    or one message when a single one is larger)."""
 
     max_bytes: int = 1_000_000
     max_depth: int = 32
     max_records: int = 10_000
+    batch_bytes: int = 4 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        if self.max_bytes < 1 or self.max_depth < 1 or self.max_records < 1:
-            raise ConfigError("max_bytes, max_depth and max_records must be at least 1")
+        if min(self.max_bytes, self.max_depth, self.max_records, self.batch_bytes) < 1:
+            raise ConfigError("max_bytes, max_depth, max_records and batch_bytes must be at least 1")
 
 
 class _DuplicateKey(ValueError):
     pass
+
+
+class _TooManyRecords(ValueError):
+    pass
+
+
+_parsing = threading.local()  # the record budget of the message this thread is parsing
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -67,7 +87,29 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
         raise _DuplicateKey(f"key {duplicate[:40]!r} appears more than once")
+    records = out.get(RECORD_LIST_KEY)
+    if isinstance(records, list):  # counted as soon as its list is read, not after the message
+        _parsing.records += len(records)
+        if _parsing.records > _parsing.max_records:
+            raise _TooManyRecords(f"more than {_parsing.max_records} log records in one message")
     return out
+
+
+def _number(text: str) -> str:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"a number of {len(text)} characters (at most {MAX_NUMBER_CHARS})")
+    return text
+
+
+def _int(text: str) -> int:
+    return int(_number(text))
+
+
+def _float(text: str) -> float:
+    value = float(_number(text))
+    if math.isinf(value):
+        raise ValueError(f"{text[:40]} is beyond a float's range")
+    return value
 
 
 def _no_constant(name: str) -> Any:
@@ -92,15 +134,22 @@ def message_text(value: bytes | None, limits: DecodeLimits = DecodeLimits()) -> 
     if not value:
         raise InvalidMessage(EMPTY, "message has no value")
     if len(value) > limits.max_bytes:
-        raise InvalidMessage(TOO_LARGE, f"{len(value)} bytes exceed the limit of {limits.max_bytes}")
+        raise too_large(len(value), limits)
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidMessage(NOT_UTF8, f"invalid UTF-8 at byte {exc.start}") from None
 
 
+def too_large(size: int, limits: DecodeLimits) -> InvalidMessage:
+    """Why a message (or a file's line) of ``size`` bytes is refused unread."""
+    return InvalidMessage(TOO_LARGE, f"{size} bytes exceed the limit of {limits.max_bytes}")
+
+
 # one decoder for every message: ``json.loads`` with hooks builds a new one per call
-_STRICT = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+_STRICT = json.JSONDecoder(
+    object_pairs_hook=_unique_pairs, parse_constant=_no_constant, parse_int=_int, parse_float=_float
+)
 
 
 def _may_exceed_depth(text: str, limit: int) -> bool:
@@ -115,10 +164,13 @@ def _may_exceed_depth(text: str, limit: int) -> bool:
 
 def parse_json(text: str, limits: DecodeLimits = DecodeLimits()) -> Any:
     """Strict JSON (see the module docstring), or :class:`InvalidMessage` saying why not."""
+    _parsing.records, _parsing.max_records = 0, limits.max_records
     try:
         value = _STRICT.decode(text)
     except _DuplicateKey as exc:
         raise InvalidMessage(DUPLICATE_KEY, str(exc)) from None
+    except _TooManyRecords as exc:
+        raise InvalidMessage(TOO_MANY_RECORDS, str(exc)) from None
     except RecursionError:
         raise InvalidMessage(TOO_DEEP, "nesting exceeds the parser's recursion limit") from None
     except ValueError as exc:

@@ -42,6 +42,9 @@ from logsentry.model_store.preprocessing import CLIENT_FIELDS, CleanupSpec, clea
 
 COARSE_PARTS = 8
 FINE_WIDTH = 8
+ZOOM_WIDTH = 256  # a strongest coarse window wider than this is cut again (long values)
+CHUNK_CHARS = 4_000_000  # variant text held at once while scoring them
+CACHED_UNIT_CHARS = 4_096  # values scored once per explanation; a longer one is scored each time
 MAX_FIELDS = 64  # string fields probed per record, in the record's order
 MAX_SPANS = 3
 MIN_WEIGHT = 0.01  # a removal that takes less of the margin than this explains nothing
@@ -160,6 +163,9 @@ class _Probe:
     end: int
 
 
+_Weighed = tuple[_Probe, float]  # a probe and its weight
+
+
 def _windows(start: int, end: int, width: int, stride: int) -> list[tuple[int, int]]:
     if end - start <= width:
         return [(start, end)]
@@ -204,14 +210,23 @@ class _Explainer:
         return frame[0] + compact_json(cut) + frame[1]
 
     def weights(self, probes: list[_Probe]) -> np.ndarray:
-        """Score drop when each probe's characters are removed: one model call for the new ones."""
+        """Score drop when each probe's characters are removed: one model call for the new ones
+        (one per ``CHUNK_CHARS`` of variant text: variants of a long field are held a few at a time)."""
         new = list(dict.fromkeys(p for p in probes if p not in self._known))
-        if new:
-            scores = _logit(self._scores([self._text(p) for p in new]))
-            owners = [p.record for p in new]
+        start = 0
+        while start < len(new):
+            texts: list[str] = []
+            held = 0
+            while start + len(texts) < len(new) and (not texts or held < CHUNK_CHARS):
+                texts.append(self._text(new[start + len(texts)]))
+                held += len(texts[-1])
+            chunk = new[start : start + len(texts)]
+            scores = _logit(self._scores(texts))
+            owners = [p.record for p in chunk]
             # capped: past "removing it clears the alert", how far the score falls is noise
             drops = np.minimum(1.0, (self.base[owners] - scores) / self.margin[owners])
-            self._known.update(zip(new, drops.tolist(), strict=True))
+            self._known.update(zip(chunk, drops.tolist(), strict=True))
+            start += len(texts)
         return np.asarray([self._known[p] for p in probes], dtype=np.float64)
 
     def _scores(self, texts: list[str]) -> np.ndarray:
@@ -222,10 +237,12 @@ class _Explainer:
             return np.asarray(self.scorer.score_texts(texts), dtype=np.float64)
         units, owners = self.scorer.preprocessing.units(texts)
         new = [u for u in dict.fromkeys(units) if u not in self._unit_scores]
-        if new:
-            self._unit_scores.update(zip(new, np.asarray(score_units(new)).tolist(), strict=True))
+        scored = dict(zip(new, np.asarray(score_units(new)).tolist(), strict=True)) if new else {}
+        # kept across rounds: the short values (a long one is the probed field, new in each variant)
+        self._unit_scores.update((u, v) for u, v in scored.items() if len(u) <= CACHED_UNIT_CHARS)
         out = np.zeros(len(texts), dtype=np.float64)
-        np.maximum.at(out, owners, np.fromiter((self._unit_scores[u] for u in units), dtype=np.float64))
+        known = self._unit_scores
+        np.maximum.at(out, owners, np.fromiter((known.get(u) or scored[u] for u in units), dtype=np.float64))
         return out
 
     def run(self) -> list[tuple[Span, ...]]:
@@ -236,17 +253,9 @@ class _Explainer:
             if p.record not in best or w > best[p.record][1]:
                 best[p.record] = (p, w)
 
-        coarse: list[_Probe] = []
-        for p, _ in best.values():
-            width = max(FINE_WIDTH, math.ceil(p.end / COARSE_PARTS))
-            coarse += [_Probe(p.record, p.field, s, e) for s, e in _windows(0, p.end, width, width)]
-        coarse_w = self.weights(coarse)
+        last_round, top_coarse = self.zoom([p for p, _ in best.values()])
 
         fine: list[_Probe] = []
-        top_coarse: dict[int, tuple[_Probe, float]] = {}
-        for p, w in zip(coarse, coarse_w.tolist(), strict=True):
-            if p.record not in top_coarse or w > top_coarse[p.record][1]:
-                top_coarse[p.record] = (p, w)
         for p, _ in top_coarse.values():
             length = len(self.fields[p.record][p.field][1])
             if length > FINE_WIDTH:  # a token can straddle two coarse windows: look across both sides
@@ -256,9 +265,9 @@ class _Explainer:
 
         finest: dict[int, list[tuple[_Probe, float]]] = {}
         fine_records = {p.record for p in fine}
-        for p, w in zip(coarse, coarse_w.tolist(), strict=True):
-            if p.record not in fine_records:
-                finest.setdefault(p.record, []).append((p, w))
+        for record, windows in last_round.items():
+            if record not in fine_records:
+                finest[record] = list(windows)
         for p, w in zip(fine, fine_w.tolist(), strict=True):
             finest.setdefault(p.record, []).append((p, w))
 
@@ -276,6 +285,35 @@ class _Explainer:
             spans += [self.span(p, w) for p, w in others if w >= MIN_WEIGHT]
             out.append(tuple(spans[:MAX_SPANS]))
         return out
+
+    def zoom(self, regions: list[_Probe]) -> tuple[dict[int, list[_Weighed]], dict[int, _Weighed]]:
+        """Each region cut into ``COARSE_PARTS`` windows, each removed in turn; while a record's
+        strongest window is wider than ``ZOOM_WIDTH`` (a long value), that window is cut again,
+        so a 1 MB value costs a few rounds of eight variants, not a variant per four characters
+        of it. Each record's windows of its last round with their weights, and its strongest."""
+        last: dict[int, list[_Weighed]] = {}
+        top: dict[int, _Weighed] = {}
+        tokenizer = self.scorer.preprocessing.tokenizer
+        # a value read in windows (every ``stride`` characters from its start): a removed part a
+        # whole number of strides long leaves the rest where it was read, so the score moves
+        # because of what was removed, not because the windows fell elsewhere
+        stride = max(1, tokenizer.window // 2) if tokenizer.long_requests == "windows" else 1
+        while regions:
+            coarse: list[_Probe] = []
+            for p in regions:
+                width = max(FINE_WIDTH, math.ceil((p.end - p.start) / COARSE_PARTS))
+                if len(self.fields[p.record][p.field][1]) > tokenizer.max_len:
+                    width = math.ceil(width / stride) * stride
+                coarse += [_Probe(p.record, p.field, s, e) for s, e in _windows(p.start, p.end, width, width)]
+            round_: dict[int, list[_Weighed]] = {}
+            for p, w in zip(coarse, self.weights(coarse).tolist(), strict=True):
+                round_.setdefault(p.record, []).append((p, w))
+            last |= round_
+            top |= {i: max(windows, key=lambda pw: pw[1]) for i, windows in round_.items()}
+            wide = {p.record: p.end - p.start for p in regions}
+            # cut again while wider than ZOOM_WIDTH and still narrowing (stride-long parts stop at a stride)
+            regions = [top[i][0] for i in round_ if ZOOM_WIDTH < top[i][0].end - top[i][0].start < wide[i]]
+        return last, top
 
     def span(self, probe: _Probe, weight: float) -> Span:
         path, value = self.fields[probe.record][probe.field]

@@ -45,7 +45,11 @@ Semantics, each covered by ``tests/unit/test_preprocessing.py``:
   trained since this option exists) a request is read as overlapping windows of ``window``
   ids (256), each starting ``window // 2`` after the previous one and the last ending at the
   request's end, and its score is the highest window score: a payload anywhere in it is
-  seen, however much filler follows. Windows are short, close to the requests the model
+  seen, however much filler follows. What a long text costs is bounded: past
+  ``max_windows`` (16) windows, only its first and last and its distinct windows least like
+  the rest of the text (the highest surprise under the text's own character frequencies) are
+  read (:func:`_windows`), so a 1 MB value costs 16 rows, not 8,000. Windows are short, close
+  to the requests the model
   learned from, so the filler around a payload does not drown it (``bench/long_requests.py``
   compares window widths). ``"truncate"`` (artifacts written before) keeps only the last
   ``max_len`` ids, as ``pad_sequences`` did, so 1 KB of filler appended after a payload
@@ -76,6 +80,7 @@ REFERENCE_DROP_FIELDS: tuple[str, ...] = (
     "responsePayload",
 )
 REFERENCE_MAX_LEN = 1024
+MAX_WINDOWS = 16  # per long text (a request, or a value in value mode): see ``_windows``
 DEFAULT_FILTERS = "\t\n"
 _UNICODE_SIZE = 0x110000
 _DROP = -1
@@ -245,6 +250,8 @@ class CharTokenizer:
     buckets: tuple[int, ...] = ()
     long_requests: LongRequests = "truncate"
     window: int = 256  # width of the windows a long request is read in
+    # a cost limit, not something learned: never stored in the artifact (see ``_windows``)
+    max_windows: int = field(default=MAX_WINDOWS, compare=False)
 
     def __post_init__(self) -> None:
         if len(set(self.vocabulary)) != len(self.vocabulary):
@@ -261,6 +268,8 @@ class CharTokenizer:
             raise ValueError(f"unknown long-request policy {self.long_requests!r}")
         if not 2 <= self.window <= self.max_len:
             raise ValueError("window must lie between 2 and max_len")
+        if self.max_windows < 2:
+            raise ValueError("max_windows must be at least 2 (a long text's head and tail)")
 
     @classmethod
     def fit(
@@ -381,7 +390,7 @@ class CharTokenizer:
         owners = np.arange(len(texts), dtype=np.int64)
         use_windows = self.long_requests == "windows" if windows is None else windows
         if use_windows and len(lengths) and int(lengths.max()) > self.max_len:
-            owners, starts, lengths = _windows(starts, lengths, self.max_len, self.window)
+            owners, starts, lengths = _windows(ids, starts, lengths, self.max_len, self.window, self.max_windows)
         widths = self.bucket_width(lengths)
         out = []
         for width in np.unique(widths):
@@ -421,10 +430,18 @@ class CharTokenizer:
 
 
 def _windows(
-    starts: np.ndarray, lengths: np.ndarray, limit: int, width: int
+    ids: np.ndarray, starts: np.ndarray, lengths: np.ndarray, limit: int, width: int, most: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(owner, start, length) of every row: a text of up to ``limit`` ids is one row; a longer
-    one is windows of ``width`` ids every ``width // 2``, the last ending at its end."""
+    one is windows of ``width`` ids every ``width // 2``, the last ending at its end.
+
+    At most ``most`` windows per text, so that what a text costs does not grow with its
+    length: past that, its first and last windows, then its distinct windows least like the
+    rest of the text (:func:`_least_alike`). A payload hidden in filler is made of other
+    characters than the filler, or of the same ones in other proportions, so its windows
+    stand out; filler as varied as the payload can crowd it out, and then the filler is what
+    the model reads (the limit of the rule, measured in ``bench/long_requests.py``).
+    """
     stride = max(1, width // 2)
     owners: list[int] = []
     window_starts: list[int] = []
@@ -436,6 +453,8 @@ def _windows(
             window_lengths.append(length)
             continue
         offsets = [*range(0, length - width, stride), length - width]
+        if len(offsets) > most:
+            offsets = _least_alike(ids[start : start + length], offsets, width, most)
         owners += [owner] * len(offsets)
         window_starts += [start + o for o in offsets]
         window_lengths += [width] * len(offsets)
@@ -444,6 +463,27 @@ def _windows(
         np.asarray(window_starts, dtype=np.int64),
         np.asarray(window_lengths, dtype=np.int64),
     )
+
+
+def _least_alike(text: np.ndarray, offsets: list[int], width: int, most: int) -> list[int]:
+    """``most`` of a long text's window ``offsets``, in text order: the first, the last, then
+    the distinct windows of the highest surprise under the text's own character frequencies
+    (each id weighs ``log(len(text) / its count in the text)``), earliest first among equals."""
+    counts = np.bincount(text)
+    surprise = np.log(len(text) / counts[text])
+    total = np.concatenate(([0.0], np.cumsum(surprise)))
+    at = np.asarray(offsets)
+    weight = total[at + width] - total[at]
+    chosen = [offsets[0], offsets[-1]]
+    seen = {text[o : o + width].tobytes() for o in chosen}
+    for k in np.argsort(-weight, kind="stable").tolist():
+        if len(chosen) >= most:
+            break
+        window = text[offsets[k] : offsets[k] + width].tobytes()
+        if window not in seen:
+            seen.add(window)
+            chosen.append(offsets[k])
+    return sorted(chosen)
 
 
 def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,25 @@ from logsentry.model_store.explain import Span, explain
 from logsentry.model_store.formats import InputFormat, Record, decode_message
 from logsentry.model_store.preprocessing import clean
 from logsentry.model_store.rules import NO_RULES, Rules
+
+T = TypeVar("T")
+
+
+def batches(items: Iterable[T], count: int, max_bytes: int, *, size: Callable[[T], int]) -> Iterator[list[T]]:
+    """``items`` in order, in batches of at most ``count`` items and ``max_bytes`` bytes (by
+    ``size``); an item larger than ``max_bytes`` alone is a batch of its own. What a batch
+    holds in memory follows its bytes, so a batch of large messages is a short one."""
+    batch: list[T] = []
+    held = 0
+    for item in items:
+        n = size(item)
+        if batch and (len(batch) >= count or held + n > max_bytes):
+            yield batch
+            batch, held = [], 0
+        batch.append(item)
+        held += n
+    if batch:
+        yield batch
 
 
 class Scorer(Protocol):

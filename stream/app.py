@@ -64,6 +64,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         session_timeout_ms=settings.session_timeout_ms,
         auto_offset_reset=settings.auto_offset_reset,
         rebalance_stall_s=settings.rebalance_stall_s,
+        batch_bytes=settings.batch_bytes,
     )
     runner = StreamRunner(source, sink, watcher, metrics, settings, rules=rules)
     server = serve(settings.metrics_address, settings.metrics_port, metrics.registry, runner.healthy)

@@ -20,6 +20,7 @@ from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
+from logsentry.model_store.verdict import batches
 from logsentry.stream.records import Message, TopicPartition, offsets_of
 from logsentry.stream.settings import KafkaSettings, StreamSettings
 from logsentry.stream.topics import await_topics
@@ -30,6 +31,10 @@ DEFAULTS = StreamSettings()  # one place holds every default: the settings
 
 MIN_IDLE_POLL_MS = 1000  # see KafkaSource.poll_batch
 COMMIT_TIMEOUT_MS = 10_000  # then the loop retries it (runner.py), staying responsive in an outage
+
+
+def _size(message: Message) -> int:
+    return len(message.value or b"")
 
 
 def _message(record: Any) -> Message:
@@ -89,12 +94,13 @@ class KafkaSource:
         max_poll_interval_ms: int = DEFAULTS.max_poll_interval_ms,
         session_timeout_ms: int = DEFAULTS.session_timeout_ms,
         auto_offset_reset: str = DEFAULTS.auto_offset_reset,
-        fetch_max_bytes: int = 52_428_800,
+        batch_bytes: int = DEFAULTS.batch_bytes,
         client_id: str = "logsentry",
         revoke_wait_s: float = 60.0,
         rebalance_stall_s: float = DEFAULTS.rebalance_stall_s,
     ) -> None:
         self.revoke_wait_s = revoke_wait_s
+        self.batch_bytes = batch_bytes
         self.rebalance_stall_s = rebalance_stall_s
         self._lock = threading.Lock()
         self._held: list[Message] = []  # polled, not yet handed out
@@ -111,7 +117,9 @@ class KafkaSource:
             max_poll_interval_ms=max_poll_interval_ms,
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=min(3000, session_timeout_ms // 3),
-            fetch_max_bytes=fetch_max_bytes,
+            # what the consumer buffers follows the batch bound (a message larger still arrives alone)
+            fetch_max_bytes=batch_bytes,
+            max_partition_fetch_bytes=min(batch_bytes, 1_048_576),
         )
         self.topics = list(topics)
         await_topics(kafka, topics)
@@ -183,25 +191,28 @@ class KafkaSource:
         )
 
     def poll_batch(self, max_records: int, wait_ms: int, *, idle: bool = True) -> list[Message]:
-        """Up to ``max_records`` messages, waiting at most ``wait_ms`` after the first poll.
+        """Up to ``max_records`` messages and ``batch_bytes`` of message values (at least one
+        message), waiting at most ``wait_ms`` after the first poll.
 
-        The first poll waits up to ``MIN_IDLE_POLL_MS`` for work when ``idle`` (nothing else to
-        do); with ``idle=False`` it takes what is fetched already, unless a rebalance is settling.
+        Messages polled past either bound are held, in order, for the next batch (a revocation
+        drops them like any polled message). The first poll waits up to ``MIN_IDLE_POLL_MS``
+        for work when ``idle`` (nothing else to do, nothing held); with ``idle=False`` it takes
+        what is fetched already, unless a rebalance is settling.
         """
         deadline = time.monotonic() + wait_ms / 1000
-        with self._lock:
-            self._held = []
         first = True
         while True:
             with self._lock:
                 room = max_records - len(self._held)
+                held = bool(self._held)
+                full = room <= 0 or sum(_size(m) for m in self._held) >= self.batch_bytes
             remaining = max(0, int((deadline - time.monotonic()) * 1000))
-            if room <= 0:
+            if full:
                 break
             # kafka-python 3 can lose a group join that a short poll interrupts; poll long
             # while waiting for work or for a rebalance (poll returns as soon as records arrive)
             settling = self._rebalance_started is not None or not self.consumer.assignment()
-            timeout = max(remaining, MIN_IDLE_POLL_MS) if (first and idle) or settling else remaining
+            timeout = max(remaining, MIN_IDLE_POLL_MS) if (first and idle and not held) or settling else remaining
             first = False
             polled = self.consumer.poll(timeout_ms=timeout, max_records=room)
             with self._lock:
@@ -210,7 +221,8 @@ class KafkaSource:
             if remaining == 0:
                 break
         with self._lock:
-            batch, self._held = self._held, []
+            batch = next(batches(self._held, max_records, self.batch_bytes, size=_size), [])
+            self._held = self._held[len(batch) :]
             if batch:
                 self._unsent.append(_Unsent(offsets_of(batch)[0]))
         return batch

@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from logsentry.model_store.explain import Span
+from logsentry.model_store.explain import Span, field_name
 
 ALERT_SCHEMA = "logsentry.alert/1"
+# an alert stays under Kafka's default max.message.bytes (1,048,588) with room for its headers
+MAX_ALERT_BYTES = 1_000_000
+KEPT_CHARS = 4_096  # of each string of an alert that would be larger (alert.schema.json: truncated)
 VERDICT_SCHEMA = "logsentry.verdict/1"
 SHADOW_SCHEMA = "logsentry.shadow/1"
 SHADOW_SUMMARY_SCHEMA = "logsentry.shadow-summary/1"
@@ -113,16 +116,43 @@ def alert_record(
     }
     if suppressed_by is not None:
         body["suppressed_by"] = suppressed_by
+    value = _alert_json(body)
+    if len(value) > MAX_ALERT_BYTES:
+        value = _alert_json(_shortened(body))
     return Outgoing(
         topic=topic,
         key=address.encode("utf-8") if address else message.key,
-        value=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"),
+        value=value,
         headers=(
             ("logsentry-model-version", version.encode()),
             ("logsentry-schema", ALERT_SCHEMA.encode()),
             ("content-type", b"application/json"),
         ),
     )
+
+
+def _alert_json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def _shortened(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with ``message`` and the event's strings cut to ``KEPT_CHARS`` (see the schema's
+    ``truncated``): what a request can hold must not decide whether its alert can be published."""
+    cuts: list[dict[str, Any]] = []
+
+    def cut(value: Any, path: tuple[str | int, ...]) -> Any:
+        if isinstance(value, str) and len(value) > KEPT_CHARS:
+            cuts.append({"field": field_name(path) if path else "message", "length": len(value)})
+            return value[:KEPT_CHARS]
+        if isinstance(value, dict):
+            return {k: cut(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [cut(v, (*path, i)) for i, v in enumerate(value)]
+        return value
+
+    message = cut(body["message"], ())
+    return {**body, "message": message, "event": cut(body["event"], ()) if body["event"] else body["event"],
+            "truncated": cuts}  # fmt: skip
 
 
 def verdict_record(

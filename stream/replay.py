@@ -7,6 +7,7 @@ it is (a malformed line is sent too: the stream dead-letters it, as it would in 
 from __future__ import annotations
 
 import csv
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -17,9 +18,14 @@ from kafka.errors import KafkaError
 
 from logsentry.model_store.errors import InvalidMessage, PublishError
 from logsentry.model_store.formats import InputFormat, decode_message
+from logsentry.model_store.lines import read_lines
 from logsentry.stream.connection import check_connection
 from logsentry.stream.settings import KafkaSettings
 from logsentry.stream.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_SIZE = 1_048_576  # kafka-python's max_request_size: a larger line cannot be sent
 
 
 def read_values(path: Path) -> Iterator[bytes]:
@@ -31,10 +37,12 @@ def read_values(path: Path) -> Iterator[bytes]:
                     yield row[0].encode("utf-8")
     else:
         with path.open("rb") as handle:
-            for line in handle:
-                line = line.rstrip(b"\r\n")
-                if line:
-                    yield line
+            for line in read_lines(handle, MAX_REQUEST_SIZE):
+                if line.value is None:
+                    log.warning("%s: line %d: %d bytes, more than a producer request holds: not sent",
+                                path, line.number, line.size)  # fmt: skip
+                elif line.value:
+                    yield line.value
 
 
 def _key(value: bytes, fmt: InputFormat) -> bytes | None:

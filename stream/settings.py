@@ -42,6 +42,7 @@ ENV: dict[str, str] = {
     "runtime": "LOGSENTRY_RUNTIME",
     "batch_size": "LOGSENTRY_BATCH_SIZE",
     "batch_wait_ms": "LOGSENTRY_BATCH_WAIT_MS",
+    "batch_bytes": "LOGSENTRY_BATCH_BYTES",
     "max_message_bytes": "LOGSENTRY_MAX_MESSAGE_BYTES",
     "max_depth": "LOGSENTRY_MAX_DEPTH",
     "max_records": "LOGSENTRY_MAX_RECORDS",
@@ -146,6 +147,7 @@ class StreamSettings:
     runtime: str = DEFAULT_RUNTIME  # onnx: no TensorFlow in the process (keras needs the train extra)
     batch_size: int = 1024
     batch_wait_ms: int = 100
+    batch_bytes: int = DecodeLimits.batch_bytes  # a batch also ends at this many message bytes (memory)
     max_message_bytes: int = 1_000_000
     max_depth: int = 32
     max_records: int = 10_000  # request records per message (OTLP batches)
@@ -167,8 +169,8 @@ class StreamSettings:
     def __post_init__(self) -> None:
         if not self.topics:
             raise ConfigError("at least one log topic is needed")
-        for name in ("batch_size", "max_message_bytes", "max_depth", "max_records", "max_poll_interval_ms",
-                     "session_timeout_ms"):  # fmt: skip
+        for name in ("batch_size", "batch_bytes", "max_message_bytes", "max_depth", "max_records",
+                     "max_poll_interval_ms", "session_timeout_ms"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ConfigError(f"{_flag(name)} must be at least 1, not {getattr(self, name)}")
         for name in ("batch_wait_ms",):
@@ -200,7 +202,12 @@ class StreamSettings:
 
     @property
     def limits(self) -> DecodeLimits:
-        return DecodeLimits(max_bytes=self.max_message_bytes, max_depth=self.max_depth, max_records=self.max_records)
+        return DecodeLimits(
+            max_bytes=self.max_message_bytes,
+            max_depth=self.max_depth,
+            max_records=self.max_records,
+            batch_bytes=self.batch_bytes,
+        )
 
 
 def _flag(name: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, NamedTuple, Protocol
 from logsentry.model_store.decode import DecodeLimits
 from logsentry.model_store.errors import ConfigError, DataError, InvalidMessage, MalformedRow
 from logsentry.model_store.formats import InputFormat, decode_message
+from logsentry.model_store.lines import read_lines
 
 _LABELS = {"0": 0, "1": 1}
 # the stream's own default limits: a row the stream would refuse as too large or too deep is
@@ -103,12 +104,18 @@ def _open(path: Path) -> BinaryIO:
 
 
 def text_lines(path: Path) -> Iterator[str]:
-    """The lines of a file (gzip or plain), decoded as UTF-8, with errors a user can act on."""
+    """The lines of a file (gzip or plain), decoded as UTF-8, with errors a user can act on.
+
+    Lines as :mod:`model_store.lines` counts them (a bare ``\r`` stays inside its line); a
+    line longer than a message may be (``TRAINING_LIMITS.max_bytes``, twice that for a CSV
+    row's quoting) is not held: it reads as :data:`TOO_LONG`, a row refused with its number.
+    """
     handle = _open(path)
     number = 0
     try:
-        for number, raw in enumerate(handle, start=1):  # noqa: B007 - the line is reported on error
-            yield raw.decode("utf-8")
+        for line in read_lines(handle, 2 * TRAINING_LIMITS.max_bytes):
+            number = line.number
+            yield TOO_LONG if line.value is None else line.value.decode("utf-8") + "\n"
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: line {number}: not UTF-8 ({exc.reason})") from None
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
@@ -117,11 +124,42 @@ def text_lines(path: Path) -> Iterator[str]:
         handle.close()
 
 
-def _csv_records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """(line the record starts on, fields) of each non-blank CSV record in the reference dialect."""
-    reader = csv.reader(lines, quotechar="|", doublequote=True, strict=False)
+TOO_LONG = "\x00too long\n"  # what text_lines yields for a line it did not hold (no text line holds NUL)
+
+
+def _too_long(line: int) -> MalformedRow:
+    return MalformedRow(line, f"too_large: the line is longer than {2 * TRAINING_LIMITS.max_bytes} bytes")
+
+
+def _csv_records(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | MalformedRow]]:
+    """(line the record starts on, fields or why not) of each non-blank CSV record in the
+    reference dialect; a line :func:`text_lines` did not hold, and a row the csv reader
+    refuses, are reported with their line and reading goes on."""
+    skipped: list[int] = []  # lines read as TOO_LONG, handed to the reader as blank lines
+
+    def guarded() -> Iterator[str]:
+        for number, line in enumerate(lines, start=1):
+            if line == TOO_LONG:
+                skipped.append(number)
+                yield "\n"
+            else:
+                yield line
+
+    reader = csv.reader(guarded(), quotechar="|", doublequote=True, strict=False)
     start = 1
-    for fields in reader:
+    while True:
+        try:
+            fields: list[str] | MalformedRow | None = next(reader)
+        except StopIteration:
+            fields = None
+        except csv.Error as exc:
+            reason = "a carriage return outside |quotes|" if "new-line character" in str(exc) else str(exc)
+            fields = MalformedRow(start, f"not a CSV row: {reason}")
+        while skipped and (fields is None or skipped[0] < start or not fields):
+            number = skipped.pop(0)
+            yield number, _too_long(number)
+        if fields is None:
+            return
         if fields:  # a blank line is not a row
             yield start, fields
         start = reader.line_num + 1
@@ -150,12 +188,15 @@ class FileShard:
     def _lines(self) -> Iterable[str]:
         return text_lines(self.path)
 
-    def _messages(self) -> Iterator[tuple[int, list[str]]]:
+    def _messages(self) -> Iterator[tuple[int, list[str] | MalformedRow]]:
         if self.csv:
             yield from _csv_records(self._lines())
             return
         for number, line in enumerate(self._lines(), start=1):
-            line = line.rstrip("\r\n")
+            if line == TOO_LONG:
+                yield number, _too_long(number)
+                continue
+            line = line.rstrip("\n").removesuffix("\r")
             if line.strip():
                 yield number, [line]
 
@@ -164,6 +205,9 @@ class FileShard:
 
     def rows(self) -> Iterator[Row | MalformedRow]:
         for ordinal, (line, fields) in enumerate(self._messages()):
+            if isinstance(fields, MalformedRow):
+                yield fields
+                continue
             try:
                 if self.csv:
                     records, label, family = parse_row(line, fields, self.fmt)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from logsentry.model_store.decode import TOO_MANY_RECORDS
+from logsentry.model_store.decode import RECORD_LIST_KEY, TOO_MANY_RECORDS
 from logsentry.model_store.errors import InvalidMessage
 from logsentry.model_store.formats import fields
 from logsentry.model_store.formats.access_log import UNRECOGNIZED_FORMAT, parse_line
@@ -76,7 +76,7 @@ def log_records(obj: dict[str, Any]) -> Iterator[dict[str, Any]]:
             continue
         scopes = resource.get("scopeLogs") or resource.get("instrumentationLibraryLogs") or []
         for scope in scopes if isinstance(scopes, list) else []:
-            records = scope.get("logRecords") if isinstance(scope, dict) else None
+            records = scope.get(RECORD_LIST_KEY) if isinstance(scope, dict) else None
             for record in records if isinstance(records, list) else []:
                 if isinstance(record, dict):
                     yield record

@@ -201,3 +201,62 @@ def test_value_units_are_scored_once_per_explanation_with_the_same_spans() -> No
     assert reused[0][0].field == "query.b" and "z" in reused[0][0].text and reused[1][0].field == "path"
     # round 1 scores every value and every value emptied; the later rounds re-score none of them
     assert rows_reused <= network.rows - (len(records[0]["query"]) - 1), (rows_reused, network.rows)
+
+
+def test_an_alert_on_a_1_mb_request_fits_a_kafka_record_and_says_what_was_cut() -> None:
+    from logsentry.stream.records import KEPT_CHARS, MAX_ALERT_BYTES
+
+    value = "filler " * 140_000 + "attack" + " more" * 1_000
+    event = {"method": "get", "path": "/s", "query": {"q": value, "page": "2"}}
+    raw = json.dumps(event).encode()
+    assert len(raw) > 980_000
+    out = process_batch([Message("logs", 0, 7, 1_700_000_000_000, None, raw)], TokenScorer(), alert_topic="a",
+                        dead_letter_topic="d")  # fmt: skip
+    (alert,) = out.alerts
+    assert len(alert.value) <= MAX_ALERT_BYTES  # the event and the message: twice that, uncut
+    body = json.loads(alert.value)
+    jsonschema.validate(body, SCHEMA)
+    assert body["truncated"] == [
+        {"field": "message", "length": len(raw)},
+        {"field": "query.q", "length": len(value)},
+    ]
+    assert body["event"]["query"] == {"q": value[:KEPT_CHARS], "page": "2"} and len(body["message"]) == KEPT_CHARS
+    assert "attack" in body["explanation"][0]["text"]  # the span's text is whole, wherever it was
+    small = process_batch(
+        [Message("logs", 0, 8, 1, None, b'{"method": "get", "path": "/attack"}')],
+        TokenScorer(),
+        alert_topic="a",
+        dead_letter_topic="d",
+    ).alerts[0]
+    assert "truncated" not in json.loads(small.value)
+
+
+class WindowScorer(TokenScorer):
+    """TokenScorer reading a long text in 256-character windows every 128, as the models do:
+    a text's score is its best window's, so a deletion shifts where the windows fall."""
+
+    preprocessing = Preprocessing(CharTokenizer("ab", max_len=256, long_requests="windows"), CleanupSpec())
+
+    def __init__(self, *tokens: str) -> None:
+        super().__init__(*tokens)
+        self.variants = 0
+
+    def score_texts(self, texts: Sequence[str]) -> np.ndarray:
+        self.variants += len(texts)
+        windows = [[t[i : i + 256] for i in range(0, max(1, len(t) - 128), 128)] or [t] for t in texts]
+        return np.asarray([max(super(WindowScorer, self).score_texts(w)) for w in windows], dtype=np.float32)
+
+
+def test_a_payload_in_a_long_value_is_found_by_zooming_in_a_few_variants() -> None:
+    value = "".join(f"w{i % 97} " for i in range(40_000))
+    at = len(value) * 3 // 5
+    value = value[:at] + "attack" + value[at:]
+    record = {"method": "get", "path": "/s", "query": {"q": value}}
+    scorer = WindowScorer()
+    score = float(scorer.score_texts([json.dumps(record)])[0])
+    scorer.variants = 0
+    ((span, *_),) = explain(scorer, [record], [score])
+    assert span.field == "query.q" and "attack" in span.text and len(span.text) <= 32
+    assert value[span.start : span.end] == span.text
+    # a few rounds of eight parts, then the 8-character windows of one part: not one variant per 4 characters
+    assert scorer.variants < 150, scorer.variants

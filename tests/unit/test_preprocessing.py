@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -196,6 +197,7 @@ def _naive_windows(tok: CharTokenizer, text: str) -> list[list[int]]:
 )
 def test_windows_cover_a_long_request_from_start_to_end(texts: list[str], oov: str) -> None:
     tok = CharTokenizer.fit(["abcdefxy"], max_len=16, oov=oov, buckets=(4, 6, 16), window=6)  # type: ignore[arg-type]
+    tok = dataclasses.replace(tok, max_windows=1_000)  # every window: the cap has its own tests
     assert tok.long_requests == "windows" and tok.window == 6
     got: dict[int, list[list[int]]] = {}
     for bucket in tok.encode_buckets(texts):
@@ -217,6 +219,40 @@ def test_a_payload_at_the_start_of_a_long_request_is_in_a_window() -> None:
     assert [ids for b in truncated.encode_buckets([text]) for ids in b.ids.tolist()] == [
         truncated.encode([text])[0].tolist()
     ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    filler=st.lists(st.text(alphabet="abcdefgh0123456789", min_size=1, max_size=12), min_size=40, max_size=300).map(
+        lambda words: "".join(w + " ./-"[len(w) % 4] for w in words)  # ordinary values: words and separators
+    ),
+    # each at most 33 characters: wholly inside one window of 64 every 32
+    payload=st.sampled_from(["' or 1=1--", "<script>alert(1)</script>", ";cat /etc/passwd|", "${jndi:ldap://x}"]),
+    where=st.floats(0, 1),
+)
+def test_a_long_text_costs_at_most_max_windows_rows_and_its_payload_is_one_of_them(
+    filler: str, payload: str, where: float
+) -> None:
+    tok = CharTokenizer.fit(["abcdefgh0123456789 ./-' or 1=1--<script>alert(1)</script>;|${}:"], max_len=64, window=64)
+    tok = dataclasses.replace(tok, max_windows=6)
+    at = int(where * len(filler))
+    text = filler[:at] + payload + filler[at:]
+    rows = [ids for b in tok.encode_buckets([text]) for ids in b.ids.tolist()]
+    assert len(rows) <= 6
+    every = [ids for b in dataclasses.replace(tok, max_windows=10**6).encode_buckets([text]) for ids in b.ids.tolist()]
+    assert every[0] in rows and every[-1] in rows  # head and tail always
+    encoded = tok.encode([payload], width=len(payload))[0].tolist()
+    assert any(_contains(row, encoded) for row in rows)
+
+
+def _contains(row: list[int], part: list[int]) -> bool:
+    return any(row[i : i + len(part)] == part for i in range(len(row) - len(part) + 1))
+
+
+def test_a_long_text_of_one_repeated_filler_is_read_once_per_distinct_window() -> None:
+    tok = dataclasses.replace(CharTokenizer.fit(["ab' "], max_len=8, window=8), max_windows=4)
+    rows = [ids for b in tok.encode_buckets(["ab" * 5_000 + "'" + "ab" * 5_000]) for ids in b.ids.tolist()]
+    assert len(rows) == 4 and len({tuple(r) for r in rows}) >= 3  # head = tail: the rest go to distinct windows
 
 
 def test_empty_batch_and_empty_text() -> None:
