@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-real-sites bench-export-check bench-cross-site bench-generalisation bench-explain bench-training clean
+.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-real-sites bench-export-check bench-cross-site bench-generalisation bench-explain bench-hostile bench-training clean
 
 setup: $(VENV)/.installed
 
@@ -78,6 +78,10 @@ bench-generalisation: setup
 # explanations under attack: the budget, every alert explained, none (1-100 % attacks; a live run at 2,500 events/s)
 bench-explain: setup kafka-fetch
 	$(BIN)/python bench/explain.py
+
+# hostile but valid messages: score's memory and time per byte, the stream under a flood of 1 MB requests
+bench-hostile: setup kafka-fetch
+	$(BIN)/python bench/hostile.py
 
 # training at scale: streaming versus in-memory, peak memory versus rows, 2 workers versus 1
 bench-training: setup

@@ -119,7 +119,9 @@ def buried_payloads(
         "alone_flagged": float(np.mean(first.score_events(alone) >= first.threshold)),
     }
     for name, detector in detectors.items():
-        rows = sum(len(b.rows) for b in detector.preprocessing.encode_events(buried[:20])) / min(20, len(buried))
+        pre = detector.preprocessing
+        units, _ = pre.units(pre.texts(buried[:20]))  # what the network reads: each value, in windows
+        rows = sum(len(b.rows) for b in pre.tokenizer.encode_buckets(units)) / min(20, len(buried))
         scores, rate = timed(detector, buried)
         out[name] = {"buried_flagged": float(np.mean(scores >= detector.threshold)), "rows_per_request": rows,
                      "requests_per_s": rate}  # fmt: skip

@@ -66,7 +66,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_feedback(args: argparse.Namespace) -> int:
     from logsentry.stream.feedback import AlertRef, send_feedback
 
-    lines = [args.alert] if args.alert else input_file(args.file).read_text().splitlines()
+    lines = [args.alert] if args.alert else _lines(input_file(args.file))
     refs = [AlertRef.parse(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not refs:
         raise ConfigError(f"{args.file}: no alert named in it")
@@ -74,6 +74,14 @@ def cmd_feedback(args: argparse.Namespace) -> int:
                          author=args.author)  # fmt: skip
     print(f"marked {sent} alert{'s' if sent != 1 else ''} {args.label} on {args.topic}", file=sys.stderr)
     return 0
+
+
+def _lines(path: Path) -> list[str]:
+    """A small file's lines as every command counts them (:mod:`model_store.lines`)."""
+    from logsentry.model_store.lines import read_lines
+
+    with path.open("rb") as handle:
+        return [(line.value or b"").decode("utf-8", "replace") for line in read_lines(handle, 1 << 20)]
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:

@@ -39,7 +39,10 @@ Semantics, each covered by ``tests/unit/test_preprocessing.py``:
   (its path style, which parameters it has, whether there are any), and an alert names
   the value that drove it. The values are joined by ``UNIT_SEPARATOR`` (a newline: the
   tokenizer's filter, never written by compact JSON) in the cleaned text; at most
-  ``max_units`` values are read one by one, the rest together as the last.
+  ``max_units`` values are read one by one, the rest together as the last. A body's leaves
+  past ``MAX_VALUES`` (4,096) are read as the compact JSON of the rest of their container,
+  so a body of 300,000 values costs one serialisation, not 300,000 (a cost bound: every
+  value is still in the text).
 * long requests (more than ``max_len`` ids; in value mode, a value of more than ``max_len``):
   with ``long_requests="windows"`` (every model
   trained since this option exists) a request is read as overlapping windows of ``window``
@@ -80,6 +83,7 @@ REFERENCE_DROP_FIELDS: tuple[str, ...] = (
     "responsePayload",
 )
 REFERENCE_MAX_LEN = 1024
+MAX_VALUES = 4_096  # leaves of a body read one by one; the rest of each container as one text (cost)
 MAX_WINDOWS = 16  # per long text (a request, or a value in value mode): see ``_windows``
 DEFAULT_FILTERS = "\t\n"
 _UNICODE_SIZE = 0x110000
@@ -179,7 +183,7 @@ def value_units(event: Mapping[str, Any], spec: CleanupSpec = CleanupSpec()) -> 
             out.append((("query",), f"?={compact_json(query)}"))
         body = event.get("requestPayload") if spec.kept("requestPayload") else None
         if isinstance(body, (Mapping, list)):
-            _leaves(body, ("requestPayload",), out)
+            _leaves(body, ("requestPayload",), "", out, MAX_VALUES)
         elif body is not None:
             out.append((("requestPayload",), f"@={compact_json(body)}"))
     except (ValueError, TypeError, RecursionError) as exc:
@@ -207,16 +211,27 @@ def decoded_path(path: str) -> str:
     return _ESCAPED.sub(one, path)
 
 
-def _leaves(value: Any, path: FieldPath, out: list[tuple[FieldPath, str]]) -> None:
+def _leaves(value: Any, path: FieldPath, name: str, out: list[tuple[FieldPath, str]], room: int) -> int:
+    """Append each leaf of a body's ``value`` as ``@"name"=value`` (``name`` written as
+    ``items[0].sku``, built along ``path``); past ``room`` leaves, the rest of each container
+    as one ``@"name"=<its compact JSON>``. Returns the room left."""
     if isinstance(value, Mapping) and value:
-        for key, item in value.items():
-            _leaves(item, (*path, key), out)
-    elif isinstance(value, list) and value:
+        items = list(value.items())
+        for k, (key, item) in enumerate(items):
+            if room <= 0:
+                out.append((path, f"@{compact_json(name.lstrip('.'))}={compact_json(dict(items[k:]))}"))
+                return 0
+            room = _leaves(item, (*path, key), f"{name}.{key}", out, room)
+        return room
+    if isinstance(value, list) and value:
         for index, item in enumerate(value):
-            _leaves(item, (*path, index), out)
-    else:
-        name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:]).lstrip(".")
-        out.append((path, f"@{compact_json(name)}={compact_json(value)}"))
+            if room <= 0:
+                out.append((path, f"@{compact_json(name.lstrip('.'))}={compact_json(value[index:])}"))
+                return 0
+            room = _leaves(item, (*path, index), f"{name}[{index}]", out, room)
+        return room
+    out.append((path, f"@{compact_json(name.lstrip('.'))}={compact_json(value)}"))
+    return room - 1
 
 
 def observed_fields(events: Iterable[Mapping[str, Any]], spec: CleanupSpec) -> tuple[str, ...]:

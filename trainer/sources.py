@@ -230,7 +230,7 @@ class TextShard(FileShard):
     text: str = ""
 
     def _lines(self) -> Iterable[str]:
-        return io.StringIO(self.text, newline="")
+        return io.StringIO(self.text, newline="\n")  # lines end at \n only, as in files
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,29 @@ def test_hash_identifies_the_file(tmp_path: Path) -> None:
     first = read_labelled_csv(path).sha256
     path.write_text(GOOD + GOOD)
     assert read_labelled_csv(path).sha256 != first
+
+
+def test_lines_end_at_newlines_only_and_an_over_long_line_is_refused_unread(tmp_path: Path) -> None:
+    from logsentry.trainer.sources import TRAINING_LIMITS
+
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(
+        GOOD.encode()  # line 1
+        + b'|{"method":"get",\r"path":"/b"}|,1\r\n'  # line 2: a bare \r inside the quotes, a \r\n ending
+        + b'|{"method":"get"}|,0\rjunk\n'  # line 3: a bare \r outside them: refused, not two lines
+        + b"|"
+        + b"x" * (2 * TRAINING_LIMITS.max_bytes + 10)
+        + b"|,0\n"  # line 4: never held
+        + GOOD.encode()  # line 5
+    )
+    logs = read_labelled_csv(path)
+    assert logs.lines.tolist() == [1, 2, 5]  # as `wc -l` and an editor count them
+    assert logs.events[1]["path"] == "/b"
+    assert [(r.line, r.reason.split(":")[0]) for r in logs.rejected] == [
+        (3, "not a CSV row"),
+        (4, "too_large"),
+    ]
+    log = tmp_path / "access.log"
+    log.write_bytes(b'{"method":"get","path":"/a"}\r\n{"method":"get",\r"path":"/b"}\n\n{"user":"x"}\n')
+    kept = read_labelled_csv(log, label=0)
+    assert kept.lines.tolist() == [1, 2] and [r.line for r in kept.rejected] == [4]

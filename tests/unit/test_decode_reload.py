@@ -156,17 +156,31 @@ def test_the_watcher_follows_the_shadow_candidate_and_refuses_a_bad_one() -> Non
 
 
 def _reference_parse(text: str, max_depth: int) -> object:
-    """The strict reading as first written: ``json.loads`` with hooks, then a full depth walk."""
-    from logsentry.model_store.decode import _depth_exceeds, _no_constant, _unique_pairs
+    """The strict reading written independently of the decoder: ``json.loads`` with hooks of its
+    own (duplicate keys and NaN/Infinity refused), then a walk over the parsed value for depth."""
 
-    value = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
-    if isinstance(value, (dict, list)) and _depth_exceeds(value, max_depth):
+    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        if len({k for k, _ in pairs}) != len(pairs):
+            raise ValueError("duplicate key")
+        return dict(pairs)
+
+    def constant(name: str) -> object:
+        raise ValueError(name)
+
+    def depth(value: object) -> int:
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        return 0 if children is None else 1 + max((depth(c) for c in children), default=0)
+
+    value = json.loads(text, object_pairs_hook=unique, parse_constant=constant)
+    if depth(value) > max_depth:
         raise ValueError("too deep")
     return value
 
 
 _json_text = st.recursive(
-    st.sampled_from(["1", "-2.5e3", "true", "null", "NaN", "Infinity", '"a"', '"{["', '"\\u00e9"']),
+    st.sampled_from(
+        ["1", "-2.5e3", "true", "null", "NaN", "Infinity", '"a"', '"{["', '"\\u00e9"', '"q\\"[{"', '"\\\\"']
+    ),
     lambda inner: (
         st.lists(inner, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]")
         | st.lists(st.tuples(st.sampled_from(['"a"', '"b"', '"{"', '"["']), inner), max_size=4).map(

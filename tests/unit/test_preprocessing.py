@@ -280,3 +280,22 @@ def test_encode_events_cleans_then_tokenizes() -> None:
     pre = Preprocessing(CharTokenizer.fit([clean(EVENT)], max_len=256))
     (bucket,) = pre.encode_events([EVENT])
     assert np.array_equal(bucket.ids, pre.tokenizer.encode([clean(EVENT)], width=256))
+
+
+def test_a_body_of_many_values_reads_the_first_one_by_one_and_the_rest_as_their_json() -> None:
+    from logsentry.model_store.preprocessing import MAX_VALUES, value_units
+
+    items = [{"sku": f"a{i}"} for i in range(3 * MAX_VALUES)]
+    items[2 * MAX_VALUES + 5] = {"sku": "' or 1=1--"}
+    event = {"method": "post", "path": "/cart", "requestPayload": {"items": items, "note": "x"}}
+    spec = CleanupSpec(units="values")
+    units = value_units(event, dataclasses.replace(spec, max_units=10**6))
+    assert units[1] == (("requestPayload", "items", 0, "sku"), '@"items[0].sku"="a0"')
+    one_by_one = [u for u in units[1:] if u[1].startswith('@"items[')]
+    assert len(one_by_one) == MAX_VALUES  # a leaf each, then the rest of each container at once
+    assert units[-2] == (
+        ("requestPayload", "items"),
+        f'@"items"={json.dumps(items[MAX_VALUES:], separators=(",", ":"))}',
+    )
+    assert units[-1] == (("requestPayload",), '@""={"note":"x"}')
+    assert "' or 1=1--" in clean(event, spec)  # every value is still read, in the last unit
