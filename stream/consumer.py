@@ -263,6 +263,10 @@ class KafkaSource:
         )
 
     def rewind(self, offsets: dict[TopicPartition, int]) -> None:
+        """Read these partitions again from these offsets; what was held of them is dropped (it
+        will be fetched again after the batch that failed, in order)."""
+        with self._lock:
+            self._held = [m for m in self._held if (m.topic, m.partition) not in offsets]
         assigned = self.consumer.assignment()
         for (topic, partition), offset in offsets.items():
             tp = KafkaTopicPartition(topic, partition)
