@@ -5,12 +5,18 @@ BIN    := $(VENV)/bin
 
 .PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-real-sites bench-export-check bench-cross-site bench-generalisation bench-explain bench-hostile bench-training clean
 
+WHEELHOUSE := .cache/wheelhouse
+
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# the base install's wheels and its build backend: tests/integration/test_base_install.py
+	# installs from them with no package index
+	$(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > $(VENV)/base-requirements.txt
+	$(BIN)/pip wheel --quiet --wheel-dir $(WHEELHOUSE) -r $(VENV)/base-requirements.txt "setuptools>=68" wheel
 	touch $@
 
 kafka-fetch:

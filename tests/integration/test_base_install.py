@@ -1,4 +1,6 @@
-"""The base install, as a user gets it: a fresh venv, ``pip install .``, no TensorFlow.
+"""The base install, as a user gets it: a fresh venv, ``pip install .``, no TensorFlow (from the
+wheels ``make setup`` keeps in ``.cache/wheelhouse``, with no package index: nothing here
+depends on the network).
 
 Built once per session from a copy of the sources the Dockerfile's detector stage copies, so
 nothing lands in the working tree. It scores and streams with an exported model against the
@@ -22,6 +24,7 @@ from logsentry.trainer.generate import labelled_events
 from tests.integration.conftest import ROOT, StartStream, Topics, produce, read_all, wait_until
 
 SOURCES = ("pyproject.toml", "README.md", "logsentry", "model_store", "trainer", "stream")
+WHEELHOUSE = ROOT / ".cache" / "wheelhouse"  # built by `make setup`: the test installs with no index
 HEAVY = ("tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "pandas", "scikit-learn", "matplotlib")
 
 
@@ -38,7 +41,10 @@ def base_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy2(source, src / name)
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", str(src)], capture_output=True, text=True)
+    if not any(WHEELHOUSE.glob("onnxruntime-*.whl")):
+        pytest.fail(f"no wheelhouse at {WHEELHOUSE}: `make setup` builds it (the base install's wheels)")
+    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-index", "--find-links",
+                           str(WHEELHOUSE), str(src)], capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return venv
 
