@@ -20,6 +20,8 @@ from prometheus_client.utils import floatToGoString
 
 from logsentry.model_store.decode import REASONS
 
+SHED = ("explanations", "shadow")  # what the stream sheds under overload; never verdicts, alerts, dead letters
+
 
 class StreamMetrics:
     def __init__(self, registry: CollectorRegistry | None = None, topics: Sequence[str] = ()) -> None:
@@ -119,6 +121,20 @@ class StreamMetrics:
             "logsentry_explanations_skipped",
             "Alerts published without spans because explaining had spent its share of the loop's time "
             "(--explain-budget); the alert says explanation_skipped=budget.",
+            registry=r,
+        )
+        self.shedding = Gauge(
+            "logsentry_shedding",
+            "1 while the last batch shed this work to keep up (explanations: alerts beyond --explain-budget "
+            "went out without spans; shadow: a full batch, more waiting, was not scored by the shadow candidate).",
+            ["what"],
+            registry=r,
+        )
+        for what in SHED:
+            self.shedding.labels(what).set(0)
+        self.shadow_skipped = Counter(
+            "logsentry_shadow_skipped",
+            "Records the shadow candidate did not score because the stream was behind (a full batch).",
             registry=r,
         )
         self.batch_duration = Histogram(

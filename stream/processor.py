@@ -55,6 +55,7 @@ class BatchOutcome:
     explain_seconds: float = 0.0
     explained: int = 0  # alerts that carry their explanation
     explanations_skipped: int = 0  # alerts the explanation budget left unexplained
+    shadow_shed: int = 0  # records the shadow candidate did not score: the stream was behind
     consumed: int = 0
 
     @property

@@ -184,6 +184,10 @@ class StreamRunner:
 
     def _score(self, messages: list[Message], started: float) -> _Batch:
         limit = self.explain_budget.allowance(time.monotonic()) if self.explain else 0
+        shadow = self.watcher.shadow
+        # a full batch means more is waiting: the shadow's second scoring is shed until the stream
+        # catches up (its comparison is a sample; verdicts, alerts and dead letters never are)
+        behind = shadow is not None and self._full(messages)
         outcome = process_batch(
             messages,
             self.watcher.detector,
@@ -196,11 +200,16 @@ class StreamRunner:
             explain_limit=limit,
             rules=self.rules.rules if self.rules is not None else NO_RULES,
             suppressed_topic=self.suppressed_topic,
-            shadow=self.watcher.shadow,
+            shadow=None if behind else shadow,
             shadow_topic=self.shadow_topic,
         )
         self.explain_budget.spent(outcome.explained, outcome.explain_seconds)
+        outcome.shadow_shed = len(outcome.scores) if behind else 0
         return _Batch(messages, outcome, started)
+
+    def _full(self, messages: list[Message]) -> bool:
+        """The batch reached its count or its bytes: the source had more than a batch waiting."""
+        return len(messages) >= self.batch_size or sum(len(m.value or b"") for m in messages) >= self.limits.batch_bytes
 
     def _send(self, batch: _Batch) -> None:
         lost = self.source.begin_send()
@@ -273,6 +282,9 @@ class StreamRunner:
         if outcome.alerts and self.explain:
             m.explain.observe(outcome.explain_seconds)
             m.explanations_skipped.inc(outcome.explanations_skipped)
+        m.shedding.labels("explanations").set(1 if outcome.explanations_skipped else 0)
+        m.shedding.labels("shadow").set(1 if outcome.shadow_shed else 0)
+        m.shadow_skipped.inc(outcome.shadow_shed)
         m.batch_duration.observe(seconds)
         m.scored.inc(len(outcome.scores))
         m.flagged.inc(len(outcome.alerts))

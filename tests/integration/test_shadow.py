@@ -40,7 +40,9 @@ def test_a_shadow_candidate_is_scored_beside_the_current_model_and_gates_its_pro
     assert cli("models", "shadow", candidate, "--store", str(store_copy)).returncode == 0
 
     shadow_topic = topics.alerts.replace("alerts-", "shadow-")
-    stream = streams(bootstrap, topics, store_copy, "--shadow-topic", shadow_topic, "--reload-interval-s", "0.5")
+    # batches larger than the traffic: none is ever full, so the shadow is never shed (the unit tests shed it)
+    stream = streams(bootstrap, topics, store_copy, "--shadow-topic", shadow_topic, "--reload-interval-s", "0.5",
+                     "--batch-size", "4096")  # fmt: skip
     wait_until(lambda: stream.metric("logsentry_shadow_model", version=candidate) == 1, timeout=120,
                what="the candidate loaded in shadow")  # fmt: skip
     values = events(3000, seed=51)
@@ -68,6 +70,8 @@ def test_a_shadow_candidate_is_scored_beside_the_current_model_and_gates_its_pro
     assert summed == outcomes
     for outcome, n in outcomes.items():
         assert stream.metric("logsentry_shadow_records_total", outcome=outcome) == n
+    assert stream.metric("logsentry_shadow_skipped_total") == 0
+    assert stream.metric("logsentry_shedding", what="shadow") == 0
     alerts = alerts_by_position(read_all(bootstrap, topics.alerts))
     assert set(alerts) == set(expected_alerts(produced, mine)), "the candidate alerts nothing"
     assert {a["model_version"] for (a,) in alerts.values()} == {current}

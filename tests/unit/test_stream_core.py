@@ -460,3 +460,28 @@ def test_bulk_histograms_expose_what_a_histogram_does() -> None:
         return [line for line in generate_latest(registry).decode().splitlines() if "_created " not in line]
 
     assert lines(bulk) == lines(reference)
+
+
+class ShadowWatcher(FixedWatcher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.shadow = KeywordScorer()
+
+
+def test_a_full_batch_sheds_the_shadow_scoring_and_says_so_and_the_rest_never_is() -> None:
+    full = [msg(i, event("attack" if i % 2 else "fine")) for i in range(4)]
+    short = [msg(i, event("attack")) for i in range(4, 6)]
+    source, sink, registry = ListSource([full, short]), ListSink(), CollectorRegistry()
+    settings = StreamSettings(alert_topic="alerts", dead_letter_topic="dlq", pipelined=False, batch_size=4)
+    r = StreamRunner(source, sink, ShadowWatcher(), StreamMetrics(registry), settings,  # type: ignore[arg-type]
+                     max_backoff_s=0.0)  # fmt: skip
+    r.step()  # a full batch: more is waiting, the shadow is shed
+    assert registry.get_sample_value("logsentry_shedding", {"what": "shadow"}) == 1
+    assert registry.get_sample_value("logsentry_shadow_skipped_total") == 4
+    assert registry.get_sample_value("logsentry_shadow_records_total", {"outcome": "both"}) == 0
+    assert len([o for o in sink.published if o.topic == "alerts"]) == 2, "alerts are never shed"
+    r.step()  # caught up: the shadow scores again
+    assert registry.get_sample_value("logsentry_shedding", {"what": "shadow"}) == 0
+    assert registry.get_sample_value("logsentry_shadow_records_total", {"outcome": "both"}) == 2
+    assert registry.get_sample_value("logsentry_shadow_skipped_total") == 4
+    assert source.commits[-1] == {("logs", 0): 6}
