@@ -82,6 +82,7 @@ def test_a_1_mb_value_costs_max_windows_rows_and_a_payload_anywhere_in_it_is_sti
         ),
         threshold=detector.threshold,
     )
+    alone = float(detector.score_events([{"method": "get", "path": "/s", "query": {"q": filler}}])[0])
     for payload in ("' union select password from users--", "<script>alert(1)</script>", "../../../../etc/passwd"):
         for where in (0.0, 0.37, 0.81, 1.0):
             at = int(where * len(filler))
@@ -93,7 +94,7 @@ def test_a_1_mb_value_costs_max_windows_rows_and_a_payload_anywhere_in_it_is_sti
             assert inference.rows <= 1 + MAX_WINDOWS  # the path, and the bounded windows of the value
             # the 16 windows read include the one that every 7,800 windows would score highest
             assert verdict.records[0].score == pytest.approx(float(every.score_events([event])[0]), abs=1e-4)
-            assert verdict.records[0].score > 0.95, (payload, where)
+            assert verdict.records[0].score > 0.9 and alone < 0.2, (payload, where, alone)  # the payload is what scores
 
 
 def test_batches_of_large_messages_are_cut_by_bytes(detector: Detector) -> None:
