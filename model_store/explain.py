@@ -241,8 +241,8 @@ class _Explainer:
         # kept across rounds: the short values (a long one is the probed field, new in each variant)
         self._unit_scores.update((u, v) for u, v in scored.items() if len(u) <= CACHED_UNIT_CHARS)
         out = np.zeros(len(texts), dtype=np.float64)
-        known = self._unit_scores
-        np.maximum.at(out, owners, np.fromiter((known.get(u) or scored[u] for u in units), dtype=np.float64))
+        known = self._unit_scores | scored  # a score of 0.0 is a score: no truthiness test
+        np.maximum.at(out, owners, np.fromiter((known[u] for u in units), dtype=np.float64))
         return out
 
     def run(self) -> list[tuple[Span, ...]]:
