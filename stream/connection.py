@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+import time
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
@@ -122,8 +123,18 @@ def explain(messages: list[str], protocol: str) -> str:
     return messages[-1][:300] if messages else "no broker answered"
 
 
+# What a client logs when a broker refused who it is: retrying cannot change the answer.
+_DEFINITIVE = ("SaslAuthenticationFailed", "invalid credentials", "CERTIFICATE_VERIFY_FAILED")
+_ATTEMPT_S = 2.0  # one handshake attempt: a refused login or certificate shows in well under a second
+
+
 def check_connection(kafka: KafkaSettings, timeout_s: float = 15.0) -> None:
-    """Connect once, or raise :class:`StreamError` saying why not (see the module docstring)."""
+    """Connect once, or raise :class:`StreamError` saying why not (see the module docstring).
+
+    The handshake is tried in attempts of :data:`_ATTEMPT_S` until ``timeout_s``: a broker that
+    is still starting gets the whole time, a wrong password or an untrusted certificate is
+    reported after the first attempt instead of after ``timeout_s``.
+    """
     where = f"cannot connect to Kafka at {kafka.bootstrap_servers} ({kafka.security_protocol})"
     problems = [
         _probe(server, kafka.security_protocol, min(timeout_s, 5.0)) for server in kafka.bootstrap_servers.split(",")
@@ -133,14 +144,20 @@ def check_connection(kafka: KafkaSettings, timeout_s: float = 15.0) -> None:
     collector = _ConnectionErrors()
     kafka_log = logging.getLogger("kafka")
     kafka_log.addHandler(collector)
+    deadline = time.monotonic() + timeout_s
     try:
-        admin = KafkaAdminClient(
-            **kafka.client_config(), client_id="logsentry-check", bootstrap_timeout_ms=int(timeout_s * 1000)
-        )
-        admin.close()
-    except KafkaError as exc:
-        reason = explain(collector.messages, kafka.security_protocol) if collector.messages else repr(exc)
-        raise StreamError(f"{where}: {reason}") from None
+        while True:
+            attempt_s = min(_ATTEMPT_S, max(0.1, deadline - time.monotonic()))
+            try:
+                KafkaAdminClient(
+                    **kafka.client_config(), client_id="logsentry-check", bootstrap_timeout_ms=int(attempt_s * 1000)
+                ).close()
+                return
+            except KafkaError as exc:
+                text = " ".join(collector.messages)
+                if time.monotonic() >= deadline or any(tell in text for tell in _DEFINITIVE):
+                    reason = explain(collector.messages, kafka.security_protocol) if collector.messages else repr(exc)
+                    raise StreamError(f"{where}: {reason}") from None
     finally:
         kafka_log.removeHandler(collector)
 

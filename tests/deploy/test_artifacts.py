@@ -32,20 +32,25 @@ def tool(name: str) -> str:
 
 
 # -- Prometheus ---------------------------------------------------------------------------
+# the rule unit tests: minute-scale rules, and rules that look back days (evaluated hourly)
+RULE_TESTS = sorted((DEPLOY / "prometheus/tests").glob("*.test.yml"))
+
+
 def test_alerting_rules_are_valid_and_unit_tested() -> None:
     promtool = tool("promtool")
     check = subprocess.run([promtool, "check", "rules", str(DEPLOY / "prometheus/rules/logsentry.rules.yml")],
                            capture_output=True, text=True)  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
-    done = subprocess.run([promtool, "test", "rules", "logsentry.rules.test.yml"], cwd=DEPLOY / "prometheus/tests",
+    done = subprocess.run([promtool, "test", "rules", *(p.name for p in RULE_TESTS)], cwd=DEPLOY / "prometheus/tests",
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("SUCCESS") == len(RULE_TESTS) == 2, done.stdout
 
 
 def test_every_rule_is_tested_firing_and_not_firing() -> None:
     rules = yaml.safe_load((DEPLOY / "prometheus/rules/logsentry.rules.yml").read_text())
     names = {r["alert"] for g in rules["groups"] for r in g["rules"]}
-    tests = yaml.safe_load((DEPLOY / "prometheus/tests/logsentry.rules.test.yml").read_text())["tests"]
+    tests = [case for path in RULE_TESTS for case in yaml.safe_load(path.read_text())["tests"]]
     firing: set[str] = set()
     quiet: set[str] = set()
     for case in tests:

@@ -7,6 +7,7 @@ missing broker must never turn into a green run.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -168,10 +169,11 @@ def produce(bootstrap: str, topic: str, values: list[bytes], *, rate: float = 0.
 
 
 class Traffic:
-    """Produces ``values`` in the background at ``rate`` per second until :meth:`stop`: load
-    that lasts as long as the test needs it, not for a fixed window."""
+    """Produces ``values`` in the background at ``rate`` per second, over and over, until
+    :meth:`stop`: load that lasts as long as the test needs it, on a fast or a slow machine."""
 
     def __init__(self, bootstrap: str, topic: str, values: list[bytes], rate: float) -> None:
+        assert values, "traffic needs values to send"
         self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
         self._sent: list[tuple[bytes, Any]] = []
         self._stop = threading.Event()
@@ -180,14 +182,14 @@ class Traffic:
 
     def _run(self, topic: str, values: list[bytes], rate: float) -> None:
         started = time.monotonic()
-        for i, value in enumerate(values):
+        for i, value in enumerate(itertools.cycle(values)):
             if self._stop.wait(max(0.0, started + i / rate - time.monotonic())):
                 return
             self._sent.append((value, self._producer.send(topic, value=value, key=str(i).encode())))
 
     def stop(self) -> list[Produced]:
-        """Stop producing; where each value landed. Fails if the values ran out first."""
-        assert self._thread.is_alive(), "the traffic ran out before the test ended: give it more values"
+        """Stop producing; where each value landed. Fails if producing stopped on its own."""
+        assert self._thread.is_alive(), "the traffic stopped before the test ended (see the producer's error)"
         self._stop.set()
         self._thread.join()
         self._producer.flush()
