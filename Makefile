@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-real-sites bench-export-check bench-cross-site bench-generalisation bench-explain bench-hostile bench-training clean
+.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-real-sites bench-export-check bench-cross-site bench-generalisation bench-explain bench-hostile bench-unit-cache bench-training clean
 
 WHEELHOUSE := .cache/wheelhouse
 
@@ -88,6 +88,10 @@ bench-explain: setup kafka-fetch
 # hostile but valid messages: score's memory and time per byte, the stream under a flood of 1 MB requests
 bench-hostile: setup kafka-fetch
 	$(BIN)/python bench/hostile.py
+
+# the unit-score cache: real sites' repeated values against traffic that never repeats
+bench-unit-cache: setup
+	$(BIN)/python bench/unit_cache.py
 
 # training at scale: streaming versus in-memory, peak memory versus rows, 2 workers versus 1
 bench-training: setup

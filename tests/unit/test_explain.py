@@ -185,7 +185,8 @@ class _TextsOnly:
 def test_value_units_are_scored_once_per_explanation_with_the_same_spans() -> None:
     tokenizer = CharTokenizer.fit(['abcdefghijklmnopqrstuvwxyz"?=/ '], max_len=64, buckets=(16, 64))
     network = _Marked(int(next(iter(tokenizer.encode_buckets(["z"]))).ids.max()))
-    detector = Detector(network, Preprocessing(tokenizer, CleanupSpec(units="values")), threshold=0.5)
+    # no unit-score cache: the rows counted are the explainer's own reuse, not the detector's cache
+    detector = Detector(network, Preprocessing(tokenizer, CleanupSpec(units="values")), threshold=0.5, cache_size=0)
     records = [
         {"method": "get", "path": "/shop", "query": {"b": "xyzzy here", **{f"q{i}": "plain" * i for i in range(9)}}},
         {"method": "post", "path": "/z/login", "requestPayload": {"user": "bob", "note": "fine words"}},
