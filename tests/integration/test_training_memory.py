@@ -1,7 +1,8 @@
 """Training from a corpus three times larger than the memory the training process may use.
 
 The corpus is built like a busy site's log: each request carries a few tens of KB of
-headers (cookies), which the cleanup drops before the model sees the request. The cap is
+headers (cookies), which the cleanup drops before the model sees the request. It is written
+to memory-backed ``/dev/shm`` when there is room, charged to the test, not to the trainer. The cap is
 a real cgroup (``memory_cap.py``), shown to be enforced by a cheap allocation past it that
 the kernel kills; the streaming ``logsentry train`` finishes within it, its own peak within
 the documented bound (well under the cap), and publishes a version that scores.
@@ -10,9 +11,11 @@ the documented bound (well under the cap), and publishes a version that scores.
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -40,8 +43,19 @@ def corpus(path: Path) -> int:
     return path.stat().st_size
 
 
+def _scratch(tmp_path: Path) -> Path:
+    """Where the corpus is written: memory-backed ``/dev/shm`` when it has room (its pages are
+    charged to this test process, not to the capped trainer, and four passes over 4.6 GB read
+    at memory speed instead of the disk's), else the test's own directory."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shutil.disk_usage(shm).free > 2 * 3 * CAP:
+        return Path(tempfile.mkdtemp(prefix="logsentry-memory-", dir=shm))
+    return tmp_path
+
+
 def test_training_streams_a_corpus_three_times_its_memory_cap(tmp_path: Path) -> None:
-    data = tmp_path / "busy-site.csv"
+    scratch = _scratch(tmp_path)
+    data = scratch / "busy-site.csv"
     try:
         size = corpus(data)
         assert size >= 3 * CAP, f"the corpus ({size / GIB:.1f} GiB) is at least three times the cap"
@@ -69,6 +83,8 @@ def test_training_streams_a_corpus_three_times_its_memory_cap(tmp_path: Path) ->
             streamed.close()
     finally:
         data.unlink(missing_ok=True)
+        if scratch != tmp_path:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     assert "published" in done.stdout
     manifest = ModelStore(store).manifest()
