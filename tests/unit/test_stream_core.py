@@ -232,17 +232,22 @@ def test_bad_settings_are_clear_config_errors(env: dict[str, str], message: str)
 
 
 class SlowScorer(KeywordScorer):
-    def __init__(self, seconds_per_event: float) -> None:
+    """Takes ``seconds_per_event`` of the runner's clock (``clock``, advanced, never slept on)."""
+
+    def __init__(self, clock: list[float], seconds_per_event: float) -> None:
+        self.clock = clock
         self.seconds_per_event = seconds_per_event
 
     def score_texts(self, texts: Sequence[str]) -> np.ndarray:
-        import time
-
-        time.sleep(self.seconds_per_event * len(texts))
+        self.clock[0] += self.seconds_per_event * len(texts)
         return super().score_texts(texts)
 
 
-def test_slow_batches_shrink_the_batch_size_and_fast_ones_grow_it_back() -> None:
+def test_slow_batches_shrink_the_batch_size_and_fast_ones_grow_it_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    clock = [1000.0]  # the runner times batches on perf_counter: a clock only scoring moves, whatever the machine
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
     batches = [[msg(i * 8 + j, event("x")) for j in range(8)] for i in range(4)]
     source = ListSource(batches)
     watcher = FixedWatcher()
@@ -250,11 +255,11 @@ def test_slow_batches_shrink_the_batch_size_and_fast_ones_grow_it_back() -> None
     settings = StreamSettings(alert_topic="a", dead_letter_topic="d", batch_size=8, max_poll_interval_ms=200,
                               pipelined=False)  # fmt: skip
     r = StreamRunner(source, ListSink(), watcher, StreamMetrics(registry), settings)  # type: ignore[arg-type]
-    watcher.detector = SlowScorer(0.02)  # 8 events: 0.16 s > half the 0.2 s poll interval
+    watcher.detector = SlowScorer(clock, 0.02)  # 8 events: 0.16 s > half the 0.2 s poll interval
     r.step()
     assert r.batch_size == 4
     assert registry.get_sample_value("logsentry_batch_size_limit_events") == 4
-    watcher.detector = KeywordScorer()  # fast again
+    watcher.detector = SlowScorer(clock, 0.0)  # fast again
     r.step()
     assert r.batch_size == 8
     assert len(source.commits) == 2
