@@ -99,13 +99,18 @@ class _ConnectionErrors(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+# kafka-python's log lines when the broker refuses a login or the client refuses the broker's certificate
+_LOGIN_REFUSED = ("SaslAuthenticationFailed", "invalid credentials")
+_CERTIFICATE_REFUSED = "CERTIFICATE_VERIFY_FAILED"
+
+
 def explain(messages: list[str], protocol: str) -> str:
     """The cause of a failed client handshake, as far as the client's own log lines tell."""
     text = " ".join(messages)
     sasl, tls = protocol.startswith("SASL"), protocol.endswith("SSL")
-    if sasl and ("SaslAuthenticationFailed" in text or "invalid credentials" in text):
+    if sasl and any(tell in text for tell in _LOGIN_REFUSED):
         return "SASL authentication failed: check the mechanism, username and password"
-    if tls and "CERTIFICATE_VERIFY_FAILED" in text:
+    if tls and _CERTIFICATE_REFUSED in text:
         return "TLS: the broker's certificate is not trusted (check LOGSENTRY_SSL_CAFILE)"
     if tls and "Handshake failed" in text:
         return "TLS handshake failed: does the listener speak the configured security protocol?"
@@ -124,7 +129,7 @@ def explain(messages: list[str], protocol: str) -> str:
 
 
 # What a client logs when a broker refused who it is: retrying cannot change the answer.
-_DEFINITIVE = ("SaslAuthenticationFailed", "invalid credentials", "CERTIFICATE_VERIFY_FAILED")
+_DEFINITIVE = (*_LOGIN_REFUSED, _CERTIFICATE_REFUSED)
 _ATTEMPT_S = 2.0  # one handshake attempt: a refused login or certificate shows in well under a second
 
 
