@@ -9,6 +9,7 @@ decide how much memory reading it takes.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -53,3 +54,9 @@ def read_lines(handle: BinaryIO, max_bytes: int) -> Iterator[Line]:
             yield Line(number, None, len(value))
         else:
             yield Line(number, value, len(value))
+
+
+def allow_csv_fields(max_bytes: int) -> None:
+    """Let the :mod:`csv` reader hold a field of ``max_bytes``: its default limit (128 KiB) is
+    below what a message may be, and refused a valid row as "field larger than field limit"."""
+    csv.field_size_limit(max(csv.field_size_limit(), max_bytes))

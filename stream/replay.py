@@ -18,7 +18,7 @@ from kafka.errors import KafkaError
 
 from logsentry.model_store.errors import InvalidMessage, PublishError
 from logsentry.model_store.formats import InputFormat, decode_message
-from logsentry.model_store.lines import read_lines
+from logsentry.model_store.lines import allow_csv_fields, read_lines
 from logsentry.stream.connection import check_connection
 from logsentry.stream.settings import KafkaSettings
 from logsentry.stream.topics import ensure_topics
@@ -31,6 +31,7 @@ MAX_REQUEST_SIZE = 1_048_576  # kafka-python's max_request_size: a larger line c
 def read_values(path: Path) -> Iterator[bytes]:
     """Message values from a labelled CSV (its JSON column) or a JSON-lines file, as they are."""
     if path.suffix == ".csv":
+        allow_csv_fields(2 * MAX_REQUEST_SIZE)
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.reader(handle, quotechar="|"):
                 if row:

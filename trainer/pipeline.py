@@ -25,6 +25,7 @@ per row above, whatever the size of the data.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import random
@@ -45,7 +46,7 @@ from logsentry.model_store.preprocessing import (
     clean,
 )
 from logsentry.trainer.progress import PassStats, Progress
-from logsentry.trainer.sources import Row, Shard, read_rows
+from logsentry.trainer.sources import Row, Shard, Wanted, read_rows
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +132,19 @@ class Plan:
         """The global number of each shard's first row (decides the worker that trains a row)."""
         return tuple(int(b) for b in np.cumsum([0, *(len(p) for p in self.parts)])[:-1])
 
-    def rows(self, index: int) -> Iterator[tuple[int, Row]]:
-        """(part, row) of the readable rows of shard ``index``; refused rows are skipped."""
+    def rows(self, index: int, wanted: Wanted | None = None) -> Iterator[tuple[int, Row]]:
+        """(part, row) of the readable rows of shard ``index`` (those ``wanted`` accepts, the
+        others not decoded); refused rows are skipped (the scan counted them), and so are rows
+        past the count (a topic may have grown since)."""
         parts = self.parts[index]
-        for row in self.shards[index].rows():
-            if isinstance(row, MalformedRow) or row.ordinal >= len(parts):
-                continue  # refused rows are counted by the scan; a topic may have grown since the count
-            yield int(parts[row.ordinal]), row
+        known = len(parts)
+
+        def accepted(ordinal: int) -> bool:
+            return ordinal < known and (wanted is None or wanted(ordinal))
+
+        for row in self.shards[index].rows(accepted):
+            if not isinstance(row, MalformedRow):
+                yield int(parts[row.ordinal]), row
 
 
 @dataclass
@@ -293,6 +300,7 @@ def _encoded(
 ) -> Iterator[Bag]:
     """The bags of shard ``index``'s rows of ``part`` that ``worker`` trains."""
     base = data.bases[index]
+    parts = data.parts[index]
     texts: list[str] = []
     labels: list[float] = []
 
@@ -301,9 +309,10 @@ def _encoded(
         texts.clear()
         labels.clear()
 
-    for row_part, row in data.rows(index):
-        if row_part != part or (base + row.ordinal) % workers != worker:
-            continue
+    def mine(ordinal: int) -> bool:
+        return parts[ordinal] == part and (base + ordinal) % workers == worker
+
+    for _, row in data.rows(index, mine):
         for record in row.records:
             texts.append(clean(record, preprocessing.cleanup))
             labels.append(float(row.label))
@@ -420,6 +429,10 @@ class Scored:
         return scores, labels, np.asarray(self.families, dtype=object) if self.named else None
 
 
+def _not_in_part(parts: np.ndarray, part: int, ordinal: int) -> bool:
+    return bool(parts[ordinal] != part)
+
+
 def score_parts(data: Plan, detector: Any, *, progress: bool, total: int) -> dict[int, Scored]:
     """Validation and test rows scored through ``detector`` (the serving scorer), in chunks."""
     out = {VALIDATION: Scored(), TEST: Scored()}
@@ -442,9 +455,8 @@ def score_parts(data: Plan, detector: Any, *, progress: bool, total: int) -> dic
         families.clear()
 
     for index in range(len(data.shards)):
-        for part, row in data.rows(index):
-            if part == TRAIN:
-                continue
+        scored = functools.partial(_not_in_part, data.parts[index], TRAIN)
+        for part, row in data.rows(index, scored):
             texts, labels, families = pending[part]
             for record in row.records:
                 texts.append(clean(record, detector.preprocessing.cleanup))

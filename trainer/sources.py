@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, NamedTuple, Protocol
 from logsentry.model_store.decode import DecodeLimits
 from logsentry.model_store.errors import ConfigError, DataError, InvalidMessage, MalformedRow
 from logsentry.model_store.formats import InputFormat, decode_message
-from logsentry.model_store.lines import read_lines
+from logsentry.model_store.lines import allow_csv_fields, read_lines
 
 _LABELS = {"0": 0, "1": 1}
 # the stream's own default limits: a row the stream would refuse as too large or too deep is
@@ -41,6 +41,9 @@ class Row(NamedTuple):
     family: str | None
 
 
+Wanted = Callable[[int], bool]  # which row numbers a pass reads
+
+
 class Shard(Protocol):
     @property
     def name(self) -> str: ...
@@ -49,7 +52,10 @@ class Shard(Protocol):
         """How many row numbers the shard uses (cheap: no message is decoded)."""
         ...
 
-    def rows(self) -> Iterator[Row | MalformedRow]: ...
+    def rows(self, wanted: Wanted | None = None) -> Iterator[Row | MalformedRow]:
+        """Every row (or why not), in order; with ``wanted``, only the row numbers it accepts,
+        the others not decoded (a pass that reads one part skips the cost of the rest)."""
+        ...
 
 
 def decode_row(line: int, message: str | bytes, fmt: InputFormat) -> tuple[list[dict[str, Any]], int | None]:
@@ -131,38 +137,65 @@ def _too_long(line: int) -> MalformedRow:
     return MalformedRow(line, f"too_large: the line is longer than {2 * TRAINING_LIMITS.max_bytes} bytes")
 
 
+def _one_line_row(line: str) -> list[str] | None:
+    """The fields of ``|message|,label[,family]`` on one line with no other bar and no
+    carriage return — the reference format's common row — split as the csv reader splits
+    them, at string speed; None for any other line (the csv reader reads it)."""
+    if not line.startswith("|"):
+        return None
+    close = line.find("|", 1)
+    if close < 0 or line.find("|", close + 1) >= 0 or "\r" in line:
+        return None  # a multi-line message, a doubled bar, a bar after the message, or a case for the reader
+    rest = line[close + 1 :].removesuffix("\n")
+    if rest and not rest.startswith(","):
+        return None
+    return [line[1:close], *(rest[1:].split(",") if rest else ())]
+
+
 def _csv_records(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | MalformedRow]]:
     """(line the record starts on, fields or why not) of each non-blank CSV record in the
     reference dialect; a line :func:`text_lines` did not hold, and a row the csv reader
-    refuses, are reported with their line and reading goes on."""
-    skipped: list[int] = []  # lines read as TOO_LONG, handed to the reader as blank lines
+    refuses, are reported with their line and reading goes on. A one-line row in the common
+    shape is split directly (:func:`_one_line_row`); any other record is handed to the csv
+    reader, which takes the lines it needs and no more."""
+    numbered = enumerate(lines, start=1)
+    pending: list[str] = []  # the line a record starts on, handed to the reader
+    skipped: list[int] = []  # lines inside a record read as TOO_LONG, handed to the reader as blank lines
 
-    def guarded() -> Iterator[str]:
-        for number, line in enumerate(lines, start=1):
+    def feed() -> Iterator[str]:
+        while True:
+            if pending:
+                yield pending.pop()
+                continue
+            try:
+                number, line = next(numbered)
+            except StopIteration:
+                return
             if line == TOO_LONG:
                 skipped.append(number)
                 yield "\n"
             else:
                 yield line
 
-    reader = csv.reader(guarded(), quotechar="|", doublequote=True, strict=False)
-    start = 1
-    while True:
-        try:
-            fields: list[str] | MalformedRow | None = next(reader)
-        except StopIteration:
-            fields = None
-        except csv.Error as exc:
-            reason = "a carriage return outside |quotes|" if "new-line character" in str(exc) else str(exc)
-            fields = MalformedRow(start, f"not a CSV row: {reason}")
-        while skipped and (fields is None or skipped[0] < start or not fields):
-            number = skipped.pop(0)
-            yield number, _too_long(number)
+    allow_csv_fields(2 * TRAINING_LIMITS.max_bytes)  # a line text_lines holds is never refused for its size
+    reader = csv.reader(feed(), quotechar="|", doublequote=True, strict=False)
+    for start, line in numbered:
+        if line == TOO_LONG:
+            yield start, _too_long(start)
+            continue
+        fields: list[str] | MalformedRow | None = _one_line_row(line)
         if fields is None:
-            return
+            pending.append(line)
+            try:
+                fields = next(reader, None)
+            except csv.Error as exc:
+                reason = "a carriage return outside |quotes|" if "new-line character" in str(exc) else str(exc)
+                fields = MalformedRow(start, f"not a CSV row: {reason}")
         if fields:  # a blank line is not a row
             yield start, fields
-        start = reader.line_num + 1
+        while skipped:
+            number = skipped.pop(0)
+            yield number, _too_long(number)
 
 
 @dataclass(frozen=True)
@@ -203,8 +236,10 @@ class FileShard:
     def count(self) -> int:
         return sum(1 for _ in self._messages())
 
-    def rows(self) -> Iterator[Row | MalformedRow]:
+    def rows(self, wanted: Wanted | None = None) -> Iterator[Row | MalformedRow]:
         for ordinal, (line, fields) in enumerate(self._messages()):
+            if wanted is not None and not wanted(ordinal):
+                continue
             if isinstance(fields, MalformedRow):
                 yield fields
                 continue
@@ -245,9 +280,11 @@ class MemoryShard:
     def count(self) -> int:
         return len(self.events)
 
-    def rows(self) -> Iterator[Row | MalformedRow]:
+    def rows(self, wanted: Wanted | None = None) -> Iterator[Row | MalformedRow]:
         families = self.families if self.families is not None else [None] * len(self.events)
         for ordinal, (event, label, family) in enumerate(zip(self.events, self.labels, families, strict=True)):
+            if wanted is not None and not wanted(ordinal):
+                continue
             yield Row(ordinal, 0, [event], int(label), family)
 
 
@@ -292,8 +329,10 @@ class TopicShard:
                 return int(value)
         return 0
 
-    def rows(self) -> Iterator[Row | MalformedRow]:
+    def rows(self, wanted: Wanted | None = None) -> Iterator[Row | MalformedRow]:
         for message in self.read():
+            if wanted is not None and not wanted(message.offset - self.start):
+                continue
             try:
                 records, found = decode_row(message.offset, message.value or b"", self.fmt)
             except MalformedRow as bad:

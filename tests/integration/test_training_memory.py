@@ -6,6 +6,11 @@ to memory-backed ``/dev/shm`` when there is room, charged to the test, not to th
 a real cgroup (``memory_cap.py``), shown to be enforced by a cheap allocation past it that
 the kernel kills; the streaming ``logsentry train`` finishes within it, its own peak within
 the documented bound (well under the cap), and publishes a version that scores.
+
+The bytes are what the streaming is about, not the rows: 25,500 rows of ~190 KB each (a
+message may be 1 MB) make the 4.6 GiB in a quarter of the rows, and so a quarter of the
+epoch. The public corpus of real sites is left out (``--corpus none``): it is a fixed
+addition, not streamed from the user's data, and its epoch would be most of this test's time.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ pytestmark = pytest.mark.integration
 GIB = 1024**3
 CAP = int(1.5 * GIB)
 TRAINER_BOUND = int(1.2 * GIB)  # docs/training.md: ~0.9-1.0 GiB, mostly TensorFlow, whatever the rows
-ROWS = 102_000
-HEADER_BYTES = 48_000
+ROWS = 25_500
+HEADER_BYTES = 192_000
 
 
 def corpus(path: Path) -> int:
@@ -74,7 +79,7 @@ def test_training_streams_a_corpus_three_times_its_memory_cap(tmp_path: Path) ->
             store = tmp_path / "models"
             done = subprocess.run(
                 [sys.executable, "-m", "logsentry", "train", "--data", str(data), "--store", str(store),
-                 "--epochs", "1", "--augment", "0", "--keras-verbose", "2"],
+                 "--epochs", "1", "--augment", "0", "--corpus", "none", "--keras-verbose", "2"],
                 preexec_fn=streamed.enter, capture_output=True, text=True, timeout=1800,
             )  # fmt: skip
             assert done.returncode == 0, done.stderr[-3000:]

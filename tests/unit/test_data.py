@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logsentry.model_store.errors import DataError, MalformedRow
 from logsentry.trainer.data import format_row, read_labelled_csv, read_labelled_text
@@ -101,3 +103,54 @@ def test_lines_end_at_newlines_only_and_an_over_long_line_is_refused_unread(tmp_
     log.write_bytes(b'{"method":"get","path":"/a"}\r\n{"method":"get",\r"path":"/b"}\n\n{"user":"x"}\n')
     kept = read_labelled_csv(log, label=0)
     assert kept.lines.tolist() == [1, 2] and [r.line for r in kept.rejected] == [4]
+
+
+def test_a_row_as_large_as_a_message_may_be_is_read(tmp_path: Path) -> None:
+    import csv
+
+    from logsentry.trainer.sources import TRAINING_LIMITS
+
+    csv.field_size_limit(128 * 1024)  # the csv module's default, whatever ran before in this process
+    cookie = "k=" + "v" * (TRAINING_LIMITS.max_bytes - 200)  # a busy site's cookies: past 128 KiB, within a message
+    path = tmp_path / "busy.csv"
+    path.write_text(format_row({"method": "get", "path": "/a", "headers": {"cookie": cookie}}, 0) + GOOD)
+    logs = read_labelled_csv(path)
+    assert not logs.rejected, logs.rejected[:1]
+    assert logs.lines.tolist() == [1, 2] and logs.events[0]["headers"]["cookie"] == cookie
+
+
+def _reader_records(text: str) -> list[tuple[int, list[str] | str]]:
+    """What the csv reader alone makes of ``text``: (start line, fields or "error") per non-blank record."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline="\n"), quotechar="|", doublequote=True, strict=False)
+    out: list[tuple[int, list[str] | str]] = []
+    start = 1
+    while True:
+        try:
+            fields: list[str] | str = next(reader)
+        except StopIteration:
+            return out
+        except csv.Error:
+            fields = "error"
+        if fields:
+            out.append((start, fields))
+        start = reader.line_num + 1
+
+
+_PIECES = st.lists(st.sampled_from(["|", "||", "a", ",", "0", " ", "\r", "\x00", "\n"]), max_size=8).map("".join)
+_LINES = st.lists(st.one_of(_PIECES, _PIECES.map(lambda p: "|" + p)), max_size=6)  # many start as a row does
+
+
+@given(_LINES)
+@settings(max_examples=1000, deadline=None)
+def test_rows_split_at_string_speed_read_as_the_csv_reader_reads_them(pieces: list[str]) -> None:
+    import io
+
+    from logsentry.trainer.sources import _csv_records
+
+    text = "".join(p + "\n" for p in pieces)  # lines of bars, commas, carriage returns, NULs
+    ours = [(line, "error" if isinstance(f, MalformedRow) else f)
+            for line, f in _csv_records(io.StringIO(text, newline="\n"))]  # fmt: skip
+    assert ours == _reader_records(text)
