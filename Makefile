@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-real-sites bench-export-check bench-cross-site bench-generalisation bench-explain bench-hostile bench-unit-cache bench-training clean
+.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-real-sites bench-export-check bench-cross-site bench-generalisation bench-explain bench-hostile bench-unit-cache bench-cluster bench-training test-cluster clean
 
 WHEELHOUSE := .cache/wheelhouse
 
@@ -30,7 +30,11 @@ demo: setup kafka-fetch
 	PATH="$(CURDIR)/$(BIN):$$PATH" deploy/demo.sh
 
 test: setup kafka-fetch tools
-	PATH="$(CURDIR)/.cache/bin:$$PATH" $(BIN)/python -m pytest
+	PATH="$(CURDIR)/.cache/bin:$$PATH" $(BIN)/python -m pytest --ignore=tests/cluster
+
+# faults of a real three-broker cluster (kafka-local --brokers 3): its own tier, CI runs it too
+test-cluster: setup kafka-fetch
+	PATH="$(CURDIR)/.cache/bin:$$PATH" $(BIN)/python -m pytest tests/cluster
 
 # mypy reads the package as it is installed (logsentry.stream, ...): a tree of links in .cache
 TYPECHECK := .cache/typecheck
@@ -92,6 +96,10 @@ bench-hostile: setup kafka-fetch
 # the unit-score cache: real sites' repeated values against traffic that never repeats
 bench-unit-cache: setup
 	$(BIN)/python bench/unit_cache.py
+
+# the stream on a three-broker cluster beside one broker, same run
+bench-cluster: setup kafka-fetch
+	$(BIN)/python bench/cluster.py
 
 # training at scale: streaming versus in-memory, peak memory versus rows, 2 workers versus 1
 bench-training: setup

@@ -76,3 +76,17 @@ def local_broker(work: Path) -> Iterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         subprocess.run([str(KAFKA_LOCAL), "stop", "--dir", str(work / "kafka")], capture_output=True)
+
+
+@contextmanager
+def local_cluster(work: Path, brokers: int = 3) -> Iterator[str]:
+    """``kafka-local``'s cluster (``--brokers 3``: three brokers, one controller) on free ports
+    for the block: its bootstrap addresses."""
+    ports = [free_port() for _ in range(brokers)]
+    subprocess.run([str(KAFKA_LOCAL), "start", "--brokers", str(brokers), "--port", ",".join(map(str, ports)),
+                    "--controller-port", str(free_port()), "--dir", str(work / "cluster")],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        yield ",".join(f"127.0.0.1:{port}" for port in ports)
+    finally:
+        subprocess.run([str(KAFKA_LOCAL), "stop", "--dir", str(work / "cluster")], capture_output=True)

@@ -38,6 +38,26 @@ def kafka_flags(
     g.add_argument("--ssl-cafile", dest="ssl_cafile")
     g.add_argument("--ssl-certfile", dest="ssl_certfile")
     g.add_argument("--ssl-keyfile", dest="ssl_keyfile")
+    g.add_argument(
+        "--request-timeout-ms",
+        dest="request_timeout_ms",
+        type=int,
+        help=f"a request's wait for a broker before the client tries again elsewhere (env {ENV['request_timeout_ms']}; "
+        "default 10000)",
+    )
+    created = "of the topics logsentry creates"
+    g.add_argument(
+        "--replication-factor",
+        dest="replication_factor",
+        type=int,
+        help=f"{created} (env {ENV['replication_factor']}; default 3, or the brokers there are when fewer)",
+    )
+    g.add_argument(
+        "--min-insync-replicas",
+        dest="min_insync_replicas",
+        type=int,
+        help=f"of those topics (env {ENV['min_insync_replicas']}; default 2 with 3 replicas, else 1)",
+    )
 
 
 _NOT_SETTINGS = {"handler", "command", "log_level", "verbose", "debug"}

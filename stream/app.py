@@ -67,7 +67,7 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
         batch_bytes=settings.batch_bytes,
     )
     runner = StreamRunner(source, sink, watcher, metrics, settings, rules=rules)
-    server = serve(settings.metrics_address, settings.metrics_port, metrics.registry, runner.healthy)
+    server = serve(settings.metrics_address, settings.metrics_port, metrics.registry, runner.healthy, runner.alive)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal=%s received: draining", signal.Signals(signum).name)

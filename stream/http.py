@@ -12,19 +12,23 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 log = logging.getLogger(__name__)
 
 
-def serve(
-    address: str, port: int, registry: CollectorRegistry, healthy: Callable[[], tuple[bool, str]]
-) -> ThreadingHTTPServer:
+Check = Callable[[], tuple[bool, str]]
+
+
+def serve(address: str, port: int, registry: CollectorRegistry, healthy: Check, alive: Check) -> ThreadingHTTPServer:
+    """``/healthz`` (and ``/readyz``): 503 while the loop stalls or nothing it publishes goes
+    out; ``/livez``: 503 only while the loop stalls (a restart cannot bring replicas back)."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 self._reply(200, generate_latest(registry), CONTENT_TYPE_LATEST)
-            elif path in ("/healthz", "/readyz"):
-                ok, detail = healthy()
+            elif path in ("/healthz", "/readyz", "/livez"):
+                ok, detail = alive() if path == "/livez" else healthy()
                 self._reply(200 if ok else 503, (detail + "\n").encode(), "text/plain; charset=utf-8")
             else:
-                self._reply(404, b"not found: try /metrics or /healthz\n", "text/plain; charset=utf-8")
+                self._reply(404, b"not found: try /metrics, /healthz or /livez\n", "text/plain; charset=utf-8")
 
         def _reply(self, status: int, body: bytes, content_type: str) -> None:
             self.send_response(status)

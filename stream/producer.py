@@ -33,17 +33,22 @@ class KafkaSink:
         max_request_size: int = MIN_REQUEST_SIZE,
     ) -> None:
         self.timeout_s = timeout_s
+        request_timeout_ms = int(min(timeout_s * 1000, kafka.request_timeout_ms))
         self.producer = KafkaProducer(
-            **kafka.client_config(),
-            acks="all",
-            linger_ms=5,
-            retries=5,
-            retry_backoff_ms=200,
-            request_timeout_ms=int(min(timeout_s, 30) * 1000),
-            delivery_timeout_ms=int(max(timeout_s, 31) * 1000),
-            max_request_size=max_request_size,
-            max_block_ms=int(timeout_s * 1000),
-            enable_idempotence=True,  # a retry after a lost acknowledgement writes nothing twice
+            **kafka.client_config()
+            | {
+                "acks": "all",
+                "linger_ms": 5,
+                "retries": 5,
+                "retry_backoff_ms": 200,
+                # a request to a broker that froze or died is given up after request_timeout_ms and
+                # sent again to the partition's new leader, inside the publish timeout
+                "request_timeout_ms": request_timeout_ms,
+                "delivery_timeout_ms": int(max(timeout_s * 1000, request_timeout_ms + 1000)),
+                "max_request_size": max_request_size,
+                "max_block_ms": int(timeout_s * 1000),
+                "enable_idempotence": True,  # a retry after a lost acknowledgement writes nothing twice
+            }
         )
 
     def send(self, records: Sequence[Outgoing]) -> Delivery:

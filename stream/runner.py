@@ -90,6 +90,10 @@ def _earliest(*offsets: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
     return out
 
 
+_ALERTS = "alerts and dead letters not acknowledged, offsets held"
+_OFFSETS = "offsets not committed"
+
+
 class StreamRunner:
     def __init__(
         self,
@@ -129,6 +133,7 @@ class StreamRunner:
         self._failures = 0
         self._ready: _Batch | None = None  # scored, not sent yet (pipelined)
         self._uncommitted: dict[TopicPartition, int] = {}  # published; the commit failed and is retried
+        self._blocked: dict[str, tuple[float, str]] = {}  # what cannot go out (alerts, offsets): since, why
 
     # -- one step -----------------------------------------------------------------------------
     def step(self) -> int:
@@ -230,6 +235,7 @@ class StreamRunner:
             try:
                 batch.delivery.wait()
             except PublishError as exc:
+                self._blocked.setdefault(_ALERTS, (time.monotonic(), str(exc)))
                 self.metrics.publish_failures.inc()
                 log.error(
                     "publish failed; batch not committed, will retry messages=%d partitions=%s error=%s",
@@ -240,6 +246,7 @@ class StreamRunner:
                                              else {}))  # fmt: skip
                 self.metrics.batch_retries.inc()
                 return False
+            self._blocked.pop(_ALERTS, None)
             published_at = time.time()
             self._commit(outcome.commit_offsets)
             self.consumed(batch.messages)
@@ -266,9 +273,11 @@ class StreamRunner:
             return True
         try:
             self.source.commit(pending)
+            self._blocked.pop(_OFFSETS, None)
         except KafkaError as exc:
             self.metrics.commit_failures.inc()
             if getattr(exc, "retriable", False):
+                self._blocked.setdefault(_OFFSETS, (time.monotonic(), repr(exc)))
                 self._uncommitted = pending
                 log.warning("commit failed, retried before the next batch is sent offsets=%s error=%r", pending, exc)
                 return False
@@ -327,12 +336,23 @@ class StreamRunner:
         self.stop_event.wait(delay)
 
     # -- the loop -----------------------------------------------------------------------------
-    def healthy(self) -> tuple[bool, str]:
+    def alive(self) -> tuple[bool, str]:
+        """Liveness: the loop comes round (broker trouble is waited out inside it)."""
         stalled = time.monotonic() - self.last_loop
         limit = max(self.stall_after_s, self.max_backoff_s * 2 + self.batch_wait_ms / 1000)
         if stalled > limit:
             return False, f"stream loop stalled for {stalled:.0f}s"
         return True, f"ok model={self.watcher.detector.version}"
+
+    def healthy(self) -> tuple[bool, str]:
+        """Health: alive, and what it publishes and commits goes out. While the broker refuses
+        alerts (say, fewer in-sync replicas than the topic's min.insync.replicas) or offset
+        commits, nothing is lost — offsets stay where they are — but nothing is delivered either."""
+        ok, detail = self.alive()
+        if not ok or not self._blocked:
+            return ok, detail
+        now = time.monotonic()
+        return False, "; ".join(f"{what} for {now - since:.0f}s: {why}" for what, (since, why) in self._blocked.items())
 
     def run(self) -> None:
         """Loop until ``stop_event``; broker trouble is retried with backoff, never fatal."""

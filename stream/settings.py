@@ -29,6 +29,9 @@ ENV: dict[str, str] = {
     "ssl_certfile": "LOGSENTRY_SSL_CERTFILE",
     "ssl_keyfile": "LOGSENTRY_SSL_KEYFILE",
     "ssl_check_hostname": "LOGSENTRY_SSL_CHECK_HOSTNAME",
+    "request_timeout_ms": "LOGSENTRY_REQUEST_TIMEOUT_MS",
+    "replication_factor": "LOGSENTRY_REPLICATION_FACTOR",
+    "min_insync_replicas": "LOGSENTRY_MIN_INSYNC_REPLICAS",
     "topics": "LOGSENTRY_TOPICS",
     "group_id": "LOGSENTRY_GROUP_ID",
     "alert_topic": "LOGSENTRY_ALERT_TOPIC",
@@ -99,8 +102,25 @@ class KafkaSettings:
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     ssl_check_hostname: bool = True
+    # how long a request waits for a broker before the client gives up on that connection and
+    # finds the partition's leader or the group's coordinator again: past the brokers' own
+    # session timeout (9 s), so a frozen broker's requests are retried on its successor well
+    # inside the publish timeout (the clients' 30 s would spend all of it on one request)
+    request_timeout_ms: int = 10_000
+    replication_factor: int = 0  # of the topics logsentry creates; 0: 3, or the brokers there are when fewer
+    min_insync_replicas: int = 0  # of those topics; 0: 2 when they have 3 replicas or more, else 1
 
     def __post_init__(self) -> None:
+        if self.request_timeout_ms < 1000:
+            raise ConfigError(f"{_flag('request_timeout_ms')} must be at least 1000, not {self.request_timeout_ms}")
+        for name in ("replication_factor", "min_insync_replicas"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{_flag(name)} must be 0 (from the cluster) or more, not {getattr(self, name)}")
+        if self.replication_factor and self.min_insync_replicas > self.replication_factor:
+            raise ConfigError(
+                f"{_flag('min_insync_replicas')} ({self.min_insync_replicas}) cannot exceed "
+                f"{_flag('replication_factor')} ({self.replication_factor}): no write could succeed"
+            )
         protocols = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
         if self.security_protocol not in protocols:
             raise ConfigError(f"security_protocol must be one of {', '.join(protocols)}")
@@ -109,11 +129,19 @@ class KafkaSettings:
         ):
             raise ConfigError(f"{self.security_protocol} needs a SASL mechanism, username and password")
 
+    def replication(self, brokers: int) -> tuple[int, int]:
+        """(replication factor, min.insync.replicas) of a topic created on ``brokers`` brokers:
+        three copies, two of them acknowledging every write (Kafka's own production advice),
+        or what the settings say; one copy on a single broker."""
+        factor = self.replication_factor or max(1, min(3, brokers))
+        return factor, self.min_insync_replicas or (2 if factor >= 3 else 1)
+
     def client_config(self) -> dict[str, Any]:
         """Keyword arguments for kafka-python clients (the password only here)."""
         config: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap_servers.split(","),
             "security_protocol": self.security_protocol,
+            "request_timeout_ms": self.request_timeout_ms,
         }
         if self.sasl_mechanism:
             config |= {

@@ -48,33 +48,38 @@ def await_topics(kafka: KafkaSettings, topics: Sequence[str], timeout_s: float =
 
 
 def ensure_topics(kafka: KafkaSettings, topics: dict[str, int], configs: dict[str, str] | None = None) -> None:
-    """Create missing topics (name to partition count, with ``configs``); an existing topic is left as it is."""
+    """Create missing topics (name to partition count, with ``configs``), replicated as
+    :meth:`KafkaSettings.replication` says for the brokers found; an existing topic is left as it is."""
     try:
         admin = KafkaAdminClient(**kafka.client_config(), client_id="logsentry-admin")
     except KafkaError as exc:
         raise StreamError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc!r}") from exc
     try:
         existing = set(admin.list_topics())
+        factor, in_sync = kafka.replication(_brokers(admin))
+        settings = {"min.insync.replicas": str(in_sync), **(configs or {})}
         missing = [
-            NewTopic(name, n, 1 if _single_broker(admin) else 3, topic_configs=configs or {})
-            for name, n in topics.items()
-            if name not in existing
+            NewTopic(name, n, factor, topic_configs=settings) for name, n in topics.items() if name not in existing
         ]
         if missing:
             try:
                 admin.create_topics(missing)
-                log.info("created topics=%s", [t.name for t in missing])
+                names = [t.name for t in missing]
+                log.info("created topics=%s replication_factor=%d min_insync_replicas=%d", names, factor, in_sync)
             except TopicAlreadyExistsError:
                 pass
+    except KafkaError as exc:
+        where = kafka.bootstrap_servers
+        raise StreamError(f"cannot create topics {sorted(topics)} on Kafka at {where}: {exc!r}") from exc
     finally:
         admin.close()
 
 
-def _single_broker(admin: KafkaAdminClient) -> bool:
+def _brokers(admin: KafkaAdminClient) -> int:
     try:
-        return len(admin.describe_cluster().get("brokers", [])) < 3
+        return len(admin.describe_cluster().get("brokers", []))
     except KafkaError:
-        return True
+        return 1
 
 
 def read_to_end(

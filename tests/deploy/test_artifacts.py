@@ -201,7 +201,7 @@ def test_kustomize_tree_renders_with_probes_limits_secrets_pdb_and_autoscaling()
     (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"  # the loop, not the brokers
     assert container["resources"]["requests"] and container["resources"]["limits"]
     assert {e.get("configMapRef", e.get("secretRef"))["name"] for e in container["envFrom"]} == {
         "logsentry-config", "logsentry-kafka"}  # fmt: skip

@@ -44,9 +44,9 @@ class Blocking:
         return self._detector.score_texts(texts)  # type: ignore[no-any-return]
 
 
-def _health(port: int) -> tuple[int, str]:
+def _health(port: int, path: str = "/healthz") -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
             return reply.status, reply.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -64,7 +64,7 @@ def test_a_stalled_loop_is_unhealthy_until_it_moves_again(
     settings = StreamSettings(alert_topic=topics.alerts, dead_letter_topic=topics.dead_letters, stall_after_s=2.0)
     source = KafkaSource(kafka, [topics.logs], topics.group)
     runner = StreamRunner(source, KafkaSink(kafka), watcher, metrics, settings, max_backoff_s=0.5)
-    server = serve("127.0.0.1", 0, registry, runner.healthy)
+    server = serve("127.0.0.1", 0, registry, runner.healthy, runner.alive)
     port = server.server_address[1]
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
@@ -72,11 +72,13 @@ def test_a_stalled_loop_is_unhealthy_until_it_moves_again(
         assert blocking.scoring.wait(60), "a batch was polled and is being scored"
         _, body = wait_until(lambda: (r := _health(port))[0] == 503 and r, timeout=30, what="healthz 503")
         assert "stream loop stalled" in body
+        assert _health(port, "/livez")[0] == 503, "a stalled loop is not alive either"
         assert registry.get_sample_value("logsentry_events_consumed_total", {"topic": topics.logs}) == 0
         blocking.release.set()
         wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=120, what="all committed after the stall")
         _, body = wait_until(lambda: (r := _health(port))[0] == 200 and r, timeout=30, what="healthz 200")
         assert body.startswith("ok model=")
+        assert _health(port, "/livez")[0] == 200
     finally:
         blocking.release.set()
         runner.stop_event.set()

@@ -17,7 +17,7 @@ from logsentry.stream.metrics import StreamMetrics
 from logsentry.stream.processor import TopicPartition, process_batch
 from logsentry.stream.records import Message, Outgoing
 from logsentry.stream.runner import StreamRunner
-from logsentry.stream.settings import Secret, StreamSettings, stream_settings
+from logsentry.stream.settings import KafkaSettings, Secret, StreamSettings, stream_settings
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "stream" / "alert.schema.json").read_text())
 
@@ -191,8 +191,12 @@ def test_failed_publish_commits_nothing_rewinds_and_retries_the_same_batch() -> 
     r.step()
     r.step()
     assert source.commits == [] and source.rewinds == [{("logs", 0): 5}] * 2
+    healthy, why = r.healthy()
+    assert not healthy and "alerts and dead letters not acknowledged" in why and "broker unavailable" in why
+    assert r.alive()[0], "alive: a restart would not bring the broker back"
     r.step()
     assert source.commits == [{("logs", 0): 7}]
+    assert r.healthy()[0]
     assert [json.loads(o.value)["source"]["offset"] for o in sink.published] == [5, 6]
     assert registry.get_sample_value("logsentry_publish_failures_total") == 2
     assert registry.get_sample_value("logsentry_batch_retries_total") == 2
@@ -490,3 +494,12 @@ def test_a_full_batch_sheds_the_shadow_scoring_and_says_so_and_the_rest_never_is
     assert registry.get_sample_value("logsentry_shadow_records_total", {"outcome": "both"}) == 2
     assert registry.get_sample_value("logsentry_shadow_skipped_total") == 4
     assert source.commits[-1] == {("logs", 0): 6}
+
+
+def test_created_topics_get_three_replicas_two_in_sync_on_a_cluster_and_what_the_settings_say() -> None:
+    kafka = KafkaSettings()
+    assert [kafka.replication(brokers) for brokers in (1, 2, 3, 5)] == [(1, 1), (2, 1), (3, 2), (3, 2)]
+    chosen = stream_settings({}, {"LOGSENTRY_REPLICATION_FACTOR": "5", "LOGSENTRY_MIN_INSYNC_REPLICAS": "3"})
+    assert chosen.kafka.replication(6) == (5, 3)
+    with pytest.raises(ConfigError, match="cannot exceed"):
+        stream_settings({"replication_factor": 2, "min_insync_replicas": 3}, {})
