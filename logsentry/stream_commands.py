@@ -38,26 +38,12 @@ def kafka_flags(
     g.add_argument("--ssl-cafile", dest="ssl_cafile")
     g.add_argument("--ssl-certfile", dest="ssl_certfile")
     g.add_argument("--ssl-keyfile", dest="ssl_keyfile")
-    g.add_argument(
-        "--request-timeout-ms",
-        dest="request_timeout_ms",
-        type=int,
-        help=f"a request's wait for a broker before the client tries again elsewhere (env {ENV['request_timeout_ms']}; "
-        "default 10000)",
-    )
-    created = "of the topics logsentry creates"
-    g.add_argument(
-        "--replication-factor",
-        dest="replication_factor",
-        type=int,
-        help=f"{created} (env {ENV['replication_factor']}; default 3, or the brokers there are when fewer)",
-    )
-    g.add_argument(
-        "--min-insync-replicas",
-        dest="min_insync_replicas",
-        type=int,
-        help=f"of those topics (env {ENV['min_insync_replicas']}; default 2 with 3 replicas, else 1)",
-    )
+    for name, meaning in (
+        ("request_timeout_ms", "a request's wait for a broker before the client tries again elsewhere; default 10000"),
+        ("replication_factor", "of the topics logsentry creates; default 3, or the brokers there are when fewer"),
+        ("min_insync_replicas", "of the topics logsentry creates; default 2 with 3 replicas or more, else 1"),
+    ):
+        g.add_argument("--" + name.replace("_", "-"), dest=name, type=int, help=f"{meaning} (env {ENV[name]})")
 
 
 _NOT_SETTINGS = {"handler", "command", "log_level", "verbose", "debug"}

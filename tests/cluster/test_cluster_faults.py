@@ -11,8 +11,6 @@ README's bound — the batches in flight when a fault struck, never anything els
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from tests.integration.conftest import (
     alerts_by_position,
     all_committed,
     committed,
+    http_get,
     produce,
     read_all,
     wait_until,
@@ -171,14 +170,6 @@ def test_a_rolling_restart_of_all_three_brokers_under_steady_load(
     assert _repeats(seen, alerts) <= in_flight and max(seen.values()) <= 2
 
 
-def _health(stream: StreamProcess) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{stream.port}/healthz", timeout=5) as reply:
-            return reply.status, reply.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 def test_losing_a_majority_of_the_alert_topics_in_sync_replicas_holds_offsets_until_they_return(
     whole: Cluster, cluster_admin: KafkaAdminClient, cluster_topics: Topics, trained_store: ModelStore,
     streams: StartStream, tmp_path: Path,
@@ -204,7 +195,7 @@ def test_losing_a_majority_of_the_alert_topics_in_sync_replicas_holds_offsets_un
         "no offset moves past an alert the broker did not acknowledge"
     )
     assert sum(held_at.values()) < len(produced), "offsets were held with events still to deliver"
-    _, body = wait_until(lambda: (r := _health(stream))[0] == 503 and r, timeout=60, what="/healthz 503")
+    _, body = wait_until(lambda: (r := http_get(stream.port))[0] == 503 and r, timeout=60, what="/healthz 503")
     assert "alerts and dead letters not acknowledged" in body, body
     assert "publish failed; batch not committed" in stream.log_path.read_text()
     assert whole.status() == {1: "stopped", 2: "stopped", 3: "running"}
@@ -213,7 +204,7 @@ def test_losing_a_majority_of_the_alert_topics_in_sync_replicas_holds_offsets_un
     wait_until(lambda: in_sync(cluster_admin), timeout=180, what="the replicas back in sync")
     produced += produce(whole.bootstrap, cluster_topics.logs, events(300, seed=66))
     seen, alerts = _account(whole, cluster_admin, cluster_topics, trained_store, produced, tmp_path)
-    wait_until(lambda: _health(stream)[0] == 200, timeout=60, what="/healthz 200 again")
+    wait_until(lambda: http_get(stream.port)[0] == 200, timeout=60, what="/healthz 200 again")
     assert stream.proc.poll() is None
     attempts = stream.metric("logsentry_batch_retries_total") + 1
     assert max(seen.values()) <= attempts, (max(seen.values()), attempts)

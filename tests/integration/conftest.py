@@ -264,6 +264,15 @@ def all_committed(admin: KafkaAdminClient, bootstrap: str, t: Topics) -> bool:
     return all(done.get(p, 0) == end for p, end in ends.items())
 
 
+def http_get(port: int, path: str = "/healthz") -> tuple[int, str]:
+    """(status, body) of a detector's HTTP endpoint: ``/healthz``, ``/livez``, ``/metrics``."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
 class StreamProcess:
     """A real ``logsentry stream`` process, as an operator would run it."""
 

@@ -5,8 +5,6 @@ again and everything is committed. Real broker, real consumer and producer, real
 from __future__ import annotations
 
 import threading
-import urllib.error
-import urllib.request
 from typing import Any
 
 import numpy as np
@@ -22,7 +20,7 @@ from logsentry.stream.producer import KafkaSink
 from logsentry.stream.reload import ModelWatcher
 from logsentry.stream.runner import StreamRunner
 from logsentry.stream.settings import KafkaSettings, StreamSettings
-from tests.integration.conftest import Topics, all_committed, produce, wait_until
+from tests.integration.conftest import Topics, all_committed, http_get, produce, wait_until
 from tests.integration.test_stream import events
 
 
@@ -44,14 +42,6 @@ class Blocking:
         return self._detector.score_texts(texts)  # type: ignore[no-any-return]
 
 
-def _health(port: int, path: str = "/healthz") -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
-            return reply.status, reply.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 def test_a_stalled_loop_is_unhealthy_until_it_moves_again(
     bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore
 ) -> None:
@@ -70,15 +60,15 @@ def test_a_stalled_loop_is_unhealthy_until_it_moves_again(
     thread.start()
     try:
         assert blocking.scoring.wait(60), "a batch was polled and is being scored"
-        _, body = wait_until(lambda: (r := _health(port))[0] == 503 and r, timeout=30, what="healthz 503")
+        _, body = wait_until(lambda: (r := http_get(port))[0] == 503 and r, timeout=30, what="healthz 503")
         assert "stream loop stalled" in body
-        assert _health(port, "/livez")[0] == 503, "a stalled loop is not alive either"
+        assert http_get(port, "/livez")[0] == 503, "a stalled loop is not alive either"
         assert registry.get_sample_value("logsentry_events_consumed_total", {"topic": topics.logs}) == 0
         blocking.release.set()
         wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=120, what="all committed after the stall")
-        _, body = wait_until(lambda: (r := _health(port))[0] == 200 and r, timeout=30, what="healthz 200")
+        _, body = wait_until(lambda: (r := http_get(port))[0] == 200 and r, timeout=30, what="healthz 200")
         assert body.startswith("ok model=")
-        assert _health(port, "/livez")[0] == 200
+        assert http_get(port, "/livez")[0] == 200
     finally:
         blocking.release.set()
         runner.stop_event.set()
