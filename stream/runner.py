@@ -269,11 +269,9 @@ class StreamRunner:
             owned = self.source.assignment()
             pending = {tp: offset for tp, offset in pending.items() if tp in owned}
         self._uncommitted = {}
-        if not pending:
-            return True
         try:
-            self.source.commit(pending)
-            self._blocked.pop(_OFFSETS, None)
+            if pending:
+                self.source.commit(pending)
         except KafkaError as exc:
             self.metrics.commit_failures.inc()
             if getattr(exc, "retriable", False):
@@ -282,6 +280,7 @@ class StreamRunner:
                 log.warning("commit failed, retried before the next batch is sent offsets=%s error=%r", pending, exc)
                 return False
             log.warning("commit refused: the group moved on, the new owner re-reads offsets=%s error=%r", pending, exc)
+        self._blocked.pop(_OFFSETS, None)  # committed, or dropped for the new owner: nothing held here
         return True
 
     def _record(self, outcome: BatchOutcome, published_at: float, seconds: float) -> None:

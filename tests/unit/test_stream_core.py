@@ -424,8 +424,11 @@ def test_a_retriable_commit_failure_is_retried_before_anything_more_is_sent() ->
     assert sent == 3 and source.commits == []
     assert r.step() == 0, "the commit is retried (and fails again): nothing polled, nothing sent"
     assert len(sink.published) == sent and source.commits == []
+    healthy, why = r.healthy()
+    assert not healthy and why.startswith("offsets not committed for ") and "KafkaTimeoutError" in why
     r.step()  # the retry succeeds; then the loop goes on
     assert source.commits[0] == {("logs", 0): 3}
+    assert r.healthy()[0]
     while r.step() or r._ready is not None:
         pass
     assert source.commits[-1] == {("logs", 0): 9}
@@ -448,9 +451,19 @@ def test_a_commit_the_group_refuses_or_for_a_partition_gone_is_dropped() -> None
     r = pipelined_runner(source, ListSink(), CollectorRegistry())
     r.step()
     r.step()
+    assert not r.healthy()[0]
     source.owned = set()  # revoked while the commit waited: not ours to commit any more
     r.step()
     assert r._uncommitted == {} and {("logs", 0): 3} not in source.commits
+
+    source = FailingCommits([msg(i, event("attack")) for i in range(3)], 3, [KafkaTimeoutError()])
+    r = pipelined_runner(source, ListSink(), CollectorRegistry())
+    r.step()
+    r.step()  # sends 0-2; the commit fails and nothing follows
+    assert not r.healthy()[0]
+    source.owned = set()
+    r.step()  # dropped for the new owner; no traffic, so no later commit
+    assert source.commits == [] and r.healthy()[0], "nothing is held here any more: healthy, with no traffic"
 
 
 def test_bulk_histograms_expose_what_a_histogram_does() -> None:
