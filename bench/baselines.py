@@ -109,7 +109,7 @@ class TfidfBaseline:
 
     @staticmethod
     def _texts(events: Sequence[Mapping[str, Any]]) -> list[str]:
-        from logsentry.model_store.preprocessing import clean
+        from logsentry.model_store.model.preprocessing import clean
 
         return [clean(e) for e in events]
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import local_broker, local_cluster, machine, write_results  # noqa: E402
 from bench.scoring import SHARED, _produce, drain, with_share  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
-from logsentry.stream.replay import read_values  # noqa: E402
+from logsentry.stream.tools.replay import read_values  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 
 

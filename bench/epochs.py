@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import machine, write_results  # noqa: E402
 from bench.cross_site import site_set  # noqa: E402
 from bench.heldout import HELD_OUT_SITES  # noqa: E402
-from logsentry.model_store.scoring import load_detector  # noqa: E402
+from logsentry.model_store.model.scoring import load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.trainer.evaluation import tpr_at_fprs  # noqa: E402
 from logsentry.trainer.settings import TrainSettings  # noqa: E402

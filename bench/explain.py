@@ -39,10 +39,10 @@ import numpy as np  # noqa: E402
 from bench.common import local_broker, machine, write_results  # noqa: E402
 from bench.scoring import SHARED, _produce, drain, latency, with_share  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
-from logsentry.model_store.scoring import load_detector  # noqa: E402
+from logsentry.model_store.model.scoring import load_detector  # noqa: E402
 from logsentry.stream.processor import process_batch  # noqa: E402
 from logsentry.stream.records import Message  # noqa: E402
-from logsentry.stream.replay import read_values  # noqa: E402
+from logsentry.stream.tools.replay import read_values  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 
 CONFIGS = {"budget": [], "every alert": ["--explain-budget", "1"], "not explained": ["--no-explain"]}

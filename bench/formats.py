@@ -8,7 +8,7 @@ default recipe, or ``--store``'s current version):
 
 1. accuracy on the holdout as reference JSON versus the same requests rendered as ``combined``
    access-log lines (which carry no request body), per label, at the model's own threshold;
-2. offline decode + cleanup + scoring (:func:`model_store.verdict.judge`, what ``score`` and
+2. offline decode + cleanup + scoring (:func:`model_store.judge.verdict.judge`, what ``score`` and
    the stream run) of the same requests in every format, events/s;
 3. one ``logsentry stream`` process draining a pre-filled 4-partition topic through a real local
    broker: reference messages with ``--input-format reference``, combined lines with
@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench.common import KAFKA_LOCAL, free_port, machine, metric, train_default, write_results  # noqa: E402
-from logsentry.model_store.formats import input_format  # noqa: E402
-from logsentry.model_store.scoring import load_detector  # noqa: E402
+from logsentry.model_store.ingest.formats import input_format  # noqa: E402
+from logsentry.model_store.judge.verdict import judge  # noqa: E402
+from logsentry.model_store.model.scoring import load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
-from logsentry.model_store.verdict import judge  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 from logsentry.trainer.evaluation import evaluate  # noqa: E402
 from logsentry.trainer.render import otlp, render  # noqa: E402

@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 
 from bench.common import machine, mean_spread, train_default, write_results  # noqa: E402
 from bench.heldout import HELD_OUT, HELD_OUT_SITES  # noqa: E402
-from logsentry.model_store.scoring import load_detector  # noqa: E402
+from logsentry.model_store.model.scoring import load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.trainer.attacks import ATTACK_FAMILIES  # noqa: E402
 from logsentry.trainer.data import format_row  # noqa: E402

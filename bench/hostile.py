@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import local_broker, machine, write_results  # noqa: E402
 from bench.scoring import SHARED, _produce, drain  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
-from logsentry.stream.replay import read_values  # noqa: E402
+from logsentry.stream.tools.replay import read_values  # noqa: E402
 
 LIMIT = 1_000_000
 PAYLOADS = ("' union select password from users--", "<script>alert(document.cookie)</script>", "../../../../etc/passwd",

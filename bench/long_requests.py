@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench.common import machine, train_default, write_results  # noqa: E402
-from logsentry.model_store.scoring import Detector, load_detector  # noqa: E402
+from logsentry.model_store.model.scoring import Detector, load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.trainer.corpus import Corpus, Role, default_corpus  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402

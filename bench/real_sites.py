@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench.common import machine, write_results  # noqa: E402
-from logsentry.model_store.request_log import request_log  # noqa: E402
+from logsentry.model_store.ingest.request_log import request_log  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 CORPUS = ROOT / "bench" / "data"
@@ -175,7 +175,7 @@ def train_default(data: Path, store: Path, seed: int) -> float:
 
 
 def ours(store: Path) -> tuple[Scorer, float, dict[str, Any]]:
-    from logsentry.model_store.scoring import load_detector
+    from logsentry.model_store.model.scoring import load_detector
     from logsentry.model_store.store import ModelStore
 
     detector = load_detector(ModelStore(store))

@@ -55,9 +55,9 @@ import numpy as np  # noqa: E402
 
 from bench.common import free_port, local_broker, machine, metric, write_results  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
-from logsentry.model_store.decode import DecodeLimits, parse_json_object  # noqa: E402
-from logsentry.model_store.preprocessing import clean  # noqa: E402
-from logsentry.stream.replay import read_values  # noqa: E402
+from logsentry.model_store.ingest.decode import DecodeLimits, parse_json_object  # noqa: E402
+from logsentry.model_store.model.preprocessing import clean  # noqa: E402
+from logsentry.stream.tools.replay import read_values  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -74,10 +74,10 @@ MODEL_ONLY = """
 import json, statistics, sys, time
 import numpy as np
 from logsentry.model_store.bundled import bundled_store
-from logsentry.model_store.decode import parse_json_object
-from logsentry.model_store.preprocessing import clean
-from logsentry.model_store.scoring import load_detector
-from logsentry.stream.replay import read_values
+from logsentry.model_store.ingest.decode import parse_json_object
+from logsentry.model_store.model.preprocessing import clean
+from logsentry.model_store.model.scoring import load_detector
+from logsentry.stream.tools.replay import read_values
 from pathlib import Path
 
 runtime, events, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
@@ -124,7 +124,7 @@ def model_only(events: Path, work: Path) -> dict[str, Any]:
 FRESH = """
 import json, sys
 from logsentry.model_store.bundled import bundled_store
-from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.model.scoring import load_detector
 import logsentry.stream.app  # everything the stream process imports
 detector = load_detector(bundled_store(), runtime=sys.argv[1])
 detector.score_events([{"method": "get", "path": "/", "query": {"q": "shoes"}}])
@@ -152,7 +152,7 @@ def fresh_process(runtime: str, repeats: int = 3) -> dict[str, Any]:
 
 # -- 3. decode and cleanup ----------------------------------------------------------------------
 def _decode_as_first_written(value: bytes, cleanup: Any, limits: DecodeLimits) -> str:
-    from logsentry.model_store.decode import _depth_exceeds, _no_constant, _unique_pairs
+    from logsentry.model_store.ingest.decode import _depth_exceeds, _no_constant, _unique_pairs
 
     obj = json.loads(value.decode("utf-8"), object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
     if _depth_exceeds(obj, limits.max_depth):

@@ -60,7 +60,7 @@ def main() -> int:
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
     from kafka.admin import NewTopic
 
-    from logsentry.model_store.scoring import load_detector
+    from logsentry.model_store.model.scoring import load_detector
     from logsentry.model_store.store import ModelStore
     from logsentry.trainer.generate import generate_events, write_csv
     from logsentry.trainer.settings import TrainSettings

@@ -53,8 +53,8 @@ def in_memory(data: str, seed: int) -> dict[str, Any]:
     import keras
     import numpy as np
 
-    from logsentry.model_store.scoring import Detector
-    from logsentry.model_store.tensorflow_runtime import KerasInference, tensorflow
+    from logsentry.model_store.model.scoring import Detector
+    from logsentry.model_store.model.tensorflow_runtime import KerasInference, tensorflow
     from logsentry.trainer.architectures import get_architecture
     from logsentry.trainer.data import read_training_data
     from logsentry.trainer.evaluation import choose_threshold, evaluate
@@ -207,8 +207,8 @@ def pipeline_peak(path: str) -> dict[str, Any]:
 def in_memory_peak(path: str) -> dict[str, Any]:
     """What the in-memory path held before its first epoch: decoded events and cleaned texts
     (TensorFlow imported first, as the trainer has it, so both columns start from the same base)."""
-    from logsentry.model_store.preprocessing import CleanupSpec, clean
-    from logsentry.model_store.tensorflow_runtime import tensorflow
+    from logsentry.model_store.model.preprocessing import CleanupSpec, clean
+    from logsentry.model_store.model.tensorflow_runtime import tensorflow
 
     tensorflow()
     from logsentry.trainer.data import read_training_data

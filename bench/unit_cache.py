@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench.common import machine, write_results  # noqa: E402
+from logsentry.errors import InvalidMessage  # noqa: E402
 from logsentry.model_store.bundled import load_serving_detector  # noqa: E402
-from logsentry.model_store.errors import InvalidMessage  # noqa: E402
-from logsentry.model_store.formats.access_log import parse_line  # noqa: E402
-from logsentry.model_store.scoring import UNIT_CACHE_SIZE, Detector  # noqa: E402
+from logsentry.model_store.ingest.formats.access_log import parse_line  # noqa: E402
+from logsentry.model_store.model.scoring import UNIT_CACHE_SIZE, Detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.stream.processor import process_batch  # noqa: E402
 from logsentry.stream.records import Message  # noqa: E402

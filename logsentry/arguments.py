@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, NoReturn
 
-from logsentry.model_store.errors import ConfigError
+from logsentry.errors import ConfigError
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -62,7 +62,7 @@ def fraction(text: str) -> float:
 
 
 def format_arg(text: str) -> Any:
-    from logsentry.model_store.formats import input_format
+    from logsentry.model_store.ingest.formats import input_format
 
     try:
         return input_format(text)
@@ -104,7 +104,7 @@ def output_file(path: Path) -> Path:
 
 
 def runtime_arg(p: argparse.ArgumentParser, *, env: str | None = None, default: str | None = None) -> None:
-    from logsentry.model_store.runtimes import DEFAULT_RUNTIME, RUNTIMES
+    from logsentry.model_store.model.runtimes import DEFAULT_RUNTIME, RUNTIMES
 
     p.add_argument(
         "--runtime",

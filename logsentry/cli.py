@@ -29,8 +29,8 @@ from logsentry.arguments import (
     positive_int,
     runtime_arg,
 )
-from logsentry.model_store.errors import ConfigError, LogsentryError, StoreError
-from logsentry.model_store.runtimes import DEFAULT_RUNTIME, require_training_extra
+from logsentry.errors import ConfigError, LogsentryError, StoreError
+from logsentry.model_store.model.runtimes import DEFAULT_RUNTIME, require_training_extra
 
 log = logging.getLogger("logsentry")
 
@@ -62,7 +62,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 # -- train --------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
     require_training_extra("logsentry train")
-    from logsentry.stream.feedback import LABELS
+    from logsentry.stream.tools.feedback import LABELS
     from logsentry.trainer.distributed import role_from
     from logsentry.trainer.settings import TrainSettings
 
@@ -104,9 +104,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.from_topic:
         from functools import partial
 
-        from logsentry.stream.connection import check_connection
-        from logsentry.stream.ranges import read_range, resolve_ranges
+        from logsentry.stream.kafka.connection import check_connection
         from logsentry.stream.settings import kafka_settings
+        from logsentry.stream.tools.ranges import read_range, resolve_ranges
         from logsentry.trainer.sources import TopicShard
 
         kafka = kafka_settings(vars(args))
@@ -121,8 +121,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _train_local_workers(args, spans)
     feedback: list[dict[str, Any]] = []
     if args.feedback or args.feedback_topic:
-        from logsentry.stream.feedback import DEFAULT_FEEDBACK_TOPIC, read_feedback
         from logsentry.stream.settings import kafka_settings
+        from logsentry.stream.tools.feedback import DEFAULT_FEEDBACK_TOPIC, read_feedback
 
         feedback = read_feedback(kafka_settings(vars(args)), args.feedback_topic or DEFAULT_FEEDBACK_TOPIC)
     from logsentry.trainer.training import train
@@ -207,7 +207,7 @@ def _json_safe(value: Any) -> Any:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     require_training_extra("logsentry evaluate", ("sklearn",))
-    from logsentry.model_store.scoring import load_detector
+    from logsentry.model_store.model.scoring import load_detector
     from logsentry.model_store.store import ModelStore
     from logsentry.trainer.data import read_training_data
     from logsentry.trainer.evaluation import evaluate
@@ -252,10 +252,10 @@ def score_lines(
     rules: Any = None,
     limits: Any = None,
 ) -> tuple[int, int, int]:
-    """Score one message per line (:class:`model_store.lines.Line`, blank ones skipped); one
+    """Score one message per line (:class:`model_store.ingest.lines.Line`, blank ones skipped); one
     output line per record (an ``error`` line per refusal), each naming its line in the file.
 
-    Messages go through :func:`model_store.verdict.judge`, the core the stream runs, so a
+    Messages go through :func:`model_store.judge.verdict.judge`, the core the stream runs, so a
     line the stream would dead-letter is an error here too; batches hold at most ``chunk``
     lines and ``limits.batch_bytes`` bytes, and a line over ``limits.max_bytes`` is refused
     without being held. ``record`` appears when a message holds more than one record;
@@ -263,10 +263,10 @@ def score_lines(
     ``threshold`` and, when a suppression matched, ``suppressed_by``. Returns (lines,
     records scored, errors).
     """
-    from logsentry.model_store.decode import DecodeLimits, too_large
-    from logsentry.model_store.formats import InputFormat
-    from logsentry.model_store.rules import NO_RULES
-    from logsentry.model_store.verdict import batches, judge
+    from logsentry.model_store.ingest.decode import DecodeLimits, too_large
+    from logsentry.model_store.ingest.formats import InputFormat
+    from logsentry.model_store.judge.rules import NO_RULES
+    from logsentry.model_store.judge.verdict import batches, judge
 
     fmt = fmt or InputFormat()
     limits = limits or DecodeLimits()
@@ -320,8 +320,8 @@ def _verdict_rows(number: int, verdict: Any, version: str, *, explained: bool, r
 
 def cmd_score(args: argparse.Namespace) -> int:
     from logsentry.model_store.bundled import load_serving_detector
-    from logsentry.model_store.decode import DecodeLimits
-    from logsentry.model_store.lines import read_lines
+    from logsentry.model_store.ingest.decode import DecodeLimits
+    from logsentry.model_store.ingest.lines import read_lines
     from logsentry.model_store.store import ModelStore
 
     path = None if args.file in (None, "-") else input_file(args.file)
@@ -448,7 +448,7 @@ def _shadow_gate(store: Any, args: argparse.Namespace) -> None:
     if not (args.bootstrap_servers or os.environ.get("LOGSENTRY_BOOTSTRAP_SERVERS")):
         print("shadow: not checked (no Kafka connection configured: --bootstrap-servers)", file=sys.stderr)
         return
-    from logsentry.stream.connection import check_connection
+    from logsentry.stream.kafka.connection import check_connection
     from logsentry.stream.shadow import agreement, describe, disagreement
 
     version = store.resolve(args.ref)
@@ -644,7 +644,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
-    from logsentry.model_store.tensorflow_runtime import show_native_logs
+    from logsentry.model_store.model.tensorflow_runtime import show_native_logs
 
     level = "DEBUG" if args.debug else args.log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)

@@ -16,7 +16,7 @@ from logsentry.arguments import (
     positive_int,
     runtime_arg,
 )
-from logsentry.model_store.errors import ConfigError
+from logsentry.errors import ConfigError
 from logsentry.stream.settings import ENV, StreamSettings, kafka_settings, stream_settings
 
 DEFAULTS = StreamSettings()  # help texts name the defaults the settings hold, not copies of them
@@ -60,7 +60,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from logsentry.stream.replay import replay
+    from logsentry.stream.tools.replay import replay
 
     path = input_file(args.file)  # checked before connecting to anything
     sent = replay(kafka_settings(_flags(args)), args.topic, path, rate=args.rate, limit=args.limit,
@@ -70,7 +70,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from logsentry.stream.feedback import AlertRef, send_feedback
+    from logsentry.stream.tools.feedback import AlertRef, send_feedback
 
     lines = [args.alert] if args.alert else _lines(input_file(args.file))
     refs = [AlertRef.parse(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
@@ -83,15 +83,15 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def _lines(path: Path) -> list[str]:
-    """A small file's lines as every command counts them (:mod:`model_store.lines`)."""
-    from logsentry.model_store.lines import read_lines
+    """A small file's lines as every command counts them (:mod:`model_store.ingest.lines`)."""
+    from logsentry.model_store.ingest.lines import read_lines
 
     with path.open("rb") as handle:
         return [(line.value or b"").decode("utf-8", "replace") for line in read_lines(handle, 1 << 20)]
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from logsentry.stream.follow import follow
+    from logsentry.stream.tools.follow import follow
 
     follow(kafka_settings(_flags(args)), args.topic, from_beginning=args.from_beginning, max_alerts=args.max,
            timeout_s=args.timeout, raw=args.json)  # fmt: skip

@@ -1,10 +1,19 @@
-"""Model artifacts and the preprocessing they carry: the package trainer and stream share.
+"""The core that trainer and stream share, filed by what it holds.
 
-Heavy imports (TensorFlow) stay inside :mod:`model_store.scoring`, so listing or promoting
-versions does not load a deep-learning runtime.
+* :mod:`.ingest` reads what a web service logged: the input formats, strict JSON decoding
+  and the one definition of a valid request log;
+* :mod:`.model` turns a request log into model input and scores it: the cleanup and
+  tokenizer every version carries (the one preprocessing path), the runtimes, the detector;
+* :mod:`.judge` turns scores into verdicts: thresholds and suppressions, explanations;
+* :mod:`.store`, :mod:`.manifest` and :mod:`.bundled` keep the versioned, self-describing
+  artifacts and load one for serving.
+
+Heavy imports (TensorFlow) stay inside :mod:`.model.tensorflow_runtime`, loaded only when a
+version is served on Keras or trained, so listing or promoting versions loads no deep-learning
+runtime.
 """
 
-from logsentry.model_store.errors import (
+from logsentry.errors import (
     CorruptArtifact,
     IncompatibleArtifact,
     InvalidEvent,
@@ -12,7 +21,7 @@ from logsentry.model_store.errors import (
     StoreError,
 )
 from logsentry.model_store.manifest import Manifest, TrainingData
-from logsentry.model_store.preprocessing import (
+from logsentry.model_store.model.preprocessing import (
     PREPROCESSING_VERSION,
     CharTokenizer,
     CleanupSpec,

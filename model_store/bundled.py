@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from logsentry.model_store.errors import StoreError
-from logsentry.model_store.runtimes import DEFAULT_RUNTIME
-from logsentry.model_store.scoring import Detector, load_detector
+from logsentry.errors import StoreError
+from logsentry.model_store.model.runtimes import DEFAULT_RUNTIME
+from logsentry.model_store.model.scoring import Detector, load_detector
 from logsentry.model_store.store import ModelStore
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from logsentry.model_store.errors import CorruptArtifact
-from logsentry.model_store.preprocessing import Preprocessing
+from logsentry.errors import CorruptArtifact
+from logsentry.model_store.model.preprocessing import Preprocessing
 
 MANIFEST_FORMAT = 1
 

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from logsentry.model_store.errors import CorruptArtifact, StoreError
+from logsentry.errors import CorruptArtifact, StoreError
 from logsentry.model_store.manifest import Manifest, keras_only_entry
 
 log = logging.getLogger(__name__)

@@ -10,18 +10,18 @@ from types import FrameType
 from prometheus_client import CollectorRegistry
 
 from logsentry.model_store.bundled import serving_store
-from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.model.scoring import load_detector
 from logsentry.model_store.store import ModelStore
-from logsentry.stream.connection import check_connection, native_crc32c
 from logsentry.stream.consumer import KafkaSource
 from logsentry.stream.http import serve
+from logsentry.stream.kafka.connection import check_connection, native_crc32c
+from logsentry.stream.kafka.topics import ensure_topics
 from logsentry.stream.metrics import StreamMetrics
 from logsentry.stream.producer import MIN_REQUEST_SIZE, KafkaSink
 from logsentry.stream.reload import ModelWatcher
 from logsentry.stream.rules_watch import RulesWatcher
 from logsentry.stream.runner import StreamRunner
 from logsentry.stream.settings import StreamSettings
-from logsentry.stream.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 

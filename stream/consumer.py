@@ -20,10 +20,10 @@ from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
-from logsentry.model_store.verdict import batches
+from logsentry.model_store.judge.verdict import batches
+from logsentry.stream.kafka.topics import await_topics
 from logsentry.stream.records import Message, TopicPartition, offsets_of
 from logsentry.stream.settings import KafkaSettings, StreamSettings
-from logsentry.stream.topics import await_topics
 
 log = logging.getLogger(__name__)
 

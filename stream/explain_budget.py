@@ -1,6 +1,6 @@
 """How many of a batch's alerts the stream explains: explanations take a bounded share of its time.
 
-An explanation costs extra model rows per alert (:mod:`model_store.explain`); unbounded, a
+An explanation costs extra model rows per alert (:mod:`model_store.judge.explain`); unbounded, a
 flood of attacks makes every alert wait behind the explanations of the alerts before it, and
 lag grows exactly when alerts matter. So explaining runs on credit: the loop earns ``share``
 seconds of explaining per second of wall time, holds at most ``burst_s`` of it (what a quiet

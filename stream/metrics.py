@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from logsentry.model_store.decode import REASONS
+from logsentry.model_store.ingest.decode import REASONS
 
 SHED = ("explanations", "shadow")  # what the stream sheds under overload; never verdicts, alerts, dead letters
 
@@ -113,7 +113,7 @@ class StreamMetrics:
         )
         self.explain = Histogram(
             "logsentry_explain_duration_seconds",
-            "Time to explain one micro-batch's alerts (model_store/explain.py).",
+            "Time to explain one micro-batch's alerts (model_store/judge/explain.py).",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )

@@ -1,6 +1,6 @@
 """The pure core of the stream: a batch of messages in, alerts, dead letters and offsets out.
 
-No Kafka here. Decoding and scoring are :func:`model_store.verdict.judge`, the same core
+No Kafka here. Decoding and scoring are :func:`model_store.judge.verdict.judge`, the same core
 ``logsentry score`` runs, one model call per batch; this module only turns its verdicts into
 records to publish. A message whose records are all refused is dead-lettered with the
 reason; a multi-record message (OTLP) with some records refused is dead-lettered once, with
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from logsentry.model_store.decode import DecodeLimits
-from logsentry.model_store.formats import InputFormat
-from logsentry.model_store.rules import NO_RULES, Rules
-from logsentry.model_store.verdict import RecordVerdict, Scorer, Verdict, judge, rejudge
+from logsentry.model_store.ingest.decode import DecodeLimits
+from logsentry.model_store.ingest.formats import InputFormat
+from logsentry.model_store.judge.rules import NO_RULES, Rules
+from logsentry.model_store.judge.verdict import RecordVerdict, Scorer, Verdict, judge, rejudge
 from logsentry.stream.records import (
     Message,
     Outgoing,

@@ -12,7 +12,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from logsentry.model_store.errors import PublishError
+from logsentry.errors import PublishError
 from logsentry.stream.records import Outgoing
 from logsentry.stream.settings import KafkaSettings, StreamSettings
 

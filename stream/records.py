@@ -11,7 +11,7 @@ Alert wire format (JSON Schema: ``stream/alert.schema.json``; documented in docs
              "record_index": 0, "records_in_message": 1}
 
 For a reference-format message ``event`` is the message's own JSON object (every field); for
-other formats it is the request log built from it (``model_store.request_log``).
+other formats it is the request log built from it (``model_store.ingest.request_log``).
 
 A dead letter keeps the original key, value and timestamp, the original headers, and adds
 ``logsentry-dlq-*`` headers naming the reason, the error and where the message came from.
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from logsentry.model_store.explain import Span, field_name
+from logsentry.model_store.judge.explain import Span, field_name
 
 ALERT_SCHEMA = "logsentry.alert/1"
 # an alert stays under Kafka's default max.message.bytes (1,048,588) with room for its headers

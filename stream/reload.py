@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from logsentry.model_store.errors import StoreError
-from logsentry.model_store.scoring import Detector, load_detector
+from logsentry.errors import StoreError
+from logsentry.model_store.model.scoring import Detector, load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.stream.metrics import StreamMetrics
 

@@ -1,7 +1,7 @@
 """Follow the rules file (``--rules``) without stopping the stream.
 
 A background thread re-reads the file every ``interval_s``; a changed file that passes
-every check (:func:`model_store.rules.parse_rules`) is handed over and swapped in between
+every check (:func:`model_store.judge.rules.parse_rules`) is handed over and swapped in between
 two batches. A file that fails is refused once per change, logged with the entry at fault
 and counted (``logsentry_rules_reloads_total{result="failure"}``): the rules in force keep
 working. At start an unusable file stops the command, as any bad setting does.
@@ -16,8 +16,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from logsentry.model_store.errors import ConfigError
-from logsentry.model_store.rules import NO_RULES, Rules, RulesError, parse_rules
+from logsentry.errors import ConfigError
+from logsentry.model_store.judge.rules import NO_RULES, Rules, RulesError, parse_rules
 from logsentry.stream.metrics import StreamMetrics
 
 log = logging.getLogger(__name__)

@@ -37,8 +37,8 @@ from typing import Protocol
 import numpy as np
 from kafka.errors import KafkaError
 
-from logsentry.model_store.errors import PublishError
-from logsentry.model_store.rules import NO_RULES
+from logsentry.errors import PublishError
+from logsentry.model_store.judge.rules import NO_RULES
 from logsentry.stream.explain_budget import ExplainBudget
 from logsentry.stream.metrics import StreamMetrics
 from logsentry.stream.processor import BatchOutcome, process_batch

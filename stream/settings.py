@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from logsentry.model_store.decode import DecodeLimits
-from logsentry.model_store.errors import ConfigError
-from logsentry.model_store.formats import InputFormat, input_format
-from logsentry.model_store.runtimes import DEFAULT_RUNTIME, check_runtime
+from logsentry.errors import ConfigError
+from logsentry.model_store.ingest.decode import DecodeLimits
+from logsentry.model_store.ingest.formats import InputFormat, input_format
+from logsentry.model_store.model.runtimes import DEFAULT_RUNTIME, check_runtime
 from logsentry.stream.explain_budget import DEFAULT_SHARE
 
 ENV: dict[str, str] = {
@@ -167,7 +167,7 @@ class StreamSettings:
     alert_topic: str = "logsentry-alerts"
     dead_letter_topic: str = "logsentry-dead-letters"
     verdict_topic: str = ""  # off; a topic name publishes a verdict for every scored record
-    suppressed_topic: str = ""  # off; a topic name keeps every suppressed alert (model_store/rules.py)
+    suppressed_topic: str = ""  # off; a topic name keeps every suppressed alert (model_store/judge/rules.py)
     shadow_topic: str = "logsentry-shadow"  # disagreements with a shadow candidate, and agreement summaries
     rules: Path | None = None  # suppressions and per-route thresholds (YAML), followed while running
     store: Path = Path("models")
@@ -189,7 +189,7 @@ class StreamSettings:
     create_topics: bool = True
     publish_timeout_s: float = 30.0
     pipelined: bool = True  # score the next batch while the broker acknowledges this one (runner.py)
-    explain: bool = True  # every alert carries the spans that drove its score (model_store/explain.py)
+    explain: bool = True  # every alert carries the spans that drove its score (model_store/judge/explain.py)
     explain_budget: float = DEFAULT_SHARE  # the most of the loop's time explaining takes (stream/explain_budget.py)
     stall_after_s: float = 60.0  # /healthz answers 503 when the loop has not come round for this long
     rebalance_stall_s: float = 60.0  # a rebalance not done by then is stuck: the member rejoins as a new one

@@ -14,8 +14,8 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 
+from logsentry.stream.kafka.topics import read_to_end
 from logsentry.stream.settings import KafkaSettings
-from logsentry.stream.topics import read_to_end
 
 OUTCOMES = ("both", "current_only", "candidate_only", "neither")
 DEFAULT_MAX_DISAGREEMENT = 0.01  # share of records the two models judge differently

@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["LOGSENTRY_CORPUS"] = "none"
 
 from logsentry.model_store.manifest import Manifest, TrainingData
-from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
+from logsentry.model_store.model.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
 from logsentry.model_store.store import MODEL_FILE, ModelStore
 
 TOY_TEXTS = ['{"method":"get","path":"/search","query":{"q":"shoes"}}', "<script>alert(1)</script> ../etc/passwd"]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from logsentry.model_store.errors import ConfigError
+from logsentry.errors import ConfigError
 
 if TYPE_CHECKING:
     import keras

@@ -45,10 +45,10 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import quote, unquote, unquote_plus
 
-from logsentry.model_store.errors import ConfigError, InvalidMessage
-from logsentry.model_store.formats.access_log import parse_line
-from logsentry.model_store.preprocessing import CleanupSpec, FieldPath, value_units
-from logsentry.model_store.request_log import request_log
+from logsentry.errors import ConfigError, InvalidMessage
+from logsentry.model_store.ingest.formats.access_log import parse_line
+from logsentry.model_store.ingest.request_log import request_log
+from logsentry.model_store.model.preprocessing import CleanupSpec, FieldPath, value_units
 from logsentry.model_store.store import file_sha256
 from logsentry.trainer.attacks import ATTACK_FAMILIES
 from logsentry.trainer.attacks import graft as generated_graft

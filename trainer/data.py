@@ -14,7 +14,7 @@ Two kinds of file:
   file (``--label 0|1``) or a label field named in a ``mapping:FILE``.
 
 The rows are read by :mod:`trainer.sources` (gzip or plain), whose messages go through
-:func:`model_store.formats.decode_message`, the decoder the stream and ``logsentry score``
+:func:`model_store.ingest.formats.decode_message`, the decoder the stream and ``logsentry score``
 use: a row the stream would dead-letter is reported here as ``file: line N: reason`` and
 skipped (fatal with ``strict``). A message holding many
 records (OTLP) gives one training row per record, each with the message's label.
@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.errors import ConfigError, DataError, MalformedRow
-from logsentry.model_store.formats import InputFormat
+from logsentry.errors import ConfigError, DataError, MalformedRow
+from logsentry.model_store.ingest.formats import InputFormat
 from logsentry.model_store.store import file_sha256
 from logsentry.trainer.sources import FileShard, TextShard, files, read_rows
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.errors import ConfigError, TrainingDiverged, WorkerFailed
+from logsentry.errors import ConfigError, TrainingDiverged, WorkerFailed
 from logsentry.trainer.progress import PassStats, Progress
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def role_from(tf_config: str | None) -> Role:
 
 
 def strategy_for(role: Role) -> Any:
-    from logsentry.model_store.tensorflow_runtime import tensorflow
+    from logsentry.model_store.model.tensorflow_runtime import tensorflow
 
     tf = tensorflow()
     if role.count == 1:
@@ -101,7 +101,7 @@ def fit(
     """
     import keras
 
-    from logsentry.model_store.tensorflow_runtime import tensorflow
+    from logsentry.model_store.model.tensorflow_runtime import tensorflow
 
     tf = tensorflow()
     optimizer = model.optimizer

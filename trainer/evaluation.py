@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from logsentry.model_store.errors import ConfigError, DataError
+from logsentry.errors import ConfigError, DataError
 from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE, check_threshold_rule
 
 FIXED_FPRS = (0.0001, 0.001, 0.01)

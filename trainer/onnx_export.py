@@ -1,7 +1,7 @@
 """The ONNX export at publish, and its check against the Keras model it came from.
 
 Every version the trainer publishes carries ``model.onnx`` beside ``model.keras``: serving runs
-it on ONNX Runtime without TensorFlow (:mod:`model_store.onnx_runtime`). The converter is
+it on ONNX Runtime without TensorFlow (:mod:`model_store.model.onnx_runtime`). The converter is
 ``tf2onnx`` (the bidirectional LSTM becomes one ONNX ``LSTM`` operator). Before the version is
 sealed, both models score the validation split through the same :class:`Detector` path
 (same buckets, same windows), and the export must pass two rules:
@@ -49,12 +49,12 @@ from typing import Any, Final
 
 import numpy as np
 
-from logsentry.model_store.errors import ExportMismatch
-from logsentry.model_store.onnx_runtime import ONNX_FILE, OnnxInference
-from logsentry.model_store.preprocessing import Preprocessing
-from logsentry.model_store.scoring import Detector
+from logsentry.errors import ExportMismatch
+from logsentry.model_store.model.onnx_runtime import ONNX_FILE, OnnxInference
+from logsentry.model_store.model.preprocessing import Preprocessing
+from logsentry.model_store.model.scoring import Detector
+from logsentry.model_store.model.tensorflow_runtime import KerasInference, load_keras_model, tensorflow
 from logsentry.model_store.store import CHECK_SAMPLE_FILE, MODEL_FILE, ModelStore, file_sha256
-from logsentry.model_store.tensorflow_runtime import KerasInference, load_keras_model, tensorflow
 
 OPSET: Final = 17
 ATOL: Final = 2.0**-22  # four float32 steps at 1.0: the rounding of a probability itself

@@ -8,8 +8,8 @@
    fields seen and the character counts of the training and validation rows (the vocabulary),
    and how many training rows fall in each length bucket (the steps of an epoch).
 3. **epochs** — ``tf.data``: shards read side by side (``interleave``), each message decoded,
-   cleaned and encoded by the serving code (:func:`model_store.formats.decode_message`,
-   :class:`~model_store.preprocessing.Preprocessing`, ``CharTokenizer.encode_buckets``), each
+   cleaned and encoded by the serving code (:func:`model_store.ingest.formats.decode_message`,
+   :class:`~model_store.model.preprocessing.Preprocessing`, ``CharTokenizer.encode_buckets``), each
    record a *bag* of the rows the network reads for it (one row; in value mode one row per
    value, a long value's windows included), bags drawn from a bounded shuffle buffer into
    batches that share one bucket width, batches shuffled again across shards, prefetched. A
@@ -17,7 +17,7 @@
    a bag scores its highest row, as serving scores a request (multiple-instance learning: the
    label says the request holds an attack, not which value does).
 4. **evaluation** — validation and test rows scored in chunks through the serving
-   :class:`~model_store.scoring.Detector`; only their scores and labels are kept.
+   :class:`~model_store.model.scoring.Detector`; only their scores and labels are kept.
 
 Peak memory is the model, the shuffle buffer, one chunk per shard being read, and the bytes
 per row above, whatever the size of the data.
@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.errors import ConfigError, MalformedRow
-from logsentry.model_store.preprocessing import (
+from logsentry.errors import ConfigError, MalformedRow
+from logsentry.model_store.model.preprocessing import (
     CharTokenizer,
     CleanupSpec,
     Preprocessing,
@@ -383,7 +383,7 @@ def training_dataset(
     by side), which shuffles and batches its rows; ``tf.data`` then shuffles the batches of
     all shards and prefetches. Each epoch draws a new order, the same on every run.
     """
-    from logsentry.model_store.tensorflow_runtime import tensorflow
+    from logsentry.model_store.model.tensorflow_runtime import tensorflow
 
     tf = tensorflow()
     epochs = Counter[int]()

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from logsentry.model_store.errors import ConfigError
-from logsentry.model_store.formats import InputFormat
-from logsentry.model_store.preprocessing import REFERENCE_MAX_LEN, OovPolicy, Units
+from logsentry.errors import ConfigError
+from logsentry.model_store.ingest.formats import InputFormat
+from logsentry.model_store.model.preprocessing import REFERENCE_MAX_LEN, OovPolicy, Units
 from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE, check_threshold_rule
 
 ExportFallback = Literal["hold", "keras"]

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.formats import InputFormat
-from logsentry.model_store.scoring import Detector
+from logsentry.model_store.ingest.formats import InputFormat
+from logsentry.model_store.model.scoring import Detector
 from logsentry.trainer.attacks import ATTACK_FAMILIES, graft
 from logsentry.trainer.data import LabelledLogs, read_training_data
 

@@ -6,7 +6,7 @@ count, one to fit the vocabulary, one per epoch) and never held whole. A shard y
 :data:`Row` values or :class:`MalformedRow` (the caller decides whether a bad row is fatal),
 and numbers its rows ``0, 1, 2, ...`` in a way that is the same on every pass: the record
 sequence of a file, the offset minus the range's start of a topic partition. Every message
-goes through :func:`model_store.formats.decode_message`, the decoder the stream uses.
+goes through :func:`model_store.ingest.formats.decode_message`, the decoder the stream uses.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, Protocol
 
-from logsentry.model_store.decode import DecodeLimits
-from logsentry.model_store.errors import ConfigError, DataError, InvalidMessage, MalformedRow
-from logsentry.model_store.formats import InputFormat, decode_message
-from logsentry.model_store.lines import allow_csv_fields, read_lines
+from logsentry.errors import ConfigError, DataError, InvalidMessage, MalformedRow
+from logsentry.model_store.ingest.decode import DecodeLimits
+from logsentry.model_store.ingest.formats import InputFormat, decode_message
+from logsentry.model_store.ingest.lines import allow_csv_fields, read_lines
 
 _LABELS = {"0": 0, "1": 1}
 # the stream's own default limits: a row the stream would refuse as too large or too deep is
@@ -112,7 +112,7 @@ def _open(path: Path) -> BinaryIO:
 def text_lines(path: Path) -> Iterator[str]:
     """The lines of a file (gzip or plain), decoded as UTF-8, with errors a user can act on.
 
-    Lines as :mod:`model_store.lines` counts them (a bare ``\r`` stays inside its line); a
+    Lines as :mod:`model_store.ingest.lines` counts them (a bare ``\r`` stays inside its line); a
     line longer than a message may be (``TRAINING_LIMITS.max_bytes``, twice that for a CSV
     row's quoting) is not held: it reads as :data:`TOO_LONG`, a row refused with its number.
     """
@@ -289,7 +289,7 @@ class MemoryShard:
 
 
 class Message(Protocol):
-    """A message of a topic: what :class:`TopicShard` reads (``stream.ranges.Message``)."""
+    """A message of a topic: what :class:`TopicShard` reads (``stream.tools.ranges.Message``)."""
 
     @property
     def offset(self) -> int: ...
@@ -303,7 +303,7 @@ class Message(Protocol):
 class TopicShard:
     """One partition's offsets ``[start, end)`` of a topic; row number = offset - start.
 
-    ``read`` gives the range's messages (``stream.ranges.read_range``: no consumer group).
+    ``read`` gives the range's messages (``stream.tools.ranges.read_range``: no consumer group).
     A message's label is ``label`` if given, else the input mapping's label field, else its
     ``logsentry-label`` header (``0``/``1``: labelled sets kept in Kafka), else 0: a site's own
     traffic is read as benign.

@@ -5,7 +5,7 @@ What each rule means is in :mod:`trainer.evaluation`, which applies them.
 
 from __future__ import annotations
 
-from logsentry.model_store.errors import ConfigError
+from logsentry.errors import ConfigError
 
 DEFAULT_THRESHOLD_RULE = "fpr:0.002"
 

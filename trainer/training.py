@@ -4,7 +4,7 @@ The protocol follows the reference: a 75/25 train/test split (``train_test_split
 ``random_state=42``), of the training part the last 25 % held out for validation (what
 Keras' ``validation_split`` does), then the architecture's epochs and batch size. The
 alert threshold is chosen on the validation part; the test part is touched only for the
-final figures. Evaluation scores go through :class:`model_store.scoring.Detector`, the
+final figures. Evaluation scores go through :class:`model_store.model.scoring.Detector`, the
 same code the stream runs.
 """
 
@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.errors import DataError, ExportMismatch
+from logsentry.errors import DataError, ExportMismatch
 from logsentry.model_store.manifest import Manifest, TrainingData, keras_only_entry
-from logsentry.model_store.preprocessing import Preprocessing
+from logsentry.model_store.model.preprocessing import Preprocessing
+from logsentry.model_store.model.tensorflow_runtime import KerasInference, tensorflow
 from logsentry.model_store.store import MODEL_FILE, Draft, ModelStore, file_sha256
-from logsentry.model_store.tensorflow_runtime import KerasInference, tensorflow
 from logsentry.trainer.architectures import get_architecture
 from logsentry.trainer.data import LabelledLogs
 from logsentry.trainer.distributed import Role, fit, strategy_for, weights_digest
@@ -203,7 +203,7 @@ def train(
     tf = tensorflow()
     import keras
 
-    from logsentry.model_store.scoring import Detector
+    from logsentry.model_store.model.scoring import Detector
 
     strategy = strategy_for(role)  # first: the multi-worker strategy must exist before other TensorFlow work
     arch = get_architecture(settings.architecture)

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from logsentry.model_store.formats import decode_event
-from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.ingest.formats import decode_event
+from logsentry.model_store.model.scoring import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.data import read_labelled_csv
 from logsentry.trainer.evaluation import evaluate

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.judge.verdict import judge
+from logsentry.model_store.model.scoring import load_detector
 from logsentry.model_store.store import ModelStore
-from logsentry.model_store.verdict import judge
 from logsentry.trainer.generate import generate_events
 
 TOKEN = "zqxjk"

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from logsentry.cli import main
-from logsentry.model_store.errors import ExportMismatch
-from logsentry.model_store.onnx_runtime import ONNX_FILE, OnnxInference
-from logsentry.model_store.scoring import load_detector
+from logsentry.errors import ExportMismatch
+from logsentry.model_store.model.onnx_runtime import ONNX_FILE, OnnxInference
+from logsentry.model_store.model.scoring import load_detector
 from logsentry.model_store.store import CHECK_SAMPLE_FILE, ModelStore
 from logsentry.trainer.architectures import ARCHITECTURES
 from logsentry.trainer.settings import TrainSettings

@@ -20,12 +20,12 @@ import pytest
 
 from logsentry.cli import score_lines
 from logsentry.model_store.bundled import bundled_store
-from logsentry.model_store.decode import MAX_NUMBER_CHARS, DecodeLimits
-from logsentry.model_store.formats import decode_message
-from logsentry.model_store.lines import read_lines
-from logsentry.model_store.preprocessing import MAX_WINDOWS
-from logsentry.model_store.scoring import Detector, load_detector
-from logsentry.model_store.verdict import judge
+from logsentry.model_store.ingest.decode import MAX_NUMBER_CHARS, DecodeLimits
+from logsentry.model_store.ingest.formats import decode_message
+from logsentry.model_store.ingest.lines import read_lines
+from logsentry.model_store.judge.verdict import judge
+from logsentry.model_store.model.preprocessing import MAX_WINDOWS
+from logsentry.model_store.model.scoring import Detector, load_detector
 
 MB = 1_000_000
 
@@ -174,7 +174,7 @@ def test_numbers_of_absurd_size_are_refused_by_the_decoder(number: str) -> None:
 
 
 def _refusal(value: bytes, limits: DecodeLimits = DecodeLimits()) -> str:
-    from logsentry.model_store.errors import InvalidMessage
+    from logsentry.errors import InvalidMessage
 
     try:
         decode_message(value, limits=limits)

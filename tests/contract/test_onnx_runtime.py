@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from logsentry.model_store.errors import CorruptArtifact
-from logsentry.model_store.onnx_runtime import ONNX_FILE
-from logsentry.model_store.scoring import load_detector
+from logsentry.errors import CorruptArtifact
+from logsentry.model_store.model.onnx_runtime import ONNX_FILE
+from logsentry.model_store.model.scoring import load_detector
 from logsentry.model_store.store import CHECKSUMS_FILE, MODEL_FILE, ModelStore, file_sha256
 from logsentry.trainer.generate import labelled_events
 from logsentry.trainer.onnx_export import compare
@@ -76,7 +76,8 @@ SERVING = textwrap.dedent(
     from logsentry.cli import main
     from logsentry.model_store.bundled import load_serving_detector
     from logsentry.model_store.store import ModelStore
-    from logsentry.stream import app, follow, replay  # every module the stream process loads
+    from logsentry.stream import app  # every module the stream process loads
+    from logsentry.stream.tools import follow, replay
     from logsentry.stream.processor import process_batch
     from logsentry.stream.records import Message
 

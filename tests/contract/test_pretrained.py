@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from logsentry.errors import StoreError
 from logsentry.model_store.bundled import BUNDLED_ROOT, bundled_store, load_serving_detector, serving_store
-from logsentry.model_store.errors import StoreError
-from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.model.scoring import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.generate import labelled_events
 from tests.conftest import publish

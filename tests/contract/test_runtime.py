@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from logsentry.stream.connection import native_crc32c
+from logsentry.stream.kafka.connection import native_crc32c
 
 
 def test_kafka_client_checksums_record_batches_natively() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.model.scoring import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.data import read_labelled_csv
 from logsentry.trainer.pipeline import VALIDATION, split_parts

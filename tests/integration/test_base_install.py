@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.model.scoring import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.generate import labelled_events
 from tests.integration.conftest import ROOT, StartStream, Topics, produce, read_all, wait_until

@@ -282,7 +282,7 @@ def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
 
     from prometheus_client import CollectorRegistry
 
-    from logsentry.model_store.scoring import load_detector
+    from logsentry.model_store.model.scoring import load_detector
     from logsentry.stream.consumer import KafkaSource
     from logsentry.stream.metrics import StreamMetrics
     from logsentry.stream.producer import KafkaSink

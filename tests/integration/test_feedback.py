@@ -12,7 +12,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from logsentry.model_store.scoring import load_detector
+from logsentry.model_store.model.scoring import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.corpus import SITE_ROLES, Corpus, default_corpus
 from tests.integration.conftest import (

@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 from kafka import KafkaAdminClient
 
-from logsentry.model_store.explain import value_at
+from logsentry.model_store.judge.explain import value_at
 from logsentry.model_store.store import ModelStore
 from logsentry.stream.explain_budget import BURST_S
 from logsentry.trainer.generate import generate_events

@@ -85,8 +85,8 @@ def test_an_explicit_offset_range_is_read_from_every_partition(
 ) -> None:  # fmt: skip
     from functools import partial
 
-    from logsentry.stream.ranges import read_range, resolve_ranges
     from logsentry.stream.settings import KafkaSettings
+    from logsentry.stream.tools.ranges import read_range, resolve_ranges
     from logsentry.trainer.sources import TopicShard
 
     def topic_shards(kafka: KafkaSettings, topic: str, offsets: str) -> list[TopicShard]:

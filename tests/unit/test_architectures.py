@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from logsentry.model_store.errors import ConfigError
-from logsentry.model_store.preprocessing import CharTokenizer
+from logsentry.errors import ConfigError
+from logsentry.model_store.model.preprocessing import CharTokenizer
 from logsentry.trainer.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE, get_architecture
 
 REFERENCE_VOCABULARY = "".join(chr(c) for c in range(33, 33 + 62))

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from kafka.errors import KafkaTimeoutError
 
-from logsentry.model_store.errors import StreamError
-from logsentry.stream import connection
+from logsentry.errors import StreamError
+from logsentry.stream.kafka import connection
 from logsentry.stream.settings import KafkaSettings, Secret
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from logsentry.model_store.errors import ConfigError
-from logsentry.model_store.preprocessing import CleanupSpec, value_units
+from logsentry.errors import ConfigError
+from logsentry.model_store.model.preprocessing import CleanupSpec, value_units
 from logsentry.trainer.corpus import (
     BENCHMARK_SITES,
     SITE_ROLES,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logsentry.model_store.errors import DataError, MalformedRow
+from logsentry.errors import DataError, MalformedRow
 from logsentry.trainer.data import format_row, read_labelled_csv, read_labelled_text
 
 GOOD = '|{"method":"get","path":"/a"}|,0\n'

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from logsentry.model_store.decode import REASONS, DecodeLimits
-from logsentry.model_store.errors import CorruptArtifact, InvalidMessage
-from logsentry.model_store.formats import decode_event
+from logsentry.errors import CorruptArtifact, InvalidMessage
+from logsentry.model_store.ingest.decode import REASONS, DecodeLimits
+from logsentry.model_store.ingest.formats import decode_event
 from logsentry.stream.metrics import StreamMetrics
 from logsentry.stream.reload import ModelWatcher
 
@@ -195,7 +195,7 @@ _json_text = st.recursive(
 @given(_json_text, st.integers(min_value=1, max_value=6))
 def test_the_fast_strict_reading_refuses_and_accepts_exactly_what_the_reference_does(text: str, depth: int) -> None:
     # duplicate keys, NaN/Infinity, brackets inside strings and nesting around the limit
-    from logsentry.model_store.decode import parse_json
+    from logsentry.model_store.ingest.decode import parse_json
 
     try:
         expected: object = ("ok", _reference_parse(text, depth))

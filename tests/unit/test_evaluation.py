@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logsentry.model_store.errors import ConfigError, DataError
+from logsentry.errors import ConfigError, DataError
 from logsentry.trainer.evaluation import choose_threshold, evaluate
 
 LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])

@@ -9,13 +9,13 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 
-from logsentry.model_store.explain import MAX_SPANS, explain, field_name, field_path, string_fields, value_at
-from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
-from logsentry.model_store.scoring import Detector
-from logsentry.model_store.verdict import judge
-from logsentry.stream.follow import describe, highlight
+from logsentry.model_store.judge.explain import MAX_SPANS, explain, field_name, field_path, string_fields, value_at
+from logsentry.model_store.judge.verdict import judge
+from logsentry.model_store.model.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
+from logsentry.model_store.model.scoring import Detector
 from logsentry.stream.processor import process_batch
 from logsentry.stream.records import Message
+from logsentry.stream.tools.follow import describe, highlight
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "stream" / "alert.schema.json").read_text())
 
@@ -79,8 +79,8 @@ def test_records_without_string_fields_or_evidence_have_empty_explanations() -> 
 
 def test_a_variant_is_the_cleaned_record_without_the_span() -> None:
     """Variants are built from the record cleaned once around a marker: the same text as cleaning each."""
-    from logsentry.model_store.explain import _Explainer, _Probe, _replaced
-    from logsentry.model_store.preprocessing import clean
+    from logsentry.model_store.judge.explain import _Explainer, _Probe, _replaced
+    from logsentry.model_store.model.preprocessing import clean
 
     record = {"method": "get", "path": "/a/é€", "query": {"q": "x\"y\\z 😀 attack", "n": 3},
               "requestPayload": {"items": [{"n": "attack"}, "<b>\u2028"]}, "headers": {"h": "attack"}}  # fmt: skip

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from logsentry.model_store.errors import ConfigError
-from logsentry.stream.feedback import AlertRef, feedback_key, feedback_value, latest_feedback
+from logsentry.errors import ConfigError
+from logsentry.stream.tools.feedback import AlertRef, feedback_key, feedback_value, latest_feedback
 
 ALERT = {
     "schema": "logsentry.alert/1",

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logsentry.model_store.decode import DecodeLimits
-from logsentry.model_store.errors import ConfigError, InvalidMessage
-from logsentry.model_store.formats import InputFormat, decode_message, input_format
-from logsentry.model_store.preprocessing import CleanupSpec, clean
-from logsentry.model_store.request_log import MODEL_FIELDS, parse_query, split_target
+from logsentry.errors import ConfigError, InvalidMessage
+from logsentry.model_store.ingest.decode import DecodeLimits
+from logsentry.model_store.ingest.formats import InputFormat, decode_message, input_format
+from logsentry.model_store.ingest.request_log import MODEL_FIELDS, parse_query, split_target
+from logsentry.model_store.model.preprocessing import CleanupSpec, clean
 from logsentry.trainer.render import FORMATS, otlp, render
 
 MODEL_VIEW = CleanupSpec(keep_fields=("method", "query", "path", "statusCode", "requestPayload"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from logsentry.model_store.errors import ExportMismatch
+from logsentry.errors import ExportMismatch
 from logsentry.trainer.onnx_export import ATOL, LOGIT_TOLERANCE, compare, logit_differences
 
 

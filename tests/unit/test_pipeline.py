@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logsentry.model_store.errors import ConfigError, DataError, MalformedRow
-from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, clean, observed_fields
-from logsentry.stream.ranges import parse_offsets, since_ms
+from logsentry.errors import ConfigError, DataError, MalformedRow
+from logsentry.model_store.model.preprocessing import CharTokenizer, CleanupSpec, clean, observed_fields
+from logsentry.stream.tools.ranges import parse_offsets, since_ms
 from logsentry.trainer.data import format_row, read_labelled_csv
 from logsentry.trainer.distributed import Role, role_from
 from logsentry.trainer.pipeline import (
@@ -201,7 +201,7 @@ def test_progress_in_a_log_shows_rows_per_second_and_time_left() -> None:
 
 
 def test_a_topic_message_s_label_comes_from_the_flag_the_mapping_the_header_or_is_benign() -> None:
-    from logsentry.stream.ranges import Message
+    from logsentry.stream.tools.ranges import Message
     from logsentry.trainer.sources import TopicShard
 
     event = b'{"method":"get","path":"/a","query":{}}'
@@ -227,8 +227,8 @@ def test_a_topic_message_s_label_comes_from_the_flag_the_mapping_the_header_or_i
 def test_a_loss_that_is_no_longer_finite_stops_training_with_a_clear_error() -> None:
     import keras
 
-    from logsentry.model_store.errors import TrainingDiverged
-    from logsentry.model_store.tensorflow_runtime import tensorflow
+    from logsentry.errors import TrainingDiverged
+    from logsentry.model_store.model.tensorflow_runtime import tensorflow
     from logsentry.trainer.distributed import fit, strategy_for
 
     tf = tensorflow()

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logsentry.model_store.errors import IncompatibleArtifact, InvalidEvent
-from logsentry.model_store.preprocessing import (
+from logsentry.errors import IncompatibleArtifact, InvalidEvent
+from logsentry.model_store.model.preprocessing import (
     PREPROCESSING_VERSION,
     REFERENCE_DROP_FIELDS,
     CharTokenizer,
@@ -283,7 +283,7 @@ def test_encode_events_cleans_then_tokenizes() -> None:
 
 
 def test_a_body_of_many_values_reads_the_first_one_by_one_and_the_rest_as_their_json() -> None:
-    from logsentry.model_store.preprocessing import MAX_VALUES, value_units
+    from logsentry.model_store.model.preprocessing import MAX_VALUES, value_units
 
     items = [{"sku": f"a{i}"} for i in range(3 * MAX_VALUES)]
     items[2 * MAX_VALUES + 5] = {"sku": "' or 1=1--"}

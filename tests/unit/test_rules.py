@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from logsentry.model_store.rules import NO_RULES, RulesError, parse_rules
-from logsentry.model_store.verdict import judge
+from logsentry.model_store.judge.rules import NO_RULES, RulesError, parse_rules
+from logsentry.model_store.judge.verdict import judge
 from logsentry.stream.metrics import StreamMetrics
 from logsentry.stream.processor import process_batch
 from logsentry.stream.records import Message

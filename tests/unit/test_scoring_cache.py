@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from logsentry.errors import InvalidMessage
 from logsentry.model_store.bundled import load_serving_detector
-from logsentry.model_store.errors import InvalidMessage
-from logsentry.model_store.formats.access_log import parse_line
-from logsentry.model_store.scoring import UNIT_CACHE_MAX_CHARS, Detector
+from logsentry.model_store.ingest.formats.access_log import parse_line
+from logsentry.model_store.model.scoring import UNIT_CACHE_MAX_CHARS, Detector
 from logsentry.model_store.store import ModelStore
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logsentry.model_store.errors import CorruptArtifact, IncompatibleArtifact, StoreError
-from logsentry.model_store.scoring import load_detector
+from logsentry.errors import CorruptArtifact, IncompatibleArtifact, StoreError
+from logsentry.model_store.model.scoring import load_detector
 from logsentry.model_store.store import CHECKSUMS_FILE, MANIFEST_FILE, MODEL_FILE, ModelStore, file_sha256
 from tests.conftest import publish, toy_preprocessing
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from logsentry.model_store.errors import ConfigError, PublishError
-from logsentry.model_store.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
+from logsentry.errors import ConfigError, PublishError
+from logsentry.model_store.model.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
 from logsentry.stream.metrics import StreamMetrics
 from logsentry.stream.processor import TopicPartition, process_batch
 from logsentry.stream.records import Message, Outgoing
@@ -294,7 +294,7 @@ def test_a_batch_of_mixed_formats_alerts_per_record_and_counts_formats() -> None
 
 
 def test_a_pinned_input_format_refuses_other_shapes() -> None:
-    from logsentry.model_store.formats import input_format
+    from logsentry.model_store.ingest.formats import input_format
 
     out = process_batch([msg(0, event("attack"))], KeywordScorer(), alert_topic="a", dead_letter_topic="d",
                         input_format=input_format("combined"))  # fmt: skip

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from logsentry.model_store.errors import InvalidEvent
-from logsentry.model_store.preprocessing import (
+from logsentry.errors import InvalidEvent
+from logsentry.model_store.model.preprocessing import (
     UNIT_SEPARATOR,
     CharTokenizer,
     CleanupSpec,
@@ -15,7 +15,7 @@ from logsentry.model_store.preprocessing import (
     decoded_path,
     value_units,
 )
-from logsentry.model_store.scoring import Detector
+from logsentry.model_store.model.scoring import Detector
 
 VALUES = CleanupSpec(units="values")
 

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from logsentry.model_store.preprocessing import CLIENT_FIELDS, CleanupSpec, clean, compact_json
+from logsentry.model_store.model.preprocessing import CLIENT_FIELDS, CleanupSpec, clean, compact_json
 
 COARSE_PARTS = 8
 FINE_WIDTH = 8

@@ -2,7 +2,7 @@
 
 ``logsentry score`` and the stream differ only in where verdicts go (JSON lines; alerts and
 dead letters). Both call :func:`judge`, which decodes each message in the input format
-(:mod:`model_store.formats`), cleans every record with the model's own cleanup and scores
+(:mod:`model_store.ingest.formats`), cleans every record with the model's own cleanup and scores
 all of a batch's records in one :meth:`Detector.score_texts` call.
 """
 
@@ -16,12 +16,12 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from logsentry.model_store.decode import INVALID_EVENT, DecodeLimits
-from logsentry.model_store.errors import InvalidEvent, InvalidMessage
-from logsentry.model_store.explain import Span, explain
-from logsentry.model_store.formats import InputFormat, Record, decode_message
-from logsentry.model_store.preprocessing import clean
-from logsentry.model_store.rules import NO_RULES, Rules
+from logsentry.errors import InvalidEvent, InvalidMessage
+from logsentry.model_store.ingest.decode import INVALID_EVENT, DecodeLimits
+from logsentry.model_store.ingest.formats import InputFormat, Record, decode_message
+from logsentry.model_store.judge.explain import Span, explain
+from logsentry.model_store.judge.rules import NO_RULES, Rules
+from logsentry.model_store.model.preprocessing import clean
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ class RecordVerdict:
     record: Record
     score: float
     flagged: bool  # score >= threshold
-    threshold: float  # the model's, or its route's (model_store/rules.py)
+    threshold: float  # the model's, or its route's (model_store/judge/rules.py)
     suppressed_by: str | None = None  # a suppression rule's name: flagged, but no alert
     explanation: tuple[Span, ...] = ()  # alerts, when asked for: what drove the score
     explanation_skipped: str | None = None  # "budget": an alert left unexplained by the stream's budget
@@ -141,8 +141,8 @@ def judge(
 
     A multi-record message lists its refused records in ``refused`` beside the scored ones;
     a message none of whose records can be scored has ``error`` set. ``rules`` set each
-    record's threshold (per route) and suppressions (:mod:`model_store.rules`). With
-    ``explained``, every alert carries its explanation (:mod:`model_store.explain`), or the
+    record's threshold (per route) and suppressions (:mod:`model_store.judge.rules`). With
+    ``explained``, every alert carries its explanation (:mod:`model_store.judge.explain`), or the
     first ``explain_limit`` alerts do and the others say ``explanation_skipped="budget"``.
     """
     texts: list[str] = []

@@ -15,8 +15,8 @@ whichever batch it is in (each is padded to its own bucket; checked exact in
 ``tests/unit/test_scoring_cache.py``), so the cache changes no score; a new model version is
 a new detector with an empty cache.
 
-The network runs on ONNX Runtime by default (:mod:`model_store.onnx_runtime`), or on Keras
-(:mod:`model_store.tensorflow_runtime`) for a version published before the ONNX export, for one
+The network runs on ONNX Runtime by default (:mod:`model_store.model.onnx_runtime`), or on Keras
+(:mod:`model_store.model.tensorflow_runtime`) for a version published before the ONNX export, for one
 published served by Keras after its export was refused, and when asked for (``--runtime keras``);
 both score alike within the export check's float-noise tolerance (``trainer.onnx_export``).
 """
@@ -33,11 +33,11 @@ from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.errors import CorruptArtifact
+from logsentry.errors import CorruptArtifact
 from logsentry.model_store.manifest import Manifest
-from logsentry.model_store.onnx_runtime import ONNX_FILE, OnnxInference
-from logsentry.model_store.preprocessing import Preprocessing
-from logsentry.model_store.runtimes import DEFAULT_RUNTIME, INFERENCE_THREADS, Inference, Runtime, check_runtime
+from logsentry.model_store.model.onnx_runtime import ONNX_FILE, OnnxInference
+from logsentry.model_store.model.preprocessing import Preprocessing
+from logsentry.model_store.model.runtimes import DEFAULT_RUNTIME, INFERENCE_THREADS, Inference, Runtime, check_runtime
 from logsentry.model_store.store import MODEL_FILE, ModelStore
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ def load_inference(path: Path, manifest: Manifest, runtime: Runtime) -> Inferenc
             raise CorruptArtifact(f"{path.name}: its manifest records an ONNX export but {ONNX_FILE} is missing")
         else:
             log.warning("version=%s predates the ONNX export: running it on Keras", manifest.version)
-    from logsentry.model_store.tensorflow_runtime import KerasInference, load_keras_model
+    from logsentry.model_store.model.tensorflow_runtime import KerasInference, load_keras_model
 
     return KerasInference(
         load_keras_model(path / MODEL_FILE),

@@ -14,7 +14,7 @@ from typing import Final, Literal, Protocol, cast
 
 import numpy as np
 
-from logsentry.model_store.errors import ConfigError, MissingExtra
+from logsentry.errors import ConfigError, MissingExtra
 
 Runtime = Literal["onnx", "keras"]
 RUNTIMES: Final[tuple[Runtime, ...]] = ("onnx", "keras")

@@ -15,8 +15,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from logsentry.model_store.errors import InvalidMessage
-from logsentry.model_store.request_log import INVALID_EVENT, request_log
+from logsentry.errors import InvalidMessage
+from logsentry.model_store.ingest.request_log import INVALID_EVENT, request_log
 
 UNRECOGNIZED_FORMAT = "unrecognized_format"
 

@@ -5,14 +5,14 @@ Pure and strict: a message is usable only if it is non-empty UTF-8 of at most
 of more than ``MAX_NUMBER_CHARS`` characters or beyond a float's range, nested at most
 ``max_depth`` deep). What a message may cost is refused as early as it can be known: its
 size before it is decoded (and a file's over-long line before it is held, see
-:mod:`model_store.lines`), its record count while it is parsed (each ``logRecords`` list is
+:mod:`model_store.ingest.lines`), its record count while it is parsed (each ``logRecords`` list is
 counted as soon as it is read, and parsing stops past ``max_records``). Duplicate keys are refused
 rather than resolved, because two parsers that resolve them differently are a classic way
 to show a detector one request and the application another.
 
 The reason labels below are stable: they appear in dead-letter headers, in metric labels
 and in ``logsentry score`` output. Which *shapes* of message are request logs is decided by
-:mod:`model_store.formats`; what a request log must hold, by :mod:`model_store.request_log`.
+:mod:`model_store.ingest.formats`; what a request log must hold, by :mod:`model_store.ingest.request_log`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.errors import ConfigError, InvalidMessage
+from logsentry.errors import ConfigError, InvalidMessage
 
 EMPTY = "empty"
 TOO_LARGE = "too_large"

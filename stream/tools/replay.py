@@ -16,12 +16,12 @@ from pathlib import Path
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from logsentry.model_store.errors import InvalidMessage, PublishError
-from logsentry.model_store.formats import InputFormat, decode_message
-from logsentry.model_store.lines import allow_csv_fields, read_lines
-from logsentry.stream.connection import check_connection
+from logsentry.errors import InvalidMessage, PublishError
+from logsentry.model_store.ingest.formats import InputFormat, decode_message
+from logsentry.model_store.ingest.lines import allow_csv_fields, read_lines
+from logsentry.stream.kafka.connection import check_connection
+from logsentry.stream.kafka.topics import ensure_topics
 from logsentry.stream.settings import KafkaSettings
-from logsentry.stream.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 

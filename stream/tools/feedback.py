@@ -26,10 +26,10 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
-from logsentry.model_store.errors import ConfigError, StreamError
-from logsentry.stream.connection import check_connection
+from logsentry.errors import ConfigError, StreamError
+from logsentry.stream.kafka.connection import check_connection
+from logsentry.stream.kafka.topics import ensure_topics, read_to_end
 from logsentry.stream.settings import KafkaSettings
-from logsentry.stream.topics import ensure_topics, read_to_end
 
 FEEDBACK_SCHEMA = "logsentry.feedback/1"
 DEFAULT_FEEDBACK_TOPIC = "logsentry-feedback"

@@ -1,6 +1,6 @@
 """The analyst's rules: suppressions and per-route thresholds, read from one YAML file.
 
-Applied after scoring and before alerting (:func:`model_store.verdict.judge`)::
+Applied after scoring and before alerting (:func:`model_store.judge.verdict.judge`)::
 
     suppressions:                       # flagged requests that must not alert
       - name: search-sql-words          # [a-z0-9_.-], unique: the metric label
@@ -37,8 +37,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from logsentry.model_store.errors import ConfigError
-from logsentry.model_store.explain import value_at
+from logsentry.errors import ConfigError
+from logsentry.model_store.judge.explain import value_at
 
 _NAME = re.compile(r"[a-z0-9_.-]{1,64}")
 _SUPPRESSION_KEYS = {"name", "route", "method", "field", "equals", "regex", "expires", "created", "reason", "author"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from logsentry.model_store.errors import InvalidMessage
-from logsentry.model_store.request_log import ABSENT, INVALID_EVENT
+from logsentry.errors import InvalidMessage
+from logsentry.model_store.ingest.request_log import ABSENT, INVALID_EVENT
 
 MISSING: Any = ABSENT
 

@@ -1,6 +1,6 @@
 """TensorFlow and Keras for the trainer and the ``keras`` runtime, imported quietly.
 
-Serving runs on ONNX Runtime (:mod:`model_store.onnx_runtime`) and never imports this module's
+Serving runs on ONNX Runtime (:mod:`model_store.model.onnx_runtime`) and never imports this module's
 dependencies; this is the Keras side (:class:`KerasInference`, :func:`load_keras_model`).
 
 TensorFlow's native libraries write lines such as ``oneDNN custom operations are on`` to
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from logsentry.model_store.errors import CorruptArtifact
-from logsentry.model_store.runtimes import Runtime, require_training_extra
+from logsentry.errors import CorruptArtifact
+from logsentry.model_store.model.runtimes import Runtime, require_training_extra
 
 _show = False
 

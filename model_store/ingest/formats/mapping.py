@@ -26,10 +26,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from logsentry.model_store.errors import ConfigError, InvalidMessage
-from logsentry.model_store.formats import fields as lookup
-from logsentry.model_store.formats.access_log import parse_line, parse_request_line
-from logsentry.model_store.request_log import ABSENT, INVALID_EVENT, request_log
+from logsentry.errors import ConfigError, InvalidMessage
+from logsentry.model_store.ingest import fields as lookup
+from logsentry.model_store.ingest.formats.access_log import parse_line, parse_request_line
+from logsentry.model_store.ingest.request_log import ABSENT, INVALID_EVENT, request_log
 
 
 @dataclass(frozen=True)

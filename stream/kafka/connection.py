@@ -21,7 +21,7 @@ import time
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from logsentry.model_store.errors import ConfigError, StreamError
+from logsentry.errors import ConfigError, StreamError
 from logsentry.stream.settings import KafkaSettings
 
 _API_VERSIONS = 18

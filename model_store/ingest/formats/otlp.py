@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from logsentry.model_store.decode import RECORD_LIST_KEY, TOO_MANY_RECORDS
-from logsentry.model_store.errors import InvalidMessage
-from logsentry.model_store.formats import fields
-from logsentry.model_store.formats.access_log import UNRECOGNIZED_FORMAT, parse_line
-from logsentry.model_store.request_log import INVALID_EVENT, request_log
+from logsentry.errors import InvalidMessage
+from logsentry.model_store.ingest import fields
+from logsentry.model_store.ingest.decode import RECORD_LIST_KEY, TOO_MANY_RECORDS
+from logsentry.model_store.ingest.formats.access_log import UNRECOGNIZED_FORMAT, parse_line
+from logsentry.model_store.ingest.request_log import INVALID_EVENT, request_log
 
 METHOD = ("http.request.method", "http.method")
 URL = ("url.full", "http.url", "http.target")

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from logsentry.model_store.errors import InvalidMessage
-from logsentry.model_store.formats import fields
-from logsentry.model_store.formats.access_log import UNRECOGNIZED_FORMAT, parse_line, parse_request_line
-from logsentry.model_store.request_log import request_log
+from logsentry.errors import InvalidMessage
+from logsentry.model_store.ingest import fields
+from logsentry.model_store.ingest.formats.access_log import UNRECOGNIZED_FORMAT, parse_line, parse_request_line
+from logsentry.model_store.ingest.request_log import request_log
 
 ECS_METHOD = ("http.request.method",)
 ECS_URL = ("url.original", "url.full")

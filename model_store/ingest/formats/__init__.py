@@ -2,8 +2,8 @@
 
 A message (bytes from Kafka, a line of a file) holds zero, one or many request records.
 :func:`decode_message` reads it in one input format and returns each record as a checked
-request log (:mod:`model_store.request_log`), or raises :class:`InvalidMessage` with a stable
-reason (:mod:`model_store.decode`) when the message as a whole is unusable. In a message of
+request log (:mod:`model_store.ingest.request_log`), or raises :class:`InvalidMessage` with a stable
+reason (:mod:`model_store.ingest.decode`) when the message as a whole is unusable. In a message of
 many records (OTLP), a record that is not a request log is returned as its error, beside
 the good ones.
 
@@ -12,7 +12,7 @@ Formats (``--input-format``):
 ``reference``   the reference JSON request log (the shared data's schema), as it is
 ``combined``    an nginx/Apache ``combined`` or ``common`` access-log line, bare or in a JSON
                 envelope's ``message`` field (``common`` is the same reader)
-``ecs``         Elastic Common Schema JSON (:mod:`model_store.formats.json_logs`)
+``ecs``         Elastic Common Schema JSON (:mod:`model_store.ingest.formats.json_logs`)
 ``flat``        flat collector JSON: Vector, Fluent Bit, nginx ``escape=json``
 ``otlp-json``   OpenTelemetry OTLP JSON logs, many records per message (:mod:`...otlp`)
 ``mapping:F``   a JSON object read through the field mapping in file F (:mod:`...mapping`)
@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from logsentry.model_store.decode import (
+from logsentry.errors import ConfigError, InvalidMessage
+from logsentry.model_store.ingest.decode import (
     NOT_OBJECT,
     UNRECOGNIZED_FORMAT,
     DecodeLimits,
@@ -43,9 +44,8 @@ from logsentry.model_store.decode import (
     parse_json,
     parse_json_object,
 )
-from logsentry.model_store.errors import ConfigError, InvalidMessage
-from logsentry.model_store.formats.access_log import parse_line
-from logsentry.model_store.formats.json_logs import (
+from logsentry.model_store.ingest.formats.access_log import parse_line
+from logsentry.model_store.ingest.formats.json_logs import (
     envelope_line,
     from_ecs,
     from_envelope,
@@ -53,9 +53,9 @@ from logsentry.model_store.formats.json_logs import (
     is_ecs,
     looks_flat,
 )
-from logsentry.model_store.formats.mapping import FieldMapping, load_mapping
-from logsentry.model_store.formats.otlp import from_otlp, is_otlp
-from logsentry.model_store.request_log import check_request_log
+from logsentry.model_store.ingest.formats.mapping import FieldMapping, load_mapping
+from logsentry.model_store.ingest.formats.otlp import from_otlp, is_otlp
+from logsentry.model_store.ingest.request_log import check_request_log
 
 AUTO = "auto"
 REFERENCE = "reference"

@@ -10,7 +10,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from logsentry.model_store.errors import StreamError
+from logsentry.errors import StreamError
 from logsentry.stream.settings import KafkaSettings
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from typing import Any, TextIO
 
 from kafka import KafkaConsumer
 
-from logsentry.model_store.explain import value_at
-from logsentry.stream.connection import check_connection
+from logsentry.model_store.judge.explain import value_at
+from logsentry.stream.kafka.connection import check_connection
 from logsentry.stream.settings import KafkaSettings
 
 CONTEXT = 30  # characters shown either side of an explained span

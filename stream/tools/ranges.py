@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from logsentry.model_store.errors import ConfigError, DataError
+from logsentry.errors import ConfigError, DataError
 from logsentry.stream.settings import KafkaSettings
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

@@ -15,8 +15,8 @@ from typing import Final
 
 import numpy as np
 
-from logsentry.model_store.errors import CorruptArtifact
-from logsentry.model_store.runtimes import INFERENCE_THREADS, Runtime
+from logsentry.errors import CorruptArtifact
+from logsentry.model_store.model.runtimes import INFERENCE_THREADS, Runtime
 
 ONNX_FILE: Final = "model.onnx"
 ONNX_CHUNK: Final = 512

@@ -71,7 +71,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from logsentry.model_store.errors import IncompatibleArtifact, InvalidEvent
+from logsentry.errors import IncompatibleArtifact, InvalidEvent
 
 PREPROCESSING_VERSION = 2  # 2: value units (CleanupSpec.units); version 1 artifacts read as "request"
 READABLE_VERSIONS = (1, 2)

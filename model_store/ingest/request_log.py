@@ -13,7 +13,7 @@ A request log is a JSON object in the reference schema. The fields the model can
 
 and, for people and alert keys only (the cleanup drops them): ``timestamp`` and
 ``source.remoteAddress``. A request log must have a ``method`` or a ``path``; the fields
-above, when present, must have those types. Every input format (``model_store.formats``)
+above, when present, must have those types. Every input format (``model_store.ingest.formats``)
 builds its records with :func:`request_log` and every record, whatever its format, passes
 :func:`check_request_log`: training, evaluation, ``score`` and the stream accept and refuse
 exactly the same records.
@@ -26,7 +26,7 @@ import re
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
-from logsentry.model_store.errors import InvalidMessage
+from logsentry.errors import InvalidMessage
 
 INVALID_EVENT = "invalid_event"
 MODEL_FIELDS = ("method", "query", "path", "statusCode", "requestPayload")
