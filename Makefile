@@ -41,7 +41,7 @@ TYPECHECK := .cache/typecheck
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/logsentry
-	ln -s $(CURDIR)/logsentry/*.py $(TYPECHECK)/logsentry/
+	ln -s $(CURDIR)/logsentry/*.py $(CURDIR)/logsentry/commands $(TYPECHECK)/logsentry/
 	for p in model_store stream trainer; do ln -s $(CURDIR)/$$p $(TYPECHECK)/logsentry/$$p; done
 	cd $(TYPECHECK) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p logsentry
 

@@ -59,16 +59,21 @@ class CrsBaseline:
         self.engine = ModSecurity()
         self.engine.set_log_callback(lambda *_: None)
         self.rules = RulesSet()
-        config = "\n".join([
-            "SecRuleEngine DetectionOnly", "SecRequestBodyAccess On", "SecRequestBodyLimit 13107200",
-            # the body processors of ModSecurity's recommended configuration (modsecurity.conf-recommended)
-            'SecRule REQUEST_HEADERS:Content-Type "@rx (?:application(?:/soap\\+|/)|text/)xml" '
-            '"id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"',
-            'SecRule REQUEST_HEADERS:Content-Type "@rx application/json" '
-            '"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"',
-            'SecAction "id:900000,phase:1,pass,nolog,setvar:tx.paranoia_level=1"',
-            f"Include {CRS_SETUP}", *(f"Include {p}" for p in rules),
-        ])  # fmt: skip
+        config = "\n".join(
+            [
+                "SecRuleEngine DetectionOnly",
+                "SecRequestBodyAccess On",
+                "SecRequestBodyLimit 13107200",
+                # the body processors of ModSecurity's recommended configuration (modsecurity.conf-recommended)
+                'SecRule REQUEST_HEADERS:Content-Type "@rx (?:application(?:/soap\\+|/)|text/)xml" '
+                '"id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"',
+                'SecRule REQUEST_HEADERS:Content-Type "@rx application/json" '
+                '"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"',
+                'SecAction "id:900000,phase:1,pass,nolog,setvar:tx.paranoia_level=1"',
+                f"Include {CRS_SETUP}",
+                *(f"Include {p}" for p in rules),
+            ]
+        )
         if self.rules.load(config) < 0:
             raise SystemExit(f"CRS rules did not load: {self.rules.get_parser_error()}")
 

@@ -51,13 +51,18 @@ class Repo:
 
     def show(self, mirror: Path, path: str) -> bytes:
         git = mirror / self.name.replace("/", "+") / "repo"
-        return subprocess.run(["git", "-C", str(git), "show", f"{self.commit}:{path}"], check=True,
-                              capture_output=True).stdout  # fmt: skip
+        return subprocess.run(
+            ["git", "-C", str(git), "show", f"{self.commit}:{path}"], check=True, capture_output=True
+        ).stdout
 
     def tree(self, mirror: Path, under: str) -> list[str]:
         git = mirror / self.name.replace("/", "+") / "repo"
-        out = subprocess.run(["git", "-C", str(git), "ls-tree", "-r", "--name-only", self.commit, under],
-                             check=True, capture_output=True, text=True).stdout  # fmt: skip
+        out = subprocess.run(
+            ["git", "-C", str(git), "ls-tree", "-r", "--name-only", self.commit, under],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         return [line for line in out.splitlines() if line]
 
 
@@ -65,13 +70,18 @@ ELASTIC = Repo("elastic/examples", "6d86454ebb7a850bcd7e80abe86fe683370018a6", "
 HURENCE = Repo("Hurence/logisland", "9866d5ebedbb9820c1fcab7058787b02b343cd48", "Apache-2.0")
 ERDDAP = Repo("callumrollo/erddaplogs", "deab3d35bf56a4810f6d26446d70c158b77e5939", "MIT")
 OPERA = Repo("cosimo/perl5-opengl-earth", "48520c2a02d6074d7907d4ed4f884886ed50cb3c", "Artistic-1.0-Perl OR GPL-1.0+")
-NASA = Repo("Hurence/logisland-quickstarts", "be51ca1c38dd73ce9657b5e534f2771a09e39465",
-            "ITA trace, freely redistributable")  # fmt: skip
+NASA = Repo(
+    "Hurence/logisland-quickstarts", "be51ca1c38dd73ce9657b5e534f2771a09e39465", "ITA trace, freely redistributable"
+)
 LNAV = Repo("tstack/lnav", "bb0005f96c8dc486ee0b9005a4562be0ef61c878", "BSD-2-Clause")
-SECREPO = Repo("theodorosploumis/logging-presentation", "60e2ec36326a8200f65d71c4ed1753c8baa0905d",
-               "CC-BY-4.0 (SecRepo data)")  # fmt: skip
-OPENAPPSEC = Repo("tuannm99/waf-comparison-project-resource", "c88e9c7e999a0aa6d45fa1b32508223b2beb0906",
-                  "Apache-2.0 (open-appsec WAF Comparison Project, legitimate requests dataset)")  # fmt: skip
+SECREPO = Repo(
+    "theodorosploumis/logging-presentation", "60e2ec36326a8200f65d71c4ed1753c8baa0905d", "CC-BY-4.0 (SecRepo data)"
+)
+OPENAPPSEC = Repo(
+    "tuannm99/waf-comparison-project-resource",
+    "c88e9c7e999a0aa6d45fa1b32508223b2beb0906",
+    "Apache-2.0 (open-appsec WAF Comparison Project, legitimate requests dataset)",
+)
 PATT = Repo("swisskyrepo/PayloadsAllTheThings", "f9fa51417886ac11476cb62db2dff21773dc570b", "MIT")
 FUZZDB = Repo("fuzzdb-project/fuzzdb", "5656ab25dc6bb43bae32236fab775658a90d7380", "BSD-3-Clause AND CC-BY-3.0")
 PB_SQLI = Repo("payloadbox/sql-injection-payload-list", "6e55457963a04377b904a93a6a65bb49dfe7bccb", "MIT")
@@ -83,59 +93,118 @@ CRS = Repo("coreruleset/coreruleset", "2cbd1d019cb7c85319ba4d9102a382c9de7a8e53"
 # site name -> (repository, files in order)
 SITES: dict[str, tuple[Repo, tuple[str, ...]]] = {
     "semicomplete": (ELASTIC, ("Common Data Formats/apache_logs/apache_logs",)),
-    "hurence": (HURENCE, tuple(
-        f"logisland-components/logisland-processors/logisland-processor-querymatcher/src/test/resources/documents/"
-        f"accesslogs/access.log.{n}" for n in (5, 48, 49, 51))),
+    "hurence": (
+        HURENCE,
+        tuple(
+            f"logisland-components/logisland-processors/logisland-processor-querymatcher/src/test/resources/documents/"
+            f"accesslogs/access.log.{n}"
+            for n in (5, 48, 49, 51)
+        ),
+    ),
     "erddap": (ERDDAP, tuple(f"example_data/nginx_example_logs/tomcat-access.log.{n}" for n in range(9, 0, -1))),
     "myopera": (OPERA, ("examples/access.log",)),
     "nasa": (NASA, ("data/access.log",)),
     "zanbil": (LNAV, ("test/logfile_shop_access_log.0",)),
     "secrepo": (SECREPO, ("examples/access.log",)),
-}  # fmt: skip
+}
 
 # payload lists: (repository, path, family); ``source`` is the collection
 PATT_LISTS = [
-    *((f"SQL Injection/Intruder/{n}", "sqli") for n in (
-        "Auth_Bypass.txt", "Auth_Bypass2.txt", "Generic_ErrorBased.txt", "Generic_TimeBased.txt",
-        "Generic_UnionSelect.txt", "Generic_Fuzz.txt", "SQL-Injection", "SQLi_Polyglots.txt")),
-    *((f"XSS Injection/Intruders/{n}", "xss") for n in (
-        "IntrudersXSS.txt", "xss_alert.txt", "MarioXSSVectors.txt", "XSSDetection.txt", "JHADDIX_XSS.txt",
-        "BRUTELOGIC-XSS-STRINGS.txt", "BRUTELOGIC-XSS-JS.txt", "RSNAKE_XSS.txt", "xss_payloads_quick.txt",
-        "XSS_Polyglots.txt", "xss_swf_fuzz.txt")),
+    *(
+        (f"SQL Injection/Intruder/{n}", "sqli")
+        for n in (
+            "Auth_Bypass.txt",
+            "Auth_Bypass2.txt",
+            "Generic_ErrorBased.txt",
+            "Generic_TimeBased.txt",
+            "Generic_UnionSelect.txt",
+            "Generic_Fuzz.txt",
+            "SQL-Injection",
+            "SQLi_Polyglots.txt",
+        )
+    ),
+    *(
+        (f"XSS Injection/Intruders/{n}", "xss")
+        for n in (
+            "IntrudersXSS.txt",
+            "xss_alert.txt",
+            "MarioXSSVectors.txt",
+            "XSSDetection.txt",
+            "JHADDIX_XSS.txt",
+            "BRUTELOGIC-XSS-STRINGS.txt",
+            "BRUTELOGIC-XSS-JS.txt",
+            "RSNAKE_XSS.txt",
+            "xss_payloads_quick.txt",
+            "XSS_Polyglots.txt",
+            "xss_swf_fuzz.txt",
+        )
+    ),
     *((f"Command Injection/Intruder/{n}", "cmdi") for n in ("command_exec.txt", "command-execution-unix.txt")),
-    *((f"Directory Traversal/Intruder/{n}", "traversal") for n in (
-        "dotdotpwn.txt", "deep_traversal.txt", "traversals-8-deep-exotic-encoding.txt", "directory_traversal.txt")),
-    *((f"File Inclusion/Intruders/{n}", "traversal") for n in (
-        "Traversal.txt", "JHADDIX_LFI.txt", "dot-slash-PathTraversal_and_LFI_pairing.txt", "php-filter-iconv.txt",
-        "LFI-FD-check.txt", "simple-check.txt")),
+    *(
+        (f"Directory Traversal/Intruder/{n}", "traversal")
+        for n in (
+            "dotdotpwn.txt",
+            "deep_traversal.txt",
+            "traversals-8-deep-exotic-encoding.txt",
+            "directory_traversal.txt",
+        )
+    ),
+    *(
+        (f"File Inclusion/Intruders/{n}", "traversal")
+        for n in (
+            "Traversal.txt",
+            "JHADDIX_LFI.txt",
+            "dot-slash-PathTraversal_and_LFI_pairing.txt",
+            "php-filter-iconv.txt",
+            "LFI-FD-check.txt",
+            "simple-check.txt",
+        )
+    ),
     ("Server Side Template Injection/Intruder/ssti.fuzz", "ssti"),
     *((f"XXE Injection/Intruders/{n}", "xxe") for n in ("XXE_Fuzzing.txt", "xml-attacks.txt")),
     *((f"LDAP Injection/Intruder/{n}", "ldap") for n in ("LDAP_FUZZ.txt", "LDAP_FUZZ_SMALL.txt")),
     *((f"NoSQL Injection/Intruder/{n}", "nosql") for n in ("NoSQL.txt", "MongoDB.txt")),
     ("CRLF Injection/Files/crlfinjection.txt", "crlf"),
-]  # fmt: skip
+]
 FUZZDB_LISTS = [
-    *((f"attack/sql-injection/{n}", "sqli") for n in (
-        "detect/xplatform.txt", "detect/oracle.txt", "detect/GenericBlind.txt", "detect/MSSQL.txt",
-        "detect/MSSQL_blind.txt", "detect/MySQL.txt", "detect/MySQL_MSSQL.txt")),
+    *(
+        (f"attack/sql-injection/{n}", "sqli")
+        for n in (
+            "detect/xplatform.txt",
+            "detect/oracle.txt",
+            "detect/GenericBlind.txt",
+            "detect/MSSQL.txt",
+            "detect/MSSQL_blind.txt",
+            "detect/MySQL.txt",
+            "detect/MySQL_MSSQL.txt",
+        )
+    ),
     *((f"attack/xss/{n}", "xss") for n in ("xss-other.txt", "xss-rsnake.txt", "XSSPolyglot.txt", "xss-uri.txt")),
     *((f"attack/os-cmd-execution/{n}", "cmdi") for n in ("command-execution-unix.txt", "OSCommandInject.Windows.txt")),
     ("attack/lfi/JHADDIX_LFI.txt", "traversal"),
-    *((f"attack/path-traversal/{n}", "traversal") for n in (
-        "traversals-8-deep-exotic-encoding.txt", "path-traversal-windows.txt")),
+    *(
+        (f"attack/path-traversal/{n}", "traversal")
+        for n in ("traversals-8-deep-exotic-encoding.txt", "path-traversal-windows.txt")
+    ),
     ("attack/rfi/rfi.txt", "rfi"),
     ("attack/ldap/ldap-injection.txt", "ldap"),
     ("attack/xpath/xpath-injection.txt", "xpath"),
     ("attack/no-sql-injection/mongodb.txt", "nosql"),
     ("attack/xml/xml-attacks.txt", "xxe"),
     ("attack/http-protocol/crlf-injection.txt", "crlf"),
-]  # fmt: skip
+]
 
 # the CRS rule files' families (only request-side attack rules; their tests' requests)
 CRS_FAMILIES = {
-    "930": "traversal", "931": "rfi", "932": "cmdi", "933": "php", "934": "generic", "941": "xss", "942": "sqli",
+    "930": "traversal",
+    "931": "rfi",
+    "932": "cmdi",
+    "933": "php",
+    "934": "generic",
+    "941": "xss",
+    "942": "sqli",
     "944": "java",
-}  # fmt: skip
+}
 CRS_DEFAULT_HEADERS = {
     *("host", "user-agent", "accept", "content-type", "content-length", "connection", "accept-encoding"),
     *("accept-language", "accept-charset", "keep-alive", "proxy-connection"),
@@ -173,8 +242,14 @@ def build_sites(mirror: Path, out: Path) -> dict[str, Any]:
             kept.append(f"10.{k >> 16 & 255}.{k >> 8 & 255}.{k & 255}{match[2]}")
         with gzip.GzipFile(out / "sites" / f"{site}.log.gz", "wb", compresslevel=9, mtime=0) as handle:
             handle.write(("\n".join(kept) + "\n").encode())
-        report[site] = {"repository": repo.name, "commit": repo.commit, "licence": repo.licence,
-                        "files": list(paths), "lines": len(kept), "clients": len(pseudonyms)}  # fmt: skip
+        report[site] = {
+            "repository": repo.name,
+            "commit": repo.commit,
+            "licence": repo.licence,
+            "files": list(paths),
+            "lines": len(kept),
+            "clients": len(pseudonyms),
+        }
         print(f"site {site}: {len(kept)} lines, {len(pseudonyms)} clients", file=sys.stderr)
     return report
 
@@ -201,9 +276,14 @@ def build_captures(mirror: Path, out: Path) -> dict[str, Any]:
             body = request.get("data") or ""
             if not isinstance(body, str) or len(body) > BODY_CAP:
                 continue
-            row = {"site": site, "method": str(request.get("method", "GET")), "host": str(headers.get("host", "")),
-                   "target": str(request.get("url", "")), "content_type": str(headers.get("content-type", "")),
-                   "body": body}  # fmt: skip
+            row = {
+                "site": site,
+                "method": str(request.get("method", "GET")),
+                "host": str(headers.get("host", "")),
+                "target": str(request.get("url", "")),
+                "content_type": str(headers.get("content-type", "")),
+                "body": body,
+            }
             key = (row["method"], row["host"], row["target"], body)
             if not row["target"].startswith("/") or key in seen:
                 continue
@@ -218,8 +298,13 @@ def build_captures(mirror: Path, out: Path) -> dict[str, Any]:
         rows += chosen
     _write_jsonl(out / "captures.jsonl.gz", rows)
     print(f"captures: {len(rows)} requests of {len(by_site)} sites", file=sys.stderr)
-    return {"repository": OPENAPPSEC.name, "commit": OPENAPPSEC.commit, "licence": OPENAPPSEC.licence,
-            "sites": len(by_site), "requests": len(rows)}  # fmt: skip
+    return {
+        "repository": OPENAPPSEC.name,
+        "commit": OPENAPPSEC.commit,
+        "licence": OPENAPPSEC.licence,
+        "sites": len(by_site),
+        "requests": len(rows),
+    }
 
 
 def _payload_lines(raw: bytes) -> list[str]:
@@ -268,8 +353,12 @@ def build_payloads(mirror: Path, out: Path) -> dict[str, Any]:
         add("fuzzdb", path, family, _payload_lines(FUZZDB.show(mirror, path)), TRAVERSAL_LIST_CAP)
     for path in PB_SQLI.tree(mirror, "Intruder"):
         add("payloadbox", path, "sqli", _payload_lines(PB_SQLI.show(mirror, path)))
-    add("payloadbox", "Intruder/xss-payload-list.txt", "xss",
-        _payload_lines(PB_XSS.show(mirror, "Intruder/xss-payload-list.txt")))  # fmt: skip
+    add(
+        "payloadbox",
+        "Intruder/xss-payload-list.txt",
+        "xss",
+        _payload_lines(PB_XSS.show(mirror, "Intruder/xss-payload-list.txt")),
+    )
     commands = [c for c in _code_blocks(PB_CMDI.show(mirror, "README.md").decode()) if not c.startswith("git ")]
     add("payloadbox", "command-injection README.md", "cmdi", commands)
     inclusions = [c for c in _code_blocks(PB_LFI.show(mirror, "README.md").decode()) if "<?" not in c]
@@ -330,18 +419,29 @@ def build_crs(mirror: Path, out: Path) -> dict[str, Any]:
                 skipped["other rule"] += 1
                 continue
             data = given.get("data")
-            rows.append({
-                "rule": rule, "paranoia_level": levels.get(rule), "family": CRS_FAMILIES[match[1]],
-                "test": f"{rule}-{test.get('test_id')}", "description": str(test.get("desc", "")),
-                "method": str(given.get("method", "GET")), "target": str(given["uri"]),
-                "content_type": headers.get("content-type", ""),
-                "body": "\n".join(data) if isinstance(data, list) else str(data) if data is not None else "",
-                "expect": expect,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "rule": rule,
+                    "paranoia_level": levels.get(rule),
+                    "family": CRS_FAMILIES[match[1]],
+                    "test": f"{rule}-{test.get('test_id')}",
+                    "description": str(test.get("desc", "")),
+                    "method": str(given.get("method", "GET")),
+                    "target": str(given["uri"]),
+                    "content_type": headers.get("content-type", ""),
+                    "body": "\n".join(data) if isinstance(data, list) else str(data) if data is not None else "",
+                    "expect": expect,
+                }
+            )
     _write_jsonl(out / "crs.jsonl.gz", rows)
     print(f"crs: {len(rows)} tests kept; skipped {dict(skipped)}", file=sys.stderr)
-    return {"repository": CRS.name, "commit": CRS.commit, "licence": CRS.licence, "tests": len(rows),
-            "skipped": dict(skipped)}  # fmt: skip
+    return {
+        "repository": CRS.name,
+        "commit": CRS.commit,
+        "licence": CRS.licence,
+        "tests": len(rows),
+        "skipped": dict(skipped),
+    }
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -61,8 +61,23 @@ def mean_spread(values: list[float], digits: int = 4) -> str:
 
 def train_default(data: Path, store: Path, *extra: str) -> Path:
     """Train the default recipe on ``data`` into ``store`` with the real CLI; return the store."""
-    subprocess.run([sys.executable, "-m", "logsentry", "train", "--data", str(data), "--store", str(store),
-                    "--keras-verbose", "0", *extra], check=True, cwd=ROOT)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "logsentry",
+            "train",
+            "--data",
+            str(data),
+            "--store",
+            str(store),
+            "--keras-verbose",
+            "0",
+            *extra,
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     return store
 
 
@@ -70,8 +85,20 @@ def train_default(data: Path, store: Path, *extra: str) -> Path:
 def local_broker(work: Path) -> Iterator[str]:
     """The project's local broker (``deploy/kafka/kafka-local``) on free ports for the block: its bootstrap address."""
     port = free_port()
-    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(free_port()),
-                    "--dir", str(work / "kafka")], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            str(KAFKA_LOCAL),
+            "start",
+            "--port",
+            str(port),
+            "--controller-port",
+            str(free_port()),
+            "--dir",
+            str(work / "kafka"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"127.0.0.1:{port}"
     finally:
@@ -83,9 +110,22 @@ def local_cluster(work: Path, brokers: int = 3) -> Iterator[str]:
     """``kafka-local``'s cluster (``--brokers 3``: three brokers, one controller) on free ports
     for the block: its bootstrap addresses."""
     ports = [free_port() for _ in range(brokers)]
-    subprocess.run([str(KAFKA_LOCAL), "start", "--brokers", str(brokers), "--port", ",".join(map(str, ports)),
-                    "--controller-port", str(free_port()), "--dir", str(work / "cluster")],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            str(KAFKA_LOCAL),
+            "start",
+            "--brokers",
+            str(brokers),
+            "--port",
+            ",".join(map(str, ports)),
+            "--controller-port",
+            str(free_port()),
+            "--dir",
+            str(work / "cluster"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield ",".join(f"127.0.0.1:{port}" for port in ports)
     finally:

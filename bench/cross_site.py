@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 
 from bench.common import machine, mean_spread, train_default, write_results  # noqa: E402
 from bench.heldout import HELD_OUT, HELD_OUT_SITES  # noqa: E402
-from logsentry.model_store.model.scoring import load_detector  # noqa: E402
+from logsentry.model_store.serving import load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 from logsentry.trainer.evaluation import tpr_at_fprs  # noqa: E402
@@ -63,8 +63,11 @@ def figures(detector: Any, events: list[dict[str, Any]], labels: np.ndarray) -> 
 
 
 def site_set(sites: tuple[int, ...], rows_per_site: int) -> tuple[list[dict[str, Any]], np.ndarray]:
-    rows = [r for site in sites for r in site_traffic([site], rows_per_site, seed=site, attack_share=0.3,
-                                                       vocabulary=HELD_OUT)]  # fmt: skip
+    rows = [
+        r
+        for site in sites
+        for r in site_traffic([site], rows_per_site, seed=site, attack_share=0.3, vocabulary=HELD_OUT)
+    ]
     return [e for e, _, _ in rows], np.asarray([y for _, y, _ in rows])
 
 
@@ -101,9 +104,16 @@ def main() -> int:
                 detector = load_detector(ModelStore(store))
                 per_set = {label: figures(detector, *data) for label, data in sets.items()}
                 test = ModelStore(store).manifest().evaluation["test"]
-                results["runs"].append({"augment": augment, "seed": seed, "threshold": detector.threshold,
-                                        "train_seconds": round(seconds, 1), "shared_test_accuracy": test["accuracy"],
-                                        "sets": per_set})  # fmt: skip
+                results["runs"].append(
+                    {
+                        "augment": augment,
+                        "seed": seed,
+                        "threshold": detector.threshold,
+                        "train_seconds": round(seconds, 1),
+                        "shared_test_accuracy": test["accuracy"],
+                        "sets": per_set,
+                    }
+                )
                 print(f"augment {augment} seed {seed}: threshold {detector.threshold:.4f}, {seconds:.0f} s", flush=True)
 
     lines = [f"machine: {results['machine']}; seeds {seeds}"]

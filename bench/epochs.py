@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import machine, write_results  # noqa: E402
 from bench.cross_site import site_set  # noqa: E402
 from bench.heldout import HELD_OUT_SITES  # noqa: E402
-from logsentry.model_store.model.scoring import load_detector  # noqa: E402
+from logsentry.model_store.serving import load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.trainer.evaluation import tpr_at_fprs  # noqa: E402
 from logsentry.trainer.settings import TrainSettings  # noqa: E402
@@ -58,9 +58,12 @@ def main() -> int:
                 "validation_sites_tpr_at_fpr": tpr_at_fprs(labels, scores),
             }
             print(epochs, results["runs"][str(epochs)], flush=True)
-    lines = [f"machine: {results['machine']}",
-             "| epochs | training s | validation TPR at FPR 0.1 % | validation sites: benign flagged "
-             "| attacks detected | TPR at FPR 0.1 % |", "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"machine: {results['machine']}",
+        "| epochs | training s | validation TPR at FPR 0.1 % | validation sites: benign flagged "
+        "| attacks detected | TPR at FPR 0.1 % |",
+        "|---|---|---|---|---|---|",
+    ]
     for epochs, r in results["runs"].items():
         lines.append(
             f"| {epochs} | {r['train_seconds']:.0f} | {r['validation_tpr_at_fpr']['0.001']:.4f} | "

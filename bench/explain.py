@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 from bench.common import local_broker, machine, write_results  # noqa: E402
 from bench.scoring import SHARED, _produce, drain, latency, with_share  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
-from logsentry.model_store.model.scoring import load_detector  # noqa: E402
+from logsentry.model_store.serving import load_detector  # noqa: E402
 from logsentry.stream.processor import process_batch  # noqa: E402
 from logsentry.stream.records import Message  # noqa: E402
 from logsentry.stream.tools.replay import read_values  # noqa: E402
@@ -77,8 +77,10 @@ def core(values: list[bytes], repeats: int) -> dict[str, Any]:
         explained = repeat % 2 == 0
         detector.rows = 0
         started = time.perf_counter()
-        alerts = sum(len(process_batch(b, detector, alert_topic="a", dead_letter_topic="d",
-                                       explained=explained).alerts) for b in batches)  # fmt: skip
+        alerts = sum(
+            len(process_batch(b, detector, alert_topic="a", dead_letter_topic="d", explained=explained).alerts)
+            for b in batches
+        )
         seconds["explained" if explained else "not explained"].append(time.perf_counter() - started)
         if explained:
             flagged, rows = alerts, detector.rows
@@ -120,8 +122,10 @@ def stream(values: list[bytes], labels: np.ndarray, args: argparse.Namespace, wo
                     runs[name].append(rate)
                     skipped[name].append(result["explanations_skipped"] / max(1.0, flagged))
                     flagged_share = flagged / len(backlog)
-                    print(f"share {share:g} {name}: {rate:,.0f} events/s, {skipped[name][-1]:.0%} of alerts "
-                          "unexplained", flush=True)  # fmt: skip
+                    print(
+                        f"share {share:g} {name}: {rate:,.0f} events/s, {skipped[name][-1]:.0%} of alerts unexplained",
+                        flush=True,
+                    )
             rates = {name: statistics.median(r) for name, r in runs.items()}
             out[f"{share:g}"] = {
                 "attack_share": share,
@@ -170,10 +174,13 @@ def main() -> int:
 
 
 def table(results: dict[str, Any]) -> list[str]:
-    lines = [f"machine: {results['machine']}", "",
-             "| attack share | flagged | core µs/event, every alert explained / none | extra rows per alert "
-             "| stream events/s: budget / every alert / none | budget ÷ none | alerts unexplained (budget) |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"machine: {results['machine']}",
+        "",
+        "| attack share | flagged | core µs/event, every alert explained / none | extra rows per alert "
+        "| stream events/s: budget / every alert / none | budget ÷ none | alerts unexplained (budget) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for share, s in results["stream"].items():
         if share == "live":
             continue
@@ -188,9 +195,13 @@ def table(results: dict[str, Any]) -> list[str]:
     live = results["stream"].get("live")
     if live:
         rate = next(iter(live["runs"].values()))["rate_events_per_s"]
-        lines += ["", f"live: {rate:,.0f} events/s, {live['attack_share']:.0%} attacks", "",
-                  "| configuration | alerts | p50 s | p99 s | lag back to 0 after the producer stopped, s |",
-                  "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            f"live: {rate:,.0f} events/s, {live['attack_share']:.0%} attacks",
+            "",
+            "| configuration | alerts | p50 s | p99 s | lag back to 0 after the producer stopped, s |",
+            "|---|---|---|---|---|",
+        ]
         for name, run in live["runs"].items():
             lines.append(
                 f"| {name} | {run['alerts']:,} | {run['p50_s']:.2f} | {run['p99_s']:.2f} "

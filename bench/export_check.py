@@ -53,8 +53,14 @@ def run(data: Path, architecture: str, seed: int, work: Path) -> dict[str, Any]:
         manifest = store.held_manifest(store.held()[0])
     else:  # training itself failed (for instance diverged): recorded, the other runs go on
         error = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"architecture": architecture, "seed": seed, "published": False, "trained": False,
-                "seconds": round(seconds, 1), "error": error}  # fmt: skip
+        return {
+            "architecture": architecture,
+            "seed": seed,
+            "published": False,
+            "trained": False,
+            "seconds": round(seconds, 1),
+            "error": error,
+        }
     onnx = dict(manifest.onnx or {})
     return {
         "architecture": architecture,

@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 from bench.common import KAFKA_LOCAL, free_port, machine, metric, train_default, write_results  # noqa: E402
 from logsentry.model_store.ingest.formats import input_format  # noqa: E402
 from logsentry.model_store.judge.verdict import judge  # noqa: E402
-from logsentry.model_store.model.scoring import load_detector  # noqa: E402
+from logsentry.model_store.serving import load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 from logsentry.trainer.evaluation import evaluate  # noqa: E402
@@ -77,8 +77,15 @@ def accuracy_and_decode(store: Path, events_csv: Path) -> dict[str, Any]:
     _scores(detector, rendered["reference"], "reference")  # warm up: trace every bucket width once
     results: dict[str, Any] = {"events": len(events), "threshold": detector.threshold, "repeats": 2}
     decode: dict[str, float] = {}
-    for fmt, mode in (("reference", "reference"), ("reference", "auto"), ("combined", "combined"),
-                      ("combined", "auto"), ("ecs", "ecs"), ("flat", "flat"), ("otlp-json", "otlp-json")):  # fmt: skip
+    for fmt, mode in (
+        ("reference", "reference"),
+        ("reference", "auto"),
+        ("combined", "combined"),
+        ("combined", "auto"),
+        ("ecs", "ecs"),
+        ("flat", "flat"),
+        ("otlp-json", "otlp-json"),
+    ):
         runs = [_scores(detector, rendered[fmt], mode) for _ in range(2)]  # best of two: less noise
         scores, seconds = runs[0][0], min(r[1] for r in runs)
         assert len(scores) == len(events), (fmt, mode, len(scores))
@@ -102,8 +109,20 @@ def stream_throughput(store: Path, events_csv: Path, n_events: int) -> dict[str,
     work = Path(tempfile.mkdtemp(prefix="logsentry-bench-formats-"))
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
-    subprocess.run([str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(free_port()),
-                    "--dir", str(work / "kafka")], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            str(KAFKA_LOCAL),
+            "start",
+            "--port",
+            str(port),
+            "--controller-port",
+            str(free_port()),
+            "--dir",
+            str(work / "kafka"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     stream = None
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap)
@@ -117,17 +136,41 @@ def stream_throughput(store: Path, events_csv: Path, n_events: int) -> dict[str,
         producer.close()
         out: dict[str, float] = {}
         # the reference run comes first and last: the first run of a fresh broker is slower
-        runs = (("reference", "reference", 1), ("combined", "combined", 1), ("combined", "auto", 1),
-                ("reference", "auto", 1), ("reference", "reference", 2))  # fmt: skip
+        runs = (
+            ("reference", "reference", 1),
+            ("combined", "combined", 1),
+            ("combined", "auto", 1),
+            ("reference", "auto", 1),
+            ("reference", "reference", 2),
+        )
         for topic_fmt, mode, attempt in runs:
             metrics_port = free_port()
             group = f"g-{topic_fmt}-{mode}-{attempt}"
             stream = subprocess.Popen(
-                [sys.executable, "-m", "logsentry", "stream", "--bootstrap-servers", bootstrap,
-                 "--topics", f"bench-{topic_fmt}", "--group-id", group, "--store", str(store),
-                 "--metrics-port", str(metrics_port), "--alert-topic", f"alerts-{group}", "--input-format", mode],
-                stdout=subprocess.DEVNULL, stderr=(work / f"{group}.log").open("w"), cwd=ROOT,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "logsentry",
+                    "stream",
+                    "--bootstrap-servers",
+                    bootstrap,
+                    "--topics",
+                    f"bench-{topic_fmt}",
+                    "--group-id",
+                    group,
+                    "--store",
+                    str(store),
+                    "--metrics-port",
+                    str(metrics_port),
+                    "--alert-topic",
+                    f"alerts-{group}",
+                    "--input-format",
+                    mode,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=(work / f"{group}.log").open("w"),
+                cwd=ROOT,
+            )
             while True:
                 try:
                     if metric(metrics_port, "logsentry_events_consumed_total") >= 1:
@@ -177,13 +220,16 @@ def main() -> int:
         f"machine: {results['machine']}",
         "| holdout rendered as | accuracy | ROC AUC | attacks detected | benign flagged |",
         "|---|---|---|---|---|",
-        *(f"| {name} | {r['accuracy']:.4f} | {r['roc_auc']:.4f} | {r['attacks_detected']:.4f} | "
-          f"{r['benign_flagged']:.4f} |" for name, r in (("reference JSON", ref), ("combined line (no body)", comb))),
+        *(
+            f"| {name} | {r['accuracy']:.4f} | {r['roc_auc']:.4f} | {r['attacks_detected']:.4f} | "
+            f"{r['benign_flagged']:.4f} |"
+            for name, r in (("reference JSON", ref), ("combined line (no body)", comb))
+        ),
         f"attacks with a body: {results['attacks_with_a_body']:.1%}; benign with a body: "
         f"{results['benign_with_a_body']:.1%}",
         "| decode + score | events/s | vs reference |",
         "|---|---|---|",
-    ]  # fmt: skip
+    ]
     base = results["decode_and_score_events_per_s"]["reference as reference"]
     lines += [f"| {k} | {v:,.0f} | {v / base:.2f} |" for k, v in results["decode_and_score_events_per_s"].items()]
     if "stream_events_per_s" in results:

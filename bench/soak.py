@@ -60,7 +60,7 @@ def main() -> int:
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
     from kafka.admin import NewTopic
 
-    from logsentry.model_store.model.scoring import load_detector
+    from logsentry.model_store.serving import load_detector
     from logsentry.model_store.store import ModelStore
     from logsentry.trainer.generate import generate_events, write_csv
     from logsentry.trainer.settings import TrainSettings
@@ -93,10 +93,26 @@ def main() -> int:
 
     def start_stream() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "logsentry", "stream", "--bootstrap-servers", bootstrap, "--topics", "requests",
-             "--store", str(store), "--metrics-port", str(metrics_port), "--reload-interval-s", "2"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "logsentry",
+                "stream",
+                "--bootstrap-servers",
+                bootstrap,
+                "--topics",
+                "requests",
+                "--store",
+                str(store),
+                "--metrics-port",
+                str(metrics_port),
+                "--reload-interval-s",
+                "2",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
 
     total = int(duration * args.rate)
     values = [
@@ -105,8 +121,14 @@ def main() -> int:
     sent: list[tuple[bytes, int, int]] = []  # value, partition, offset
 
     def producer() -> None:
-        p = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=1000, delivery_timeout_ms=300_000,
-                          request_timeout_ms=20_000, max_block_ms=300_000)  # fmt: skip
+        p = KafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            retries=1000,
+            delivery_timeout_ms=300_000,
+            request_timeout_ms=20_000,
+            max_block_ms=300_000,
+        )
         started = time.monotonic()
         futures = []
         for i, value in enumerate(values):
@@ -160,8 +182,9 @@ def main() -> int:
     detector = load_detector(ModelStore(store))
     scores = detector.score_events([json.loads(v) for v, _, _ in sent])
     expected = {(p, o) for (_, p, o), s in zip(sent, scores, strict=True) if s >= detector.threshold}
-    reader = KafkaConsumer("logsentry-alerts", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                           consumer_timeout_ms=10_000)  # fmt: skip
+    reader = KafkaConsumer(
+        "logsentry-alerts", bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=10_000
+    )
     seen: dict[tuple[int, int], int] = {}
     latencies = []
     versions: set[str] = set()

@@ -138,8 +138,15 @@ def compare(args: argparse.Namespace) -> None:
         for name, fn in (("in_memory", in_memory), ("streaming", streaming)):
             runs[name].append(child(fn.__name__, args.data, seed))
             print(name, seed, json.dumps(runs[name][-1]), flush=True)
-    keys = ("epoch_rows_per_s", "fit_seconds", "prepare_seconds", "total_seconds", "test_accuracy", "test_f1",
-            "test_roc_auc")  # fmt: skip
+    keys = (
+        "epoch_rows_per_s",
+        "fit_seconds",
+        "prepare_seconds",
+        "total_seconds",
+        "test_accuracy",
+        "test_f1",
+        "test_roc_auc",
+    )
     table = [f"{'':<18}{'in memory':>22}{'streaming':>22}"]
     for key in keys:
         digits = 1 if "seconds" in key or "per_s" in key else 4
@@ -160,8 +167,9 @@ def child(function: str, *args: Any, preexec: Any = None) -> Any:
     )
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     argv = json.dumps([str(a) if isinstance(a, Path) else a for a in args])
-    done = subprocess.run([sys.executable, "-c", code, argv], capture_output=True, text=True, check=False, env=env,
-                          preexec_fn=preexec)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code, argv], capture_output=True, text=True, check=False, env=env, preexec_fn=preexec
+    )
     if done.returncode:
         return {"failed": done.returncode, "stderr": done.stderr[-500:]}  # memory: the point that died says so
     line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
@@ -302,8 +310,9 @@ def step_time(data: str, batch: int) -> float:
     from logsentry.trainer.training import train
 
     with tempfile.TemporaryDirectory() as scratch:
-        result = train(TrainSettings(data=(Path(data),), store=Path(scratch), epochs=2, batch_size=batch, augment=0,
-                                     verbose=0))  # fmt: skip
+        result = train(
+            TrainSettings(data=(Path(data),), store=Path(scratch), epochs=2, batch_size=batch, augment=0, verbose=0)
+        )
     assert result.manifest is not None
     pipeline = result.manifest.extra["pipeline"]
     return float(pipeline["seconds"]["epochs"][1] / pipeline["steps_per_epoch"] * 1000)
@@ -316,8 +325,24 @@ def workers(args: argparse.Namespace) -> None:
     results: dict[str, Any] = {"machine": machine(), "data": args.data.name, "epochs": 2}
     for count in (1, 2):
         with tempfile.TemporaryDirectory() as scratch:
-            command = [sys.executable, "-m", "logsentry", "train", "--data", str(args.data), "--store", scratch,
-                       "--epochs", "2", "--augment", "0", "--keras-verbose", "0", "--workers", str(count)]  # fmt: skip
+            command = [
+                sys.executable,
+                "-m",
+                "logsentry",
+                "train",
+                "--data",
+                str(args.data),
+                "--store",
+                scratch,
+                "--epochs",
+                "2",
+                "--augment",
+                "0",
+                "--keras-verbose",
+                "0",
+                "--workers",
+                str(count),
+            ]
             started = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True)
             wall = time.perf_counter() - started
@@ -339,10 +364,16 @@ def workers(args: argparse.Namespace) -> None:
     reduced = []
     procs = []
     for index in (0, 1):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(
-            {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}))  # fmt: skip
-        procs.append(subprocess.Popen([sys.executable, "-c", ALLREDUCE, str(parameters)], env=env,
-                                      stdout=subprocess.PIPE, text=True))  # fmt: skip
+        env = dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="3",
+            TF_CONFIG=json.dumps({"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}),
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", ALLREDUCE, str(parameters)], env=env, stdout=subprocess.PIPE, text=True
+            )
+        )
     for proc in procs:
         out, _ = proc.communicate(timeout=600)
         reduced.append(json.loads(next(li for li in out.splitlines() if li.startswith("RESULT "))[7:]))

@@ -90,8 +90,9 @@ def run(values: list[bytes], cache_size: int, batch: int) -> dict[str, Any]:
     scores = []
     started = time.perf_counter()
     for at in range(0, len(messages), batch):
-        out = process_batch(messages[at : at + batch], detector, alert_topic="a", dead_letter_topic="d",
-                            explained=False)  # fmt: skip
+        out = process_batch(
+            messages[at : at + batch], detector, alert_topic="a", dead_letter_topic="d", explained=False
+        )
         scores.append(out.scores)
     seconds = time.perf_counter() - started
     return {
@@ -128,8 +129,13 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "unit_cache.json")
     args = parser.parse_args()
 
-    results: dict[str, Any] = {"machine": machine(), "batch": args.batch, "repeats": args.repeats,
-                               "cache_size": UNIT_CACHE_SIZE, "sets": {}}  # fmt: skip
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "batch": args.batch,
+        "repeats": args.repeats,
+        "cache_size": UNIT_CACHE_SIZE,
+        "sets": {},
+    }
     for path in sorted(SITES.glob("*.log.gz")):
         results["sets"][path.name.split(".")[0]] = measure(path.name, site_messages(path), args)
     bundled = load_serving_detector(ModelStore(ROOT / "model_store" / "pretrained"))

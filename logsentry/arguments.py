@@ -1,4 +1,5 @@
-"""Argument types and checks shared by the subcommands: every usage error is one line and exit 2."""
+"""What the subcommands share: argument types and checks (every usage error is one line and exit 2), and
+the flags several commands take (the model store, the Kafka connection, ``--verbose``/``--debug``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from logsentry.errors import ConfigError
+from logsentry.stream.settings import ENV
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -31,8 +33,9 @@ def _whole_number(text: str, minimum: int) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < minimum:
-        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}" if minimum else
-                                         f"must be 0 or more, not {value}")  # fmt: skip
+        raise argparse.ArgumentTypeError(
+            f"must be at least {minimum}, not {value}" if minimum else f"must be 0 or more, not {value}"
+        )
     return value
 
 
@@ -74,8 +77,8 @@ def input_format_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--input-format",
         type=format_arg,
-        default=os.environ.get("LOGSENTRY_INPUT_FORMAT") or "auto",
-        help="auto (default; env LOGSENTRY_INPUT_FORMAT), reference, combined, common, ecs, flat, otlp-json, "
+        default=os.environ.get(ENV["input_format"]) or "auto",
+        help=f"auto (default; env {ENV['input_format']}), reference, combined, common, ecs, flat, otlp-json, "
         "or mapping:FILE",
     )
 
@@ -113,3 +116,76 @@ def runtime_arg(p: argparse.ArgumentParser, *, env: str | None = None, default: 
         help=f"what runs the network: {DEFAULT_RUNTIME} (default; no TensorFlow) or keras (needs the train extra)"
         + (f" (env {env})" if env else ""),
     )
+
+
+def store_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        type=Path,
+        default=Path(os.environ.get(ENV["store"], "models")),
+        help=f"model store directory (env {ENV['store']}; default ./models)",
+    )
+
+
+def version_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--version", default="current", help="current (default), latest, or a version id")
+
+
+def common_flags() -> ArgumentParser:
+    """Flags every subcommand takes, before or after its name (defaults come from the main parser)."""
+    common = ArgumentParser(add_help=False)
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="also show library and framework logs (TensorFlow, Kafka client)",
+    )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="debug logs, and the traceback of an unexpected error",
+    )
+    return common
+
+
+def kafka_flags(
+    p: argparse.ArgumentParser, title: str = "Kafka connection (flags override LOGSENTRY_* variables)"
+) -> None:
+
+    g = p.add_argument_group(title)
+    g.add_argument(
+        "--bootstrap-servers", dest="bootstrap_servers", help=f"host:port[,...] (env {ENV['bootstrap_servers']})"
+    )
+    g.add_argument(
+        "--security-protocol", dest="security_protocol", choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+    )
+    g.add_argument("--sasl-mechanism", dest="sasl_mechanism", choices=["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+    g.add_argument("--sasl-username", dest="sasl_username")
+    g.add_argument("--sasl-password", dest="sasl_password", help=f"prefer env {ENV['sasl_password']}")
+    g.add_argument("--ssl-cafile", dest="ssl_cafile")
+    g.add_argument("--ssl-certfile", dest="ssl_certfile")
+    g.add_argument("--ssl-keyfile", dest="ssl_keyfile")
+    for name, meaning in (
+        ("request_timeout_ms", "a request's wait for a broker before the client tries again elsewhere; default 10000"),
+        ("replication_factor", "of the topics logsentry creates; default 3, or the brokers there are when fewer"),
+        ("min_insync_replicas", "of the topics logsentry creates; default 2 with 3 replicas or more, else 1"),
+    ):
+        g.add_argument("--" + name.replace("_", "-"), dest=name, type=int, help=f"{meaning} (env {ENV[name]})")
+
+
+def kafka_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The Kafka connection flags given (:func:`kafka_flags`), for ``stream.settings.kafka_settings``."""
+    from dataclasses import fields
+
+    from logsentry.stream.settings import KafkaSettings
+
+    return {f.name: getattr(args, f.name) for f in fields(KafkaSettings) if getattr(args, f.name, None) is not None}
+
+
+_NOT_SETTINGS = {"handler", "command", "log_level", "verbose", "debug"}
+
+
+def flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    """Every flag given, for ``stream.settings``: the flags override the ``LOGSENTRY_*`` variables."""
+    return {k: v for k, v in vars(args).items() if v is not None and k not in _NOT_SETTINGS}

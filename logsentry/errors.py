@@ -1,9 +1,10 @@
-"""The one error hierarchy of logsentry.
+"""The one error hierarchy of logsentry, where every package sees it (``logsentry.errors``).
 
 Every error that logsentry raises on purpose derives from :class:`LogsentryError`, so a
-caller can catch the whole family in one place. Packages add one-line subclasses here
-rather than inventing roots of their own; an error about a Kafka message keeps its
-coordinates (see :class:`MessageError`).
+caller (the CLI's one-line error report) can catch the whole family in one place. Packages
+add one-line subclasses here rather than inventing roots of their own. A message the stream
+cannot score is not an exception that travels: it becomes a dead letter with its reason
+(:class:`InvalidMessage`'s ``reason``, ``stream.records``).
 """
 
 from __future__ import annotations
@@ -86,15 +87,3 @@ class StreamError(LogsentryError):
 
 class PublishError(StreamError):
     """An alert or dead letter was not acknowledged by the broker."""
-
-
-class MessageError(StreamError):
-    """A Kafka message cannot be scored; keeps where it came from and why."""
-
-    def __init__(self, reason: str, detail: str, topic: str, partition: int, offset: int) -> None:
-        super().__init__(f"{reason}: {detail} (topic={topic} partition={partition} offset={offset})")
-        self.reason = reason
-        self.detail = detail
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from logsentry.errors import StoreError
 from logsentry.model_store.model.runtimes import DEFAULT_RUNTIME
-from logsentry.model_store.model.scoring import Detector, load_detector
+from logsentry.model_store.model.scoring import Detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from types import FrameType
 from prometheus_client import CollectorRegistry
 
 from logsentry.model_store.bundled import serving_store
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.stream.consumer import KafkaSource
 from logsentry.stream.http import serve
@@ -80,9 +80,13 @@ def run_stream(settings: StreamSettings, registry: CollectorRegistry | None = No
     rules.start()
     log.info(
         "streaming topics=%s input_format=%s group=%s alerts=%s dead_letters=%s brokers=%s",
-        ",".join(settings.topics), settings.input_format, settings.group_id, settings.alert_topic,
-        settings.dead_letter_topic, settings.kafka.bootstrap_servers,
-    )  # fmt: skip
+        ",".join(settings.topics),
+        settings.input_format,
+        settings.group_id,
+        settings.alert_topic,
+        settings.dead_letter_topic,
+        settings.kafka.bootstrap_servers,
+    )
     try:
         runner.run()
     except BaseException:

@@ -1,7 +1,7 @@
 """The consumer-group member: bounded micro-batches, commits on request, safe rebalances.
 
-kafka-python specifics of consuming live here; the loop (runner.py) sees only
-``poll_batch / begin_send / release / commit / rewind``.
+kafka-python specifics of consuming live here; the loop (runner.py) sees only its ``Source``
+protocol (``poll_batch / begin_send / release / commit / rewind`` and the rebalance checks).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
 from logsentry.model_store.judge.verdict import batches
+from logsentry.stream.kafka import clients
 from logsentry.stream.kafka.topics import await_topics
 from logsentry.stream.records import Message, TopicPartition, offsets_of
 from logsentry.stream.settings import KafkaSettings, StreamSettings
@@ -108,8 +109,8 @@ class KafkaSource:
         self._in_flight: deque[set[TopicPartition]] = deque()  # partitions of sent, uncommitted batches
         self._rewind: dict[TopicPartition, int] = {}  # first dropped offset of each revoked partition
         self._rebalance_started: float | None = None  # a revocation whose assignment has not come yet
-        self._config = dict(
-            **kafka.client_config(),
+        self._kafka = kafka
+        self._options = dict(
             group_id=group_id,
             client_id=client_id,
             enable_auto_commit=False,
@@ -126,7 +127,7 @@ class KafkaSource:
         self.consumer = self._connect()
 
     def _connect(self) -> KafkaConsumer:
-        consumer = KafkaConsumer(**self._config)
+        consumer = clients.consumer(self._kafka, **self._options)
         consumer.subscribe(self.topics, listener=_Listener(self))
         return consumer
 

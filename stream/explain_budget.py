@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-DEFAULT_SHARE = 0.10  # measured: the stream drains 30-100 % attacks at 0.83-0.92 of its rate without explanations
+from logsentry.stream.settings import StreamSettings
+
+DEFAULT_SHARE = StreamSettings.explain_budget  # the settings hold every default (measured: see there)
 BURST_S = 0.25  # the most credit a quiet loop saves up (at ~2 ms an alert, ~100 alerts)
 _SMOOTHING = 0.2  # weight of the newest batch in the cost per alert
 

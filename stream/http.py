@@ -1,4 +1,5 @@
-"""The stream's HTTP endpoint: ``/metrics`` for Prometheus and ``/healthz`` for readiness."""
+"""The stream's HTTP endpoint: ``/metrics`` for Prometheus, ``/healthz`` (``/readyz``) for readiness,
+``/livez`` for liveness."""
 
 from __future__ import annotations
 

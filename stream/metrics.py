@@ -27,6 +27,13 @@ class StreamMetrics:
     def __init__(self, registry: CollectorRegistry | None = None, topics: Sequence[str] = ()) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
+        self._traffic(r, topics)
+        self._shadow_and_rules(r)
+        self._batches(r)
+        self._health(r)
+
+    def _traffic(self, r: CollectorRegistry, topics: Sequence[str]) -> None:
+        """What was read, scored, flagged and published."""
         self.consumed = Counter(
             "logsentry_events_consumed", "Messages read from the log topics.", ["topic"], registry=r
         )
@@ -51,10 +58,15 @@ class StreamMetrics:
         )
         for reason in REASONS:
             self.dead_letters.labels(reason)
+
+    def _shadow_and_rules(self, r: CollectorRegistry) -> None:
+        """The shadow candidate, suppressions and per-route thresholds."""
         self.shadow_model = Gauge(
-            "logsentry_shadow_model", "1 for the candidate version scored in shadow (logsentry models shadow).",
-            ["version"], registry=r,
-        )  # fmt: skip
+            "logsentry_shadow_model",
+            "1 for the candidate version scored in shadow (logsentry models shadow).",
+            ["version"],
+            registry=r,
+        )
         self.shadow_records = Counter(
             "logsentry_shadow_records",
             "Records scored by both the current and the shadow model, by who flags them: both, current_only, "
@@ -94,6 +106,9 @@ class StreamMetrics:
         )
         for result in ("success", "failure"):
             self.rules_reloads.labels(result)
+
+    def _batches(self, r: CollectorRegistry) -> None:
+        """Micro-batches: sizes, time spent, shedding, latencies, scores."""
         self.batch_size = Histogram(
             "logsentry_batch_size_events",
             "Messages per micro-batch.",
@@ -162,6 +177,9 @@ class StreamMetrics:
             buckets=tuple(round(i / 20, 2) for i in range(1, 21)),
             registry=r,
         )
+
+    def _health(self, r: CollectorRegistry) -> None:
+        """Failures, lag, assignment and the model served."""
         self.commit_failures = Counter("logsentry_commit_failures", "Offset commits the broker refused.", registry=r)
         self.publish_failures = Counter(
             "logsentry_publish_failures", "Batches whose alerts or dead letters were not acknowledged.", registry=r
@@ -187,11 +205,11 @@ class StreamMetrics:
         )
         self.model = Info("logsentry_model", "The model version being served.", registry=r)
         self.threshold = Gauge("logsentry_model_threshold", "Alert threshold of the served model.", registry=r)
-        self.reloads = Counter(
+        self.model_reloads = Counter(
             "logsentry_model_reloads", "Attempts to switch to a newly promoted model.", ["result"], registry=r
         )
         for result in ("success", "failure"):
-            self.reloads.labels(result)
+            self.model_reloads.labels(result)
         self.up = Gauge("logsentry_up", "1 while the stream loop runs and a model is loaded.", registry=r)
 
 

@@ -1,4 +1,5 @@
-"""The pure core of the stream: a batch of messages in, alerts, dead letters and offsets out.
+"""The pure core of the stream: a batch of messages in; alerts, verdicts, suppressed alerts, dead
+letters, shadow records and offsets out.
 
 No Kafka here. Decoding and scoring are :func:`model_store.judge.verdict.judge`, the same core
 ``logsentry score`` runs, one model call per batch; this module only turns its verdicts into
@@ -84,9 +85,14 @@ def process_batch(
     out = BatchOutcome(consumed=len(messages))
     out.first_offsets, out.commit_offsets = offsets_of(messages)
     judgement = judge(
-        [m.value for m in messages], scorer, input_format, limits,
-        explained=explained, explain_limit=explain_limit, rules=rules,
-    )  # fmt: skip
+        [m.value for m in messages],
+        scorer,
+        input_format,
+        limits,
+        explained=explained,
+        explain_limit=explain_limit,
+        rules=rules,
+    )
     out.inference_seconds = judgement.inference_seconds
     out.explain_seconds = judgement.explain_seconds
     out.explained, out.explanations_skipped = judgement.explained, judgement.explanations_skipped
@@ -102,44 +108,99 @@ def process_batch(
             )
             out.dead_letter_reasons[error.reason] += 1
         for record in verdict.records:
-            out.scored_timestamps_ms.append(message.timestamp_ms)
-            if verdict_topic:
-                out.verdicts.append(
-                    verdict_record(
-                        verdict_topic, message, record_index=record.index, score=record.score,
-                        threshold=record.threshold, version=scorer.version, flagged=record.flagged,
-                        input_format=verdict.format or "", suppressed_by=record.suppressed_by,
-                    )
-                )  # fmt: skip
-            if record.suppressed_by is not None:
-                out.suppressed[record.suppressed_by] += 1
-                if suppressed_topic:
-                    out.suppressed_records.append(
-                        alert_record(
-                            suppressed_topic, message, record.record, record.score, record.threshold,
-                            scorer.version, now, record_index=record.index, input_format=verdict.format or "",
-                            records_in_message=verdict.record_count, suppressed_by=record.suppressed_by,
-                        )
-                    )  # fmt: skip
-            if record.alert:
-                out.alerts.append(
-                    alert_record(
-                        alert_topic, message, record.record, record.score, record.threshold, scorer.version, now,
-                        record_index=record.index, input_format=verdict.format or "",
-                        records_in_message=verdict.record_count, explanation=record.explanation,
-                        explanation_skipped=record.explanation_skipped if explained else "disabled",
-                    )
-                )  # fmt: skip
-                out.alert_timestamps_ms.append(message.timestamp_ms)
+            _route(
+                out,
+                message,
+                verdict,
+                record,
+                scorer.version,
+                now,
+                alert_topic=alert_topic,
+                verdict_topic=verdict_topic,
+                suppressed_topic=suppressed_topic,
+                explained=explained,
+            )
     if shadow is not None:
         _compare(out, messages, judgement.verdicts, scorer, shadow, rules, shadow_topic)
     return out
 
 
+def _route(
+    out: BatchOutcome,
+    message: Message,
+    verdict: Verdict,
+    record: RecordVerdict,
+    version: str,
+    now: float,
+    *,
+    alert_topic: str,
+    verdict_topic: str,
+    suppressed_topic: str,
+    explained: bool,
+) -> None:
+    """Where one scored record goes: a verdict (when asked for), a suppressed alert, or an alert."""
+    out.scored_timestamps_ms.append(message.timestamp_ms)
+    if verdict_topic:
+        out.verdicts.append(
+            verdict_record(
+                verdict_topic,
+                message,
+                record_index=record.index,
+                score=record.score,
+                threshold=record.threshold,
+                version=version,
+                flagged=record.flagged,
+                input_format=verdict.format or "",
+                suppressed_by=record.suppressed_by,
+            )
+        )
+    if record.suppressed_by is not None:
+        out.suppressed[record.suppressed_by] += 1
+        if suppressed_topic:
+            out.suppressed_records.append(
+                alert_record(
+                    suppressed_topic,
+                    message,
+                    record.record,
+                    record.score,
+                    record.threshold,
+                    version,
+                    now,
+                    record_index=record.index,
+                    input_format=verdict.format or "",
+                    records_in_message=verdict.record_count,
+                    suppressed_by=record.suppressed_by,
+                )
+            )
+    if record.alert:
+        out.alerts.append(
+            alert_record(
+                alert_topic,
+                message,
+                record.record,
+                record.score,
+                record.threshold,
+                version,
+                now,
+                record_index=record.index,
+                input_format=verdict.format or "",
+                records_in_message=verdict.record_count,
+                explanation=record.explanation,
+                explanation_skipped=record.explanation_skipped if explained else "disabled",
+            )
+        )
+        out.alert_timestamps_ms.append(message.timestamp_ms)
+
+
 def _compare(
-    out: BatchOutcome, messages: Sequence[Message], verdicts: Sequence[Verdict], scorer: Scorer, shadow: Scorer,
-    rules: Rules, shadow_topic: str,
-) -> None:  # fmt: skip
+    out: BatchOutcome,
+    messages: Sequence[Message],
+    verdicts: Sequence[Verdict],
+    scorer: Scorer,
+    shadow: Scorer,
+    rules: Rules,
+    shadow_topic: str,
+) -> None:
     """Score the batch's decoded records with the shadow candidate (its own cleanup, the same
     rules; nothing decoded twice) and count who flags what; records judged differently go
     to ``shadow_topic``. Nothing alerts."""
@@ -150,17 +211,23 @@ def _compare(
     for (message, record), cand in zip(pairs, theirs, strict=True):
         if cand is None:  # the candidate's cleanup refused it: nothing to compare
             continue
-        outcome = ("both" if cand.flagged else "current_only") if record.flagged else (
-            "candidate_only" if cand.flagged else "neither"
-        )  # fmt: skip
+        outcome = (
+            ("both" if cand.flagged else "current_only")
+            if record.flagged
+            else ("candidate_only" if cand.flagged else "neither")
+        )
         out.shadow[outcome] += 1
         if shadow_topic and outcome in ("current_only", "candidate_only"):
             out.shadow_records.append(
                 shadow_record(
-                    shadow_topic, message, record.index, record.record,
-                    _judged(scorer.version, record), _judged(shadow.version, cand),
+                    shadow_topic,
+                    message,
+                    record.index,
+                    record.record,
+                    _judged(scorer.version, record),
+                    _judged(shadow.version, cand),
                 )
-            )  # fmt: skip
+            )
     if shadow_topic and out.shadow:
         out.shadow_records.append(shadow_summary_record(shadow_topic, scorer.version, shadow.version, dict(out.shadow)))
 

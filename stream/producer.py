@@ -1,4 +1,5 @@
-"""The producer sink: publishes alerts, verdicts and dead letters and confirms each one.
+"""The producer sink: publishes what the loop sends (alerts, verdicts, dead letters, suppressed
+and shadow records) and confirms each one.
 
 The loop (runner.py) commits a batch's offsets only after :meth:`KafkaSink.publish` returned.
 """
@@ -9,10 +10,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from logsentry.errors import PublishError
+from logsentry.stream.kafka import clients
 from logsentry.stream.records import Outgoing
 from logsentry.stream.settings import KafkaSettings, StreamSettings
 
@@ -34,21 +35,19 @@ class KafkaSink:
     ) -> None:
         self.timeout_s = timeout_s
         request_timeout_ms = int(min(timeout_s * 1000, kafka.request_timeout_ms))
-        self.producer = KafkaProducer(
-            **kafka.client_config()
-            | {
-                "acks": "all",
-                "linger_ms": 5,
-                "retries": 5,
-                "retry_backoff_ms": 200,
-                # a request to a broker that froze or died is given up after request_timeout_ms and
-                # sent again to the partition's new leader, inside the publish timeout
-                "request_timeout_ms": request_timeout_ms,
-                "delivery_timeout_ms": int(max(timeout_s * 1000, request_timeout_ms + 1000)),
-                "max_request_size": max_request_size,
-                "max_block_ms": int(timeout_s * 1000),
-                "enable_idempotence": True,  # a retry after a lost acknowledgement writes nothing twice
-            }
+        self.producer = clients.producer(
+            kafka,
+            acks="all",
+            linger_ms=5,
+            retries=5,
+            retry_backoff_ms=200,
+            # a request to a broker that froze or died is given up after request_timeout_ms and
+            # sent again to the partition's new leader, inside the publish timeout
+            request_timeout_ms=request_timeout_ms,
+            delivery_timeout_ms=int(max(timeout_s * 1000, request_timeout_ms + 1000)),
+            max_request_size=max_request_size,
+            max_block_ms=int(timeout_s * 1000),
+            enable_idempotence=True,  # a retry after a lost acknowledgement writes nothing twice
         )
 
     def send(self, records: Sequence[Outgoing]) -> Delivery:

@@ -1,4 +1,5 @@
-"""What flows through the stream: consumed messages, alerts and dead letters.
+"""What flows through the stream: consumed messages, and the alerts, verdicts, dead letters and
+shadow records it publishes.
 
 Alert wire format (JSON Schema: ``stream/alert.schema.json``; documented in docs/alerts.md)::
 
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from logsentry.model_store.judge.explain import Span, field_name
+from logsentry.model_store.ingest.fields import field_name
+from logsentry.model_store.judge.explain import Span
 
 ALERT_SCHEMA = "logsentry.alert/1"
 # an alert stays under Kafka's default max.message.bytes (1,048,588) with room for its headers
@@ -151,8 +153,12 @@ def _shortened(body: dict[str, Any]) -> dict[str, Any]:
         return value
 
     message = cut(body["message"], ())
-    return {**body, "message": message, "event": cut(body["event"], ()) if body["event"] else body["event"],
-            "truncated": cuts}  # fmt: skip
+    return {
+        **body,
+        "message": message,
+        "event": cut(body["event"], ()) if body["event"] else body["event"],
+        "truncated": cuts,
+    }
 
 
 def verdict_record(
@@ -229,9 +235,13 @@ def offsets_of(messages: Sequence[Message]) -> tuple[dict[TopicPartition, int], 
 
 
 def shadow_record(
-    topic: str, message: Message, record_index: int, event: dict[str, Any], current: dict[str, Any],
+    topic: str,
+    message: Message,
+    record_index: int,
+    event: dict[str, Any],
+    current: dict[str, Any],
     candidate: dict[str, Any],
-) -> Outgoing:  # fmt: skip
+) -> Outgoing:
     """A record the current and the shadow model judge differently (``current``/``candidate``:
     ``{"version", "score", "threshold", "flagged"}``), keyed like its message."""
     body = {

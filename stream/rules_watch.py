@@ -1,24 +1,26 @@
 """Follow the rules file (``--rules``) without stopping the stream.
 
-A background thread re-reads the file every ``interval_s``; a changed file that passes
-every check (:func:`model_store.judge.rules.parse_rules`) is handed over and swapped in between
-two batches. A file that fails is refused once per change, logged with the entry at fault
-and counted (``logsentry_rules_reloads_total{result="failure"}``): the rules in force keep
-working. At start an unusable file stops the command, as any bad setting does.
+A background thread (:class:`~logsentry.stream.watch.Watcher`) re-reads the file every
+``interval_s``; a changed file that passes every check (:func:`model_store.judge.rules.parse_rules`)
+is handed over and swapped in between two batches. A file that fails is refused once per
+change, logged with the entry at fault and counted
+(``logsentry_rules_reloads_total{result="failure"}``): the rules in force keep working. At
+start an unusable file stops the command, as any bad setting does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from logsentry.errors import ConfigError
 from logsentry.model_store.judge.rules import NO_RULES, Rules, RulesError, parse_rules
 from logsentry.stream.metrics import StreamMetrics
+from logsentry.stream.watch import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +33,13 @@ def read_rules(path: Path) -> tuple[str, Rules]:
     return text, parse_rules(text, str(path))
 
 
-class RulesWatcher:
+class RulesWatcher(Watcher[Rules]):
+    """The rules in force (``.rules``): slot ``rules``."""
+
     def __init__(self, path: Path | None, metrics: StreamMetrics, *, interval_s: float = 5.0) -> None:
+        super().__init__("rules", metrics.rules_reloads, interval_s)
         self.path = path
         self.metrics = metrics
-        self.interval_s = interval_s
         self.rules = NO_RULES
         self._text = ""
         self._first_read: dict[str, float] = {}  # rule -> when this process first read it
@@ -46,10 +50,6 @@ class RulesWatcher:
             except RulesError as exc:
                 raise ConfigError(str(exc)) from None
         self._announce()
-        self._next: Rules | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def _announce(self) -> None:
         m, now = self.metrics, time.time()
@@ -67,8 +67,12 @@ class RulesWatcher:
         self._shown = names
         m.route_thresholds.set(len(self.rules.thresholds))
         if self.path is not None:
-            log.info("rules in force suppressions=%d route_thresholds=%d file=%s", len(self.rules.suppressions),
-                     len(self.rules.thresholds), self.path)  # fmt: skip
+            log.info(
+                "rules in force suppressions=%d route_thresholds=%d file=%s",
+                len(self.rules.suppressions),
+                len(self.rules.thresholds),
+                self.path,
+            )
 
     def matched(self, counts: Mapping[str, int]) -> None:
         """Count one batch's suppressions."""
@@ -77,15 +81,11 @@ class RulesWatcher:
             self.metrics.suppressed.labels(rule).inc(n)
             self.metrics.rule_last_match.labels(rule).set(now)
 
-    def start(self) -> None:
-        if self.path is not None:
-            self._thread = threading.Thread(target=self._watch, name="rules-watcher", daemon=True)
-            self._thread.start()
+    def follows(self) -> bool:
+        return self.path is not None
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    def current(self) -> Rules:
+        return self.rules
 
     def check_once(self) -> None:
         assert self.path is not None
@@ -99,25 +99,16 @@ class RulesWatcher:
         try:
             rules = parse_rules(text, str(self.path))
         except RulesError as exc:
-            self.metrics.rules_reloads.labels("failure").inc()
+            self.refused()
             log.error("refused the changed rules file, the rules in force stay error=%s", exc)
             return
-        with self._lock:
-            self._next = rules
+        self.offer("rules", rules)
 
-    def _watch(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.check_once()
-
-    def swap(self) -> Rules:
-        """The rules for the next batch (newly read ones, if ready)."""
-        with self._lock:
-            nxt, self._next = self._next, None
-        if nxt is not None:
-            self.rules = nxt
-            self.metrics.rules_reloads.labels("success").inc()
-            self._announce()
-        return self.rules
+    def apply(self, loaded: dict[str, Any]) -> None:
+        """Swap in newly read rules, between two batches."""
+        self.rules = loaded["rules"]
+        self.swapped()
+        self._announce()
 
 
 def _midnight(day: dt.date) -> float:

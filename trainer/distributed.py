@@ -25,6 +25,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -171,12 +172,16 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
-def run_local(argv: Sequence[str], workers: int, report_dir: Path) -> list[dict[str, Any]]:
+def run_local(argv: Sequence[str], workers: int, report_dir: Path | None) -> list[dict[str, Any]]:
     """Run ``logsentry argv`` (a ``train`` command) as ``workers`` local processes of one cluster; their reports.
 
     Each worker writes ``worker-<i>.json`` (its weights' digest, steps and times) into
-    ``report_dir``; the run fails if a worker fails or the workers' weights differ.
+    ``report_dir`` (kept), or into a scratch directory removed after the run when it is None;
+    the run fails if a worker fails or the workers' weights differ.
     """
+    if report_dir is None:
+        with tempfile.TemporaryDirectory(prefix="logsentry-workers-") as scratch:
+            return run_local(argv, workers, Path(scratch))
     cluster = [f"127.0.0.1:{port}" for port in free_ports(workers)]
     processes = []
     report_dir.mkdir(parents=True, exist_ok=True)

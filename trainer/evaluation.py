@@ -93,11 +93,15 @@ def reliability(labels: np.ndarray, scores: np.ndarray, bins: int = CALIBRATION_
     for b in range(bins):
         inside = which == b
         n = int(inside.sum())
-        out.append({
-            "low": float(edges[b]), "high": float(edges[b + 1]), "n": n,
-            "mean_score": float(scores[inside].mean()) if n else float("nan"),
-            "attack_share": float(labels[inside].mean()) if n else float("nan"),
-        })  # fmt: skip
+        out.append(
+            {
+                "low": float(edges[b]),
+                "high": float(edges[b + 1]),
+                "n": n,
+                "mean_score": float(scores[inside].mean()) if n else float("nan"),
+                "attack_share": float(labels[inside].mean()) if n else float("nan"),
+            }
+        )
     return out
 
 

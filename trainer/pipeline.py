@@ -25,13 +25,12 @@ per row above, whatever the size of the data.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import random
 import resource
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +45,7 @@ from logsentry.model_store.model.preprocessing import (
     clean,
 )
 from logsentry.trainer.progress import PassStats, Progress
-from logsentry.trainer.sources import Row, Shard, Wanted, read_rows
+from logsentry.trainer.sources import Row, Shard, read_rows
 
 log = logging.getLogger(__name__)
 
@@ -132,19 +131,22 @@ class Plan:
         """The global number of each shard's first row (decides the worker that trains a row)."""
         return tuple(int(b) for b in np.cumsum([0, *(len(p) for p in self.parts)])[:-1])
 
-    def rows(self, index: int, wanted: Wanted | None = None) -> Iterator[tuple[int, Row]]:
-        """(part, row) of the readable rows of shard ``index`` (those ``wanted`` accepts, the
-        others not decoded); refused rows are skipped (the scan counted them), and so are rows
-        past the count (a topic may have grown since)."""
-        parts = self.parts[index]
-        known = len(parts)
+    def rows(
+        self, index: int, parts: Container[int] = (TRAIN, VALIDATION, TEST), *, worker: int = 0, workers: int = 1
+    ) -> Iterator[tuple[int, Row]]:
+        """(part, row) of the readable rows of shard ``index`` that lie in ``parts`` and that
+        ``worker`` of ``workers`` reads (global row number modulo ``workers``), the others not
+        decoded; refused rows are skipped (the scan counted them), and so are rows past the
+        count (a topic may have grown since)."""
+        part_of = self.parts[index]
+        known, base = len(part_of), self.bases[index]
 
-        def accepted(ordinal: int) -> bool:
-            return ordinal < known and (wanted is None or wanted(ordinal))
+        def wanted(ordinal: int) -> bool:
+            return ordinal < known and int(part_of[ordinal]) in parts and (base + ordinal) % workers == worker
 
-        for row in self.shards[index].rows(accepted):
+        for row in self.shards[index].rows(wanted):
             if not isinstance(row, MalformedRow):
-                yield int(parts[row.ordinal]), row
+                yield int(part_of[row.ordinal]), row
 
 
 @dataclass
@@ -299,8 +301,6 @@ def _encoded(
     data: Plan, index: int, preprocessing: Preprocessing, part: int, worker: int, workers: int
 ) -> Iterator[Bag]:
     """The bags of shard ``index``'s rows of ``part`` that ``worker`` trains."""
-    base = data.bases[index]
-    parts = data.parts[index]
     texts: list[str] = []
     labels: list[float] = []
 
@@ -309,10 +309,7 @@ def _encoded(
         texts.clear()
         labels.clear()
 
-    def mine(ordinal: int) -> bool:
-        return parts[ordinal] == part and (base + ordinal) % workers == worker
-
-    for _, row in data.rows(index, mine):
+    for _, row in data.rows(index, (part,), worker=worker, workers=workers):
         for record in row.records:
             texts.append(clean(record, preprocessing.cleanup))
             labels.append(float(row.label))
@@ -429,10 +426,6 @@ class Scored:
         return scores, labels, np.asarray(self.families, dtype=object) if self.named else None
 
 
-def _not_in_part(parts: np.ndarray, part: int, ordinal: int) -> bool:
-    return bool(parts[ordinal] != part)
-
-
 def score_parts(data: Plan, detector: Any, *, progress: bool, total: int) -> dict[int, Scored]:
     """Validation and test rows scored through ``detector`` (the serving scorer), in chunks."""
     out = {VALIDATION: Scored(), TEST: Scored()}
@@ -455,8 +448,7 @@ def score_parts(data: Plan, detector: Any, *, progress: bool, total: int) -> dic
         families.clear()
 
     for index in range(len(data.shards)):
-        scored = functools.partial(_not_in_part, data.parts[index], TRAIN)
-        for part, row in data.rows(index, scored):
+        for part, row in data.rows(index, (VALIDATION, TEST)):
             texts, labels, families = pending[part]
             for record in row.records:
                 texts.append(clean(record, detector.preprocessing.cleanup))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from logsentry.errors import ConfigError
 from logsentry.model_store.ingest.formats import InputFormat
 from logsentry.model_store.model.preprocessing import REFERENCE_MAX_LEN, OovPolicy, Units
+from logsentry.trainer.architectures import DEFAULT_ARCHITECTURE
 from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE, check_threshold_rule
 
 ExportFallback = Literal["hold", "keras"]
@@ -46,7 +49,7 @@ def augment_rows(settings_augment: int | None, user_rows: int) -> int:
 class TrainSettings:
     data: tuple[Path, ...]
     store: Path
-    architecture: str = "conv-lstm"
+    architecture: str = DEFAULT_ARCHITECTURE
     epochs: int | None = None  # None: the architecture's default
     batch_size: int | None = None  # None: the architecture's default
     test_size: float = 0.25
@@ -69,6 +72,14 @@ class TrainSettings:
     units: Units | None = None  # None: "values" for variable-length architectures, "request" for fixed-width ones
     corpus: Path | None = None  # the public corpus mixed in (bench/data); None: none
     corpus_values: int = DEFAULT_CORPUS_VALUES  # distinct benign values of the corpus's training sites read
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any], **given: Any) -> TrainSettings:
+        """The settings of a ``train`` command: every flag named as a field, then ``given`` (the
+        fields whose flag says it otherwise). ``corpus`` is left to :func:`trainer.inputs.gather`,
+        which resolves the flag's ``DIR|none`` and the environment."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"corpus"} - given.keys()
+        return cls(**{name: flags[name] for name in names if name in flags}, **given)
 
     def __post_init__(self) -> None:
         if not self.data and not self.benign and not self.from_topic:

@@ -87,8 +87,13 @@ def site_training_data(
     log.info(
         "site traffic: %d requests; %d flagged by %s and left out for review; %d routes whose flags were not "
         "trusted (flagged more than %.0f%% of their requests); %d kept",
-        len(site.events), len(screened), screen.version, len(disputed_routes), SCREEN_SHARE * 100, len(kept),
-    )  # fmt: skip
+        len(site.events),
+        len(screened),
+        screen.version,
+        len(disputed_routes),
+        SCREEN_SHARE * 100,
+        len(kept),
+    )
     r = random.Random(seed)
     families = [r.choice(ATTACK_FAMILIES) for _ in kept]
     attacks = [graft(r.choice(kept), family, r) for family in families]

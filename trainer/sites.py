@@ -28,6 +28,7 @@ from logsentry.trainer.generate import FIRST, LAST, PROSE, WORDS
 
 Event = dict[str, Any]
 
+# fmt: off
 ROOTS = [
     "account", "admin", "api", "app", "archive", "article", "assets", "auth", "billing", "blog", "booking",
     "calendar", "campaign", "cart", "catalog", "checkout", "clinic", "community", "content", "course", "customer",
@@ -37,7 +38,7 @@ ROOTS = [
     "post", "product", "project", "property", "quote", "recipe", "report", "reservation", "resource", "review",
     "room", "schedule", "search", "service", "settings", "shop", "store", "student", "survey", "task", "team",
     "ticket", "topic", "tour", "track", "upload", "user", "vehicle", "video", "wiki", "workspace",
-]  # fmt: skip
+]
 ACTIONS = ["list", "view", "edit", "new", "show", "details", "search", "update", "create", "browse", "status", "info"]
 PARAM_WORDS = [
     "id", "name", "title", "query", "term", "keyword", "city", "country", "lang", "locale", "page", "size", "limit",
@@ -46,34 +47,39 @@ PARAM_WORDS = [
     "currency", "note", "comment", "message", "description", "file", "path", "redirect", "next", "return", "ref",
     "source", "campaign", "token", "session", "utm", "code", "zip", "street", "region", "room", "guests", "nights",
     "course", "grade", "level", "version", "format", "view", "mode", "theme", "callback", "cid", "gclid", "fbclid",
-]  # fmt: skip
+]
 EXTENSIONS = ["", "", "", ".php", ".aspx", ".html", ".jsp", ".do", ".json"]
 LANG_PHRASES = [
     "chaussures de course", "zapatos rojos", "günstige Flüge nach Berlin", "寿司 レストラン", "книги для детей",
     "café com leite", "mietwohnung münchen", "piso en alquiler", "biglietti concerto", "ホテル 東京",
     "tatil köyü", "voli economici", "appartement à louer", "spa & wellness", "fish 'n' chips",
-]  # fmt: skip
+]
 FILES = ["annual report 2025.pdf", "IMG_2041 (1).jpg", "my cv - final.docx", "photo.png", "invoice #4411.pdf",
-         "slides_v2 (copy).pptx", "résumé.pdf", "data export.csv"]  # fmt: skip
+         "slides_v2 (copy).pptx", "résumé.pdf", "data export.csv"]
+# fmt: on
 _TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 _STATUS = [200, 201, 204, 301, 302, 304, 400, 401, 403, 404, 500]
 _STATUS_WEIGHTS = [40, 3, 2, 2, 3, 5, 3, 2, 2, 4, 1]
+# fmt: off
 SHAPES = ["int", "word", "phrase", "lang", "date", "uuid", "email", "name", "prose", "file", "price", "slug",
           "hex", "tracking", "json", "base64", "url", "phone", "bool", "code", "wildcard", "sort", "tag",
-          "expr"]  # fmt: skip
+          "expr"]
 # upper case in ordinary text (shouting, acronyms, versions), so that case alone never reads as an attack
 ACRONYMS = ["ASAP", "FYI", "PDF", "USB", "NYC", "FAQ", "TODO", "FINAL", "DRAFT", "URGENT", "OK", "TV", "UK", "EU",
-            "CEO", "Q1", "Q3", "IMPORTANT", "NEW", "SALE", "XL", "HD", "v2", "RSVP", "N/A", "AM", "PM"]  # fmt: skip
+            "CEO", "Q1", "Q3", "IMPORTANT", "NEW", "SALE", "XL", "HD", "v2", "RSVP", "N/A", "AM", "PM"]
+# fmt: on
 _EXTENSIONS = ["pdf", "docx", "xlsx", "png", "jpg", "jpeg", "csv", "txt", "zip", "pptx", "mp4", "heic"]
 
 
+# fmt: off
 TRICKY = [
     "union station parking", "select your size", "drop-off point", "sleep mask (2 pack)", "cat & dog food",
     "script writing course", "alert bracelet", "or best offer", "1=1 scale model", "\"the end\" -- a novel",
     "I <3 this", "a < b > c", "rock & roll; blues", "Tom's diner | lunch", "50% off * selected items",
     "what's {new}?", "price: $10-$20", "C:/Users/me/Documents", "../back", "email me @ home",
     "order by date", "where to buy", "delete my account", "insert coin", "exec summary.pdf", "admin@example.com",
-]  # fmt: skip
+]
+# fmt: on
 
 
 # Ordinary English, shared by every site (language, not a site's vocabulary): free text is
@@ -92,9 +98,14 @@ want need buy send bring take make see look find keep leave stay go come cancel 
 print share join sleep wait where's it's don't can't won't i'm we'd they're isn't o'clock kids' parents'
 """
 COMMON = tuple(_COMMON_TEXT.split())
+# fmt: off
 _FLOURISH = ['"{w}"', "'{w}'", "({w})", "#{n}", "{n}%", "${n}", "{n}:{m}0", "{n}/{m}", "--", "&", "{w};",
              ":)", ":-(", "<3", "...", "@{w}", "{w}'s", "{w}-{w2}", "{n}x", "[{w}]", "*{w}*", "{w}!", "{w}?",
-             "{w},"]  # fmt: skip
+             "{w},"]
+# fmt: on
+
+
+_TEXT_SHAPES = frozenset({"email", "file", "lang", "name", "phrase", "prose", "slug", "word"})
 
 
 @dataclass(frozen=True)
@@ -159,8 +170,20 @@ class Site:
         static_dir = r.choice(["static", "assets", "dist", "public", "_next/static", "build", "media"])
         kinds = [("js", "js"), ("css", "css"), ("img", "png"), ("img", "svg"), ("fonts", "woff2"), ("images", "jpg")]
         for kind, extension in r.sample(kinds, r.randint(2, 4)):
-            name = r.choice(["main", "app", "vendor", "runtime", "styles", "chunk", "logo", "hero", "icons",
-                             r.choice(v.words).replace(" ", "-")])  # fmt: skip
+            name = r.choice(
+                [
+                    "main",
+                    "app",
+                    "vendor",
+                    "runtime",
+                    "styles",
+                    "chunk",
+                    "logo",
+                    "hero",
+                    "icons",
+                    r.choice(v.words).replace(" ", "-"),
+                ]
+            )
             static = (Param("v", "int"),) if r.random() < 0.3 else ()
             self.routes.append(Route("get", f"/{static_dir}/{kind}/{name}.{{hash}}.{extension}", static, ""))
 
@@ -174,21 +197,17 @@ class Site:
 
     # -- values --------------------------------------------------------------------------
     def value(self, shape: str) -> Any:
-        r = self.r
-        if shape == "int":
-            return str(r.choice([r.randint(0, 9), r.randint(10, 999), r.randint(1000, 10**9)]))
-        v = self.v
+        """An ordinary value of ``shape``: words and text people type, or the tokens software sends."""
+        return self._text(shape) if shape in _TEXT_SHAPES else self._token(shape)
+
+    def _text(self, shape: str) -> str:
+        r, v = self.r, self.v
         if shape == "word":
             return r.choice(v.words)
         if shape == "phrase":
             return " ".join(r.choice(v.words) for _ in range(r.randint(1, 4)))
         if shape == "lang":
             return r.choice(v.phrases)
-        if shape == "date":
-            return f"20{r.randint(10, 29)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}" + (
-                f"T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00Z" if r.random() < 0.3 else "")  # fmt: skip
-        if shape == "uuid":
-            return str(uuid.UUID(int=r.getrandbits(128)))
         if shape == "email":
             return f"{r.choice(v.first)}.{r.choice(v.last)}@{r.choice(['example.com', 'mail.example.org'])}"
         if shape == "name":
@@ -199,56 +218,119 @@ class Site:
             if r.random() < 0.4:
                 return r.choice(v.files)
             stem = " ".join(r.choice(v.words).title() if r.random() < 0.5 else r.choice(v.words) for _ in range(2))
-            extra = r.choice(["", "", f" - {r.choice(ACRONYMS)}", f" ({r.randint(1, 9)})", f" v{r.randint(1, 9)}",
-                              f"_{r.randint(2019, 2029)}-{r.randint(1, 12):02d}", " copy"])  # fmt: skip
+            extra = r.choice(
+                [
+                    "",
+                    "",
+                    f" - {r.choice(ACRONYMS)}",
+                    f" ({r.randint(1, 9)})",
+                    f" v{r.randint(1, 9)}",
+                    f"_{r.randint(2019, 2029)}-{r.randint(1, 12):02d}",
+                    " copy",
+                ]
+            )
             return f"{stem}{extra}.{r.choice(_EXTENSIONS)}"
+        if shape == "slug":
+            return "-".join(r.choice(v.words).replace(" ", "-") for _ in range(r.randint(1, 3)))
+        raise ValueError(f"unknown text shape {shape!r}")
+
+    def _token(self, shape: str) -> Any:
+        r, v = self.r, self.v
+        if shape == "int":
+            return str(r.choice([r.randint(0, 9), r.randint(10, 999), r.randint(1000, 10**9)]))
+        v = self.v
+        if shape == "date":
+            return f"20{r.randint(10, 29)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}" + (
+                f"T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00Z" if r.random() < 0.3 else ""
+            )
+        if shape == "uuid":
+            return str(uuid.UUID(int=r.getrandbits(128)))
         if shape == "code":  # product codes, order numbers, booking references
             letters = "".join(r.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(r.randint(2, 4)))
             number = r.randint(1000, 9999)
-            return r.choice([f"{letters}-{r.randint(100, 99999)}", f"SKU-{letters}{r.randint(10, 999)}",
-                             f"#{r.randint(10000, 999999)}", f"{letters}{number}{r.choice(letters)}"])  # fmt: skip
+            return r.choice(
+                [
+                    f"{letters}-{r.randint(100, 99999)}",
+                    f"SKU-{letters}{r.randint(10, 999)}",
+                    f"#{r.randint(10000, 999999)}",
+                    f"{letters}{number}{r.choice(letters)}",
+                ]
+            )
         if shape == "sort":  # sort orders, as APIs and shops spell them
             w = r.choice(v.words).replace(" ", "_")
-            return r.choice([f"{w}_asc", f"{w}_desc", "asc", "desc", f"-{w}", f"{w}:asc", f"{w},-{w}", "newest",
-                             "relevance", "price_asc", "name desc"])  # fmt: skip
+            return r.choice(
+                [
+                    f"{w}_asc",
+                    f"{w}_desc",
+                    "asc",
+                    "desc",
+                    f"-{w}",
+                    f"{w}:asc",
+                    f"{w},-{w}",
+                    "newest",
+                    "relevance",
+                    "price_asc",
+                    "name desc",
+                ]
+            )
         if shape == "tag":  # where a visitor came from
-            return r.choice(["email", "newsletter", "home", "footer", "banner", "search", "social", "direct",
-                             f"ad-campaign-{r.getrandbits(16):04x}", r.choice(v.words)])  # fmt: skip
+            return r.choice(
+                [
+                    "email",
+                    "newsletter",
+                    "home",
+                    "footer",
+                    "banner",
+                    "search",
+                    "social",
+                    "direct",
+                    f"ad-campaign-{r.getrandbits(16):04x}",
+                    r.choice(v.words),
+                ]
+            )
         if shape == "wildcard":  # field selections and prefix searches
             return r.choice(["*", "*", f"{r.choice(v.words)}*", "id,name,*", f"*.{r.choice(_EXTENSIONS)}", "all", "%"])
         if shape == "expr":
             return self.expression()
         if shape == "price":
             return f"{r.randint(1, 999)}.{r.randint(0, 99):02d}"
-        if shape == "slug":
-            return "-".join(r.choice(v.words).replace(" ", "-") for _ in range(r.randint(1, 3)))
         if shape == "hex":
             return f"{r.getrandbits(r.choice([32, 64, 128])):x}"
         if shape == "tracking":
-            return r.choice([
-                f"{r.randint(10**8, 10**9)}.{r.randint(10**9, 2 * 10**9)}.1.1.utmcsr=google|utmccn=(organic)",
-                f"GA1.2.{r.randint(10**8, 10**9)}.{r.randint(10**9, 2 * 10**9)}",
-                f"__utma={r.randint(10**7, 10**8)}.{r.randint(10**8, 10**9)}.1.2; _ga=GA1.1.{r.randint(10**8, 10**9)}",
-                f"_gcl_au=1.1.{r.randint(10**8, 10**9)}&_fbp=fb.1.{r.randint(10**12, 10**13)}",
-                "".join(r.choice(_TOKEN_CHARS) for _ in range(40)),
-            ])  # fmt: skip
+            return self._tracking()
         if shape == "json":
             return json.dumps({"a": r.randint(0, 9), "tags": [r.choice(v.words) for _ in range(2)]})
         if shape == "base64":
             return base64.b64encode(bytes(r.getrandbits(8) for _ in range(r.randint(8, 40)))).decode()
         if shape == "url":
-            host = r.choice([self.host, f"www.{self.host}", f"cdn.{self.host}", f"{r.choice(v.words)}.example.org"])
-            url = f"{r.choice(['https', 'https', 'http'])}://{host}{self.path(r.choice(self.routes))}"
-            if r.random() < 0.3:
-                url = self.path(r.choice(self.routes))  # a path on the site itself
-            if r.random() < 0.3:
-                url += f"?utm_source={r.choice(['newsletter', 'google', 'partner'])}&utm_medium={r.choice(v.words)}"
-            elif r.random() < 0.15:
-                url += f"#{r.choice(v.words).replace(' ', '-')}"
-            return url
+            return self._url()
         if shape == "phone":
             return f"+{r.randint(1, 99)} {r.randint(100, 999)} {r.randint(1000, 9999)}"
         return r.choice(["true", "false", "1", "0", "on"])
+
+    def _tracking(self) -> str:
+        r = self.r
+        return r.choice(
+            [
+                f"{r.randint(10**8, 10**9)}.{r.randint(10**9, 2 * 10**9)}.1.1.utmcsr=google|utmccn=(organic)",
+                f"GA1.2.{r.randint(10**8, 10**9)}.{r.randint(10**9, 2 * 10**9)}",
+                f"__utma={r.randint(10**7, 10**8)}.{r.randint(10**8, 10**9)}.1.2; _ga=GA1.1.{r.randint(10**8, 10**9)}",
+                f"_gcl_au=1.1.{r.randint(10**8, 10**9)}&_fbp=fb.1.{r.randint(10**12, 10**13)}",
+                "".join(r.choice(_TOKEN_CHARS) for _ in range(40)),
+            ]
+        )
+
+    def _url(self) -> str:
+        r, v = self.r, self.v
+        host = r.choice([self.host, f"www.{self.host}", f"cdn.{self.host}", f"{r.choice(v.words)}.example.org"])
+        url = f"{r.choice(['https', 'https', 'http'])}://{host}{self.path(r.choice(self.routes))}"
+        if r.random() < 0.3:
+            url = self.path(r.choice(self.routes))  # a path on the site itself
+        if r.random() < 0.3:
+            url += f"?utm_source={r.choice(['newsletter', 'google', 'partner'])}&utm_medium={r.choice(v.words)}"
+        elif r.random() < 0.15:
+            url += f"#{r.choice(v.words).replace(' ', '-')}"
+        return url
 
     def expression(self) -> str:
         """A query in one of the expression syntaxes public APIs document: code-like, and ordinary."""
@@ -256,23 +338,42 @@ class Site:
         w = r.choice(v.words).replace(" ", "_")
         f = r.choice(v.params)
         n = r.randint(1, 500)
-        return r.choice([
-            # OData (OASIS OData v4 URL conventions)
-            f"{f} eq '{w}'", f"startswith({f},'{w[:3]}')", f"contains({f}, '{w}') and {f} gt {n}",
-            f"{f} lt {n}.5 or {f} eq null", f"{f} desc,{w} asc", f"{f},{w}($select={f})",
-            # RQL (Resource Query Language): function-call operators
-            f"and(eq({f},{w}),lt(price,{n}))", f"sort(-{f})", f"limit({n},{n * 2})", f"select({f},{w})",
-            f"in({f},({w},{n}))", r.choice(["count()", "distinct()", "values(id)", f"sum({f})", f"max({f})"]),
-            # Lucene / Elasticsearch query strings
-            f'{f}:"{w}" AND {w}:[{n} TO {n * 3}]', f"({f}:{w} OR {f}:{w}*) -{w}", f"{f}:>{n}",
-            # search qualifiers (GitHub, Gmail)
-            f'is:open label:"{w}" created:>=2024-0{r.randint(1, 9)}-01', f"from:{w} has:attachment -in:chats",
-            # field masks and sparse fieldsets (Google APIs, JSON:API)
-            f"items({f},{w}/title),nextPageToken", f"{f},{w}.{f}", f"fields[{w}]={f},{w}",
-            # JSONPath, CSS selectors, regular expressions, ranges and arithmetic
-            f"$.{w}[?(@.{f} < {n})].{f}", f'div.{w} > a[href^="http"]', f"^{w}-\\d{{4}}\\.pdf$",
-            f"{n}..{n * 2}", f"({n}+{n % 7})*2", f"{f}>={n}&{f}<={n * 2}",
-        ])  # fmt: skip
+        return r.choice(
+            [
+                # OData (OASIS OData v4 URL conventions)
+                f"{f} eq '{w}'",
+                f"startswith({f},'{w[:3]}')",
+                f"contains({f}, '{w}') and {f} gt {n}",
+                f"{f} lt {n}.5 or {f} eq null",
+                f"{f} desc,{w} asc",
+                f"{f},{w}($select={f})",
+                # RQL (Resource Query Language): function-call operators
+                f"and(eq({f},{w}),lt(price,{n}))",
+                f"sort(-{f})",
+                f"limit({n},{n * 2})",
+                f"select({f},{w})",
+                f"in({f},({w},{n}))",
+                r.choice(["count()", "distinct()", "values(id)", f"sum({f})", f"max({f})"]),
+                # Lucene / Elasticsearch query strings
+                f'{f}:"{w}" AND {w}:[{n} TO {n * 3}]',
+                f"({f}:{w} OR {f}:{w}*) -{w}",
+                f"{f}:>{n}",
+                # search qualifiers (GitHub, Gmail)
+                f'is:open label:"{w}" created:>=2024-0{r.randint(1, 9)}-01',
+                f"from:{w} has:attachment -in:chats",
+                # field masks and sparse fieldsets (Google APIs, JSON:API)
+                f"items({f},{w}/title),nextPageToken",
+                f"{f},{w}.{f}",
+                f"fields[{w}]={f},{w}",
+                # JSONPath, CSS selectors, regular expressions, ranges and arithmetic
+                f"$.{w}[?(@.{f} < {n})].{f}",
+                f'div.{w} > a[href^="http"]',
+                f"^{w}-\\d{{4}}\\.pdf$",
+                f"{n}..{n * 2}",
+                f"({n}+{n % 7})*2",
+                f"{f}>={n}&{f}<={n * 2}",
+            ]
+        )
 
     def sentence(self) -> str:
         """Free text as people type it: common words, the site's words, names, numbers and punctuation."""

@@ -1,11 +1,21 @@
-"""Train a model version from labelled CSV logs and publish it to the model store.
+"""Train a model version and publish it to the model store.
 
-The protocol follows the reference: a 75/25 train/test split (``train_test_split``,
-``random_state=42``), of the training part the last 25 % held out for validation (what
-Keras' ``validation_split`` does), then the architecture's epochs and batch size. The
-alert threshold is chosen on the validation part; the test part is touched only for the
-final figures. Evaluation scores go through :class:`model_store.model.scoring.Detector`, the
-same code the stream runs.
+The rows come from labelled files (``--data``: plain or gzip, in any input format the stream
+reads; ``--label`` labels log files that carry none), the offset ranges of a Kafka topic
+(``--from-topic``) and a site's own logs (``--benign``: screened by the serving model,
+attacks grafted into them); these are split together. Generated requests of other sites
+(augmentation), the public corpus (``--corpus``) and analysts' verdicts (feedback) come with
+parts of their own. Every pass streams the rows (:mod:`trainer.pipeline`), none holds them whole.
+
+The split follows the reference: 75/25 train/test (``train_test_split``, ``random_state`` the
+seed, 42 by default), of the training part the last 25 % held out for validation (what Keras'
+``validation_split`` does), then the architecture's epochs and batch size. The alert
+threshold is chosen on the validation part; the test part is touched only for the final
+figures. Evaluation scores go through :class:`model_store.model.scoring.Detector`, the same
+code the stream runs.
+
+:func:`train` is the sequence of its steps: the recipe, assemble the inputs, fit, evaluate,
+record, export and publish; worker 0 of several runs them all, the others stop after fitting.
 """
 
 from __future__ import annotations
@@ -25,12 +35,12 @@ import numpy as np
 
 from logsentry.errors import DataError, ExportMismatch
 from logsentry.model_store.manifest import Manifest, TrainingData, keras_only_entry
-from logsentry.model_store.model.preprocessing import Preprocessing
+from logsentry.model_store.model.preprocessing import Preprocessing, Units
 from logsentry.model_store.model.tensorflow_runtime import KerasInference, tensorflow
 from logsentry.model_store.store import MODEL_FILE, Draft, ModelStore, file_sha256
-from logsentry.trainer.architectures import get_architecture
+from logsentry.trainer.architectures import Architecture, get_architecture
 from logsentry.trainer.data import LabelledLogs
-from logsentry.trainer.distributed import Role, fit, strategy_for, weights_digest
+from logsentry.trainer.distributed import Epoch, Role, fit, strategy_for, weights_digest
 from logsentry.trainer.distributed import write_report as write_worker_report
 from logsentry.trainer.evaluation import Evaluation, choose_threshold, evaluate
 from logsentry.trainer.onnx_export import export_checked, write_check_sample
@@ -39,6 +49,7 @@ from logsentry.trainer.pipeline import (
     TRAIN,
     VALIDATION,
     Plan,
+    Scan,
     count_rows,
     fit_preprocessing,
     peak_rss_mb,
@@ -46,6 +57,7 @@ from logsentry.trainer.pipeline import (
     score_parts,
     training_dataset,
 )
+from logsentry.trainer.progress import PassStats
 from logsentry.trainer.report import write_report
 from logsentry.trainer.settings import DEFAULT_BUCKETS, TrainSettings, augment_rows
 from logsentry.trainer.site_data import SiteData
@@ -104,6 +116,108 @@ def prepare(logs: LabelledLogs, settings: TrainSettings, train_rows: np.ndarray)
     return fit_preprocessing(found, max_len=max_len, oov=settings.oov, buckets=buckets, units=units)
 
 
+def train(
+    settings: TrainSettings,
+    feedback: Sequence[tuple[dict[str, Any], int]] = (),
+    *,
+    topic: Sequence[Shard] = (),
+    role: Role = ONE_WORKER,
+) -> TrainResult:
+    """Train, evaluate and publish; ``feedback`` holds analysts' verdicts (event, label) to fold in.
+
+    ``topic`` holds the offset ranges of a Kafka topic to read as more rows; ``role`` is this
+    process's place among several workers (worker 0 evaluates and publishes).
+    """
+    strategy = strategy_for(role)  # first: the multi-worker strategy must exist before other TensorFlow work
+    recipe = _recipe(settings, role)
+    started = time.perf_counter()
+    assembled = _assemble_inputs(settings, recipe, feedback, topic)
+    fitted = _fit(settings, recipe, assembled, strategy, role)
+    if not role.chief:
+        log.info("worker %d of %d done: weights %s", role.index, role.count, fitted.digest[:16])
+        return TrainResult("", None, {}, fitted.seconds)
+    evaluated = _evaluate(settings, recipe, assembled, fitted)
+    record = _record(settings, recipe, assembled, fitted, evaluated, feedback, topic, started)
+    manifest = _export_and_publish(settings, recipe, assembled, evaluated, record)
+    return TrainResult(manifest.version, manifest, evaluated.evaluations, fitted.seconds)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What the settings and the number of workers fix before any row is read."""
+
+    arch: Architecture
+    epochs: int
+    batch_size: int
+    per_worker_batch: int  # the batch size split across the workers
+    workers: int
+    buckets: tuple[int, ...]
+    units: Units
+    max_len: int
+    shows: bool  # progress bars
+
+
+def _recipe(settings: TrainSettings, role: Role) -> Recipe:
+    """The architecture, epochs, batch sizes, length buckets and units the run uses."""
+    arch = get_architecture(settings.architecture)
+    batch_size = settings.batch_size or arch.default_batch_size
+    return Recipe(
+        arch=arch,
+        epochs=settings.epochs or arch.default_epochs,
+        batch_size=batch_size,
+        per_worker_batch=-(-batch_size // role.count),
+        workers=role.count,
+        buckets=length_buckets(settings),
+        units=settings.resolved_units,
+        max_len=settings.resolved_max_len,
+        shows=settings.verbose > 0,
+    )
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """Every shard with the part of each row, and what the first passes learnt of them."""
+
+    data: Plan
+    site: SiteData | None  # the site's own logs, screened (--benign)
+    added: Added
+    counting: PassStats
+    found: Scan
+    preprocessing: Preprocessing
+
+
+def _assemble_inputs(
+    settings: TrainSettings, recipe: Recipe, feedback: Sequence[tuple[dict[str, Any], int]], topic: Sequence[Shard]
+) -> Assembled:
+    """Step 1: the shards, split into parts (count pass); the vocabulary and length buckets (scan pass)."""
+    split, site = _source_shards(settings, topic)
+    counted, counting = count_rows(split, progress=recipe.shows)
+    added = _added_shards(settings, sum(counted), feedback)
+    data = Plan.build(
+        split,
+        counted,
+        added.shards,
+        test_size=settings.test_size,
+        validation_split=settings.validation_split,
+        seed=settings.seed,
+        strict=settings.strict,
+    )
+    found = scan(
+        data,
+        buckets=recipe.buckets,
+        max_len=recipe.max_len,
+        workers=recipe.workers,
+        batch_size=recipe.per_worker_batch,
+        progress=recipe.shows,
+        units=recipe.units,
+    )
+    _check_trainable(found, settings, topic)
+    preprocessing = fit_preprocessing(
+        found, max_len=recipe.max_len, oov=settings.oov, buckets=recipe.buckets, units=recipe.units
+    )
+    return Assembled(data, site, added, counting, found, preprocessing)
+
+
 def _source_shards(settings: TrainSettings, topic: Sequence[Shard]) -> tuple[list[Shard], SiteData | None]:
     """The shards split 75/25 together: the labelled files, the topic's range, the screened site logs."""
     shards: list[Shard] = list(file_shards(settings.data, fmt=settings.input_format, label=settings.label))
@@ -151,8 +265,9 @@ def _added_shards(settings: TrainSettings, user_rows: int, feedback: Sequence[tu
         cut = int(len(generated) * (1 - settings.validation_split))
         parts = np.full(len(generated), VALIDATION, dtype=np.uint8)
         parts[:cut] = TRAIN
-        shard = MemoryShard("generated sites", [e for e, _, _ in generated], [y for _, y, _ in generated],
-                            [f for _, _, f in generated])  # fmt: skip
+        shard = MemoryShard(
+            "generated sites", [e for e, _, _ in generated], [y for _, y, _ in generated], [f for _, _, f in generated]
+        )
         added.append((shard, parts))
         log.info("augmented with %d generated requests of %d sites", len(generated), len(TRAINING_SITES))
     corpus: dict[str, Any] = {}
@@ -182,60 +297,8 @@ def _added_shards(settings: TrainSettings, user_rows: int, feedback: Sequence[tu
     return Added(added, len(generated), corpus)
 
 
-def _data_digest(inputs: Sequence[dict[str, str]], topic: Sequence[Shard]) -> str:
-    """One SHA-256 over the input files' own digests (``data_files``) and the topic ranges read, in order."""
-    names = [f["sha256"] for f in inputs] + [shard.name for shard in topic]
-    return hashlib.sha256("".join(names).encode()).hexdigest()
-
-
-def train(
-    settings: TrainSettings,
-    feedback: Sequence[tuple[dict[str, Any], int]] = (),
-    *,
-    topic: Sequence[Shard] = (),
-    role: Role = ONE_WORKER,
-) -> TrainResult:
-    """Train, evaluate and publish; ``feedback`` holds analysts' verdicts (event, label) to fold in.
-
-    ``topic`` holds the offset ranges of a Kafka topic to read as more rows; ``role`` is this
-    process's place among several workers (worker 0 evaluates and publishes).
-    """
-    tf = tensorflow()
-    import keras
-
-    from logsentry.model_store.model.scoring import Detector
-
-    strategy = strategy_for(role)  # first: the multi-worker strategy must exist before other TensorFlow work
-    arch = get_architecture(settings.architecture)
-    epochs = settings.epochs or arch.default_epochs
-    batch_size = settings.batch_size or arch.default_batch_size
-    per_worker_batch = -(-batch_size // role.count)
-    shows = settings.verbose > 0
-    started_all = time.perf_counter()
-
-    split, site = _source_shards(settings, topic)
-    counted, counting = count_rows(split, progress=shows)
-    added = _added_shards(settings, sum(counted), feedback)
-    data = Plan.build(
-        split,
-        counted,
-        added.shards,
-        test_size=settings.test_size,
-        validation_split=settings.validation_split,
-        seed=settings.seed,
-        strict=settings.strict,
-    )
-    buckets = length_buckets(settings)
-    units, max_len = settings.resolved_units, settings.resolved_max_len
-    found = scan(
-        data,
-        buckets=buckets,
-        max_len=max_len,
-        workers=role.count,
-        batch_size=per_worker_batch,
-        progress=shows,
-        units=units,
-    )
+def _check_trainable(found: Scan, settings: TrainSettings, topic: Sequence[Shard]) -> None:
+    """Refuse data with no usable row, or whose training part lacks one of the labels."""
     trained_labels = found.labels["train"]
     if not found.records:
         raise DataError(f"{_names(settings, topic)}: no usable rows ({found.rows_refused} refused)")
@@ -244,57 +307,108 @@ def train(
             f"{_names(settings, topic)}: training needs both labels, found only "
             f"{[label for label in (0, 1) if trained_labels[label]]}"
         )
-    preprocessing = fit_preprocessing(found, max_len=max_len, oov=settings.oov, buckets=buckets, units=units)
-    tokenizer = preprocessing.tokenizer
-    steps = found.steps(role.count, per_worker_batch)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The model as this worker trained it, and how the epochs went."""
+
+    model: Any  # built under the strategy
+    history: list[Epoch]
+    steps: int  # per epoch
+    digest: str  # of the weights: the same on every worker
+
+    @property
+    def seconds(self) -> float:
+        return sum(e.seconds for e in self.history)
+
+
+def _fit(settings: TrainSettings, recipe: Recipe, assembled: Assembled, strategy: Any, role: Role) -> Fitted:
+    """Step 2: the model built from the seed and trained on this worker's share of the training rows."""
+    tf = tensorflow()
+    import keras
+
+    found, tokenizer = assembled.found, assembled.preprocessing.tokenizer
+    steps = found.steps(role.count, recipe.per_worker_batch)
     log.info(
         "training architecture=%s epochs=%d batch_size=%d steps=%d workers=%d train=%d validation=%d test=%d "
         "vocabulary=%d",
-        arch.name, epochs, batch_size, steps, role.count, sum(found.labels["train"].values()),
-        sum(found.labels["validation"].values()), sum(found.labels["test"].values()), len(tokenizer.vocabulary),
-    )  # fmt: skip
+        recipe.arch.name,
+        recipe.epochs,
+        recipe.batch_size,
+        steps,
+        role.count,
+        sum(found.labels["train"].values()),
+        sum(found.labels["validation"].values()),
+        sum(found.labels["test"].values()),
+        len(tokenizer.vocabulary),
+    )
 
     keras.utils.set_random_seed(settings.seed)
     tf.config.experimental.enable_op_determinism()
     with strategy.scope():
-        model = arch.build(tokenizer.input_dim, max_len)
+        model = recipe.arch.build(tokenizer.input_dim, recipe.max_len)
     history = fit(
         model,
         lambda worker, workers: training_dataset(
-            data,
-            preprocessing,
-            batch_size=per_worker_batch,
+            assembled.data,
+            assembled.preprocessing,
+            batch_size=recipe.per_worker_batch,
             worker=worker,
             workers=workers,
             shuffle_buffer=settings.shuffle_buffer,
             seed=settings.seed,
         ),
         strategy=strategy,
-        epochs=epochs,
+        epochs=recipe.epochs,
         steps=steps,
-        per_worker_batch=per_worker_batch,
-        progress=shows,
+        per_worker_batch=recipe.per_worker_batch,
+        progress=recipe.shows,
     )
-    train_seconds = sum(e.seconds for e in history)
-    digest = weights_digest(model.get_weights())
+    fitted = Fitted(model, history, steps, weights_digest(model.get_weights()))
     if settings.worker_report is not None:
-        write_worker_report(settings.worker_report, role, {
-            "weights_sha256": digest, "steps_per_epoch": steps,
-            "epochs": [asdict(e) for e in history], "peak_rss_mb": round(peak_rss_mb(), 1),
-        })  # fmt: skip
-    if not role.chief:
-        log.info("worker %d of %d done: weights %s", role.index, role.count, digest[:16])
-        return TrainResult("", None, {}, train_seconds)
+        write_worker_report(
+            settings.worker_report,
+            role,
+            {
+                "weights_sha256": fitted.digest,
+                "steps_per_epoch": steps,
+                "epochs": [asdict(e) for e in history],
+                "peak_rss_mb": round(peak_rss_mb(), 1),
+            },
+        )
+    return fitted
 
-    trained = arch.build(tokenizer.input_dim, max_len)  # out of the strategy: saved and exported as is
-    trained.set_weights(model.get_weights())
+
+@dataclass(frozen=True)
+class Evaluated:
+    """The trained model as it is saved, its threshold and figures, and the sample its export is checked on."""
+
+    trained: Any  # built out of the strategy: saved and exported as is
+    threshold: float
+    evaluations: dict[str, Evaluation]
+    test_labels: np.ndarray
+    test_scores: np.ndarray
+    sample: list[str]  # validation texts
+    sample_scores: np.ndarray  # their scores through Keras
+    seconds: float
+
+
+def _evaluate(settings: TrainSettings, recipe: Recipe, assembled: Assembled, fitted: Fitted) -> Evaluated:
+    """Step 3: validation and test rows scored by the serving code; the threshold chosen on validation."""
+    from logsentry.model_store.model.scoring import Detector
+
+    tokenizer, labels = assembled.preprocessing.tokenizer, assembled.found.labels
+    trained = recipe.arch.build(tokenizer.input_dim, recipe.max_len)
+    trained.set_weights(fitted.model.get_weights())
     detector = Detector(
-        KerasInference(trained, variable_length=arch.variable_length, max_len=tokenizer.max_len), preprocessing
+        KerasInference(trained, variable_length=recipe.arch.variable_length, max_len=tokenizer.max_len),
+        assembled.preprocessing,
     )
-    evaluated = sum(found.labels["validation"].values()) + sum(found.labels["test"].values())
+    to_score = sum(labels["validation"].values()) + sum(labels["test"].values())
     scored_from = time.perf_counter()
-    scored = score_parts(data, detector, progress=shows, total=evaluated)
-    evaluate_seconds = time.perf_counter() - scored_from
+    scored = score_parts(assembled.data, detector, progress=recipe.shows, total=to_score)
+    seconds = time.perf_counter() - scored_from
     val_scores, val_labels, val_families = scored[VALIDATION].arrays()
     test_scores, test_labels, test_families = scored[TEST].arrays()
     threshold = choose_threshold(val_labels, val_scores, settings.threshold_rule)
@@ -308,29 +422,87 @@ def train(
         evaluations["test"].accuracy,
         evaluations["test"].f1,
     )
-    pipeline = {
+    sample = scored[VALIDATION].texts
+    return Evaluated(
+        trained, threshold, evaluations, test_labels, test_scores, sample, val_scores[: len(sample)], seconds
+    )
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the report and the manifest say of a run besides the model: its recipe, data and times."""
+
+    hyperparameters: dict[str, Any]
+    pipeline: dict[str, Any]
+    train_seconds: float
+    data_files: list[dict[str, str]]
+    training_data: TrainingData
+
+
+def _record(
+    settings: TrainSettings,
+    recipe: Recipe,
+    assembled: Assembled,
+    fitted: Fitted,
+    evaluated: Evaluated,
+    feedback: Sequence[tuple[dict[str, Any], int]],
+    topic: Sequence[Shard],
+    started: float,
+) -> Record:
+    """Step 4: the figures of the passes (times taken up to now), the recipe and the data's digests."""
+    pipeline = _pipeline_figures(settings, recipe, assembled, fitted, evaluated, started)
+    hyperparameters = _hyperparameters(settings, recipe, assembled, feedback, topic)
+    read = data_files(tuple(files([*settings.data, *settings.benign])))  # each file hashed once
+    found = assembled.found
+    training_data = TrainingData(
+        name=_names(settings, topic),
+        sha256=_data_digest(read, topic),
+        rows_read=found.rows_read,
+        rows_used=found.records,
+        rows_rejected=found.rows_refused,
+    )
+    return Record(hyperparameters, pipeline, fitted.seconds, read, training_data)
+
+
+def _pipeline_figures(
+    settings: TrainSettings, recipe: Recipe, assembled: Assembled, fitted: Fitted, evaluated: Evaluated, started: float
+) -> dict[str, Any]:
+    """The passes' rows, times and memory (the manifest's and report's ``pipeline``)."""
+    found = assembled.found
+    return {
         **found.to_dict(),
-        "workers": role.count,
-        "weights_sha256": digest,
-        "steps_per_epoch": steps,
+        "workers": recipe.workers,
+        "weights_sha256": fitted.digest,
+        "steps_per_epoch": fitted.steps,
         "shuffle_buffer": settings.shuffle_buffer,
         "seconds": {
-            "count": round(counting.seconds, 2),
+            "count": round(assembled.counting.seconds, 2),
             "scan": round(found.stats.seconds if found.stats else 0.0, 2),
-            "epochs": [round(e.seconds, 2) for e in history],
-            "evaluate": round(evaluate_seconds, 2),
-            "total_before_export": round(time.perf_counter() - started_all, 2),
+            "epochs": [round(e.seconds, 2) for e in fitted.history],
+            "evaluate": round(evaluated.seconds, 2),
+            "total_before_export": round(time.perf_counter() - started, 2),
         },
-        "epoch_loss": [round(e.loss, 5) for e in history],
+        "epoch_loss": [round(e.loss, 5) for e in fitted.history],
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
-    hyperparameters = {
-        "epochs": epochs,
-        "batch_size": batch_size,
+
+
+def _hyperparameters(
+    settings: TrainSettings,
+    recipe: Recipe,
+    assembled: Assembled,
+    feedback: Sequence[tuple[dict[str, Any], int]],
+    topic: Sequence[Shard],
+) -> dict[str, Any]:
+    """The manifest's ``hyperparameters``: the recipe, and what was mixed into the data."""
+    added, site = assembled.added, assembled.site
+    return {
+        "epochs": recipe.epochs,
+        "batch_size": recipe.batch_size,
         "seed": settings.seed,
         "test_size": settings.test_size,
         "validation_split": settings.validation_split,
-        "units": units,
+        "units": recipe.units,
         "augment": added.generated,
         "augment_sites": list(TRAINING_SITES) if added.generated else [],
         "corpus": added.corpus.get("summary", ""),
@@ -343,59 +515,36 @@ def train(
             "attack": sum(1 for _, label in feedback if label == 1),
             "weight": FEEDBACK_WEIGHT if feedback else 0,
         },
-        "workers": role.count,
-        "description": arch.description,
+        "workers": recipe.workers,
+        "description": recipe.arch.description,
     }
-    sample = scored[VALIDATION].texts
-    inputs = data_files(tuple(files([*settings.data, *settings.benign])))  # each file hashed once
+
+
+def _data_digest(inputs: Sequence[dict[str, str]], topic: Sequence[Shard]) -> str:
+    """One SHA-256 over the input files' own digests (``data_files``) and the topic ranges read, in order."""
+    names = [f["sha256"] for f in inputs] + [shard.name for shard in topic]
+    return hashlib.sha256("".join(names).encode()).hexdigest()
+
+
+def _export_and_publish(
+    settings: TrainSettings, recipe: Recipe, assembled: Assembled, evaluated: Evaluated, record: Record
+) -> Manifest:
+    """Step 5: a new version (Keras model, checked ONNX export, report, manifest), then published or held."""
     store = ModelStore(settings.store)
     with store.new_version() as draft:
-        trained.save(draft.path / MODEL_FILE)
+        evaluated.trained.save(draft.path / MODEL_FILE)
         onnx, refused = _export(
-            trained, draft, preprocessing, settings, arch.variable_length, sample, val_scores[: len(sample)], threshold
+            evaluated.trained,
+            draft,
+            assembled.preprocessing,
+            settings,
+            recipe.arch.variable_length,
+            evaluated.sample,
+            evaluated.sample_scores,
+            evaluated.threshold,
         )
-        write_report(
-            draft.path / "report",
-            version=draft.version,
-            architecture=arch.name,
-            evaluations=evaluations,
-            test_labels=test_labels,
-            test_scores=test_scores,
-            training={
-                **hyperparameters,
-                "threshold_rule": settings.threshold_rule,
-                "train_seconds": train_seconds,
-                "input_format": str(settings.input_format),
-                "data": _names(settings, topic) + f" ({found.rows_read:,} rows read in all)",
-                "pipeline": pipeline,
-            },
-        )
-        if site is not None:
-            with (draft.path / "report" / "screened.jsonl").open("w", encoding="utf-8") as handle:
-                for row in site.screened:
-                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        draft.manifest = Manifest(
-            version=draft.version,
-            created_at=draft.created_at,
-            architecture=arch.name,
-            variable_length=arch.variable_length,
-            parameters=int(trained.count_params()),
-            hyperparameters=hyperparameters,
-            preprocessing=preprocessing,
-            threshold=threshold,
-            threshold_rule=settings.threshold_rule,
-            evaluation={k: v.to_dict() for k, v in evaluations.items()} | {"train_seconds": round(train_seconds, 2)},
-            training_data=TrainingData(
-                name=_names(settings, topic),
-                sha256=_data_digest(inputs, topic),
-                rows_read=found.rows_read,
-                rows_used=found.records,
-                rows_rejected=found.rows_refused,
-            ),
-            library_versions=library_versions(),
-            extra={"data_files": inputs, "corpus_files": added.corpus.get("files", []), "pipeline": pipeline},
-            onnx=onnx,
-        )
+        _write_report(draft, settings, recipe, evaluated, record, assembled.site)
+        draft.manifest = _manifest(draft, settings, recipe, assembled, evaluated, record, onnx)
         manifest = draft.manifest
     if refused is not None:
         raise ExportMismatch(
@@ -405,7 +554,7 @@ def train(
         )
     if settings.promote:
         store.promote(manifest.version, reason="trained")
-    return TrainResult(manifest.version, manifest, evaluations, train_seconds)
+    return manifest
 
 
 def _export(
@@ -439,6 +588,65 @@ def _export(
         write_check_sample(draft.path, texts)
         draft.hold = True
         return refused.entry, refused
+
+
+def _write_report(
+    draft: Draft, settings: TrainSettings, recipe: Recipe, evaluated: Evaluated, record: Record, site: SiteData | None
+) -> None:
+    """The draft's ``report/``: figures and plots, and the site requests screened out."""
+    write_report(
+        draft.path / "report",
+        version=draft.version,
+        architecture=recipe.arch.name,
+        evaluations=evaluated.evaluations,
+        test_labels=evaluated.test_labels,
+        test_scores=evaluated.test_scores,
+        training={
+            **record.hyperparameters,
+            "threshold_rule": settings.threshold_rule,
+            "train_seconds": record.train_seconds,
+            "input_format": str(settings.input_format),
+            "data": record.training_data.name + f" ({record.training_data.rows_read:,} rows read in all)",
+            "pipeline": record.pipeline,
+        },
+    )
+    if site is not None:
+        with (draft.path / "report" / "screened.jsonl").open("w", encoding="utf-8") as handle:
+            for row in site.screened:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _manifest(
+    draft: Draft,
+    settings: TrainSettings,
+    recipe: Recipe,
+    assembled: Assembled,
+    evaluated: Evaluated,
+    record: Record,
+    onnx: dict[str, Any],
+) -> Manifest:
+    """The draft's manifest: the model, its preprocessing and threshold, the record of the run."""
+    return Manifest(
+        version=draft.version,
+        created_at=draft.created_at,
+        architecture=recipe.arch.name,
+        variable_length=recipe.arch.variable_length,
+        parameters=int(evaluated.trained.count_params()),
+        hyperparameters=record.hyperparameters,
+        preprocessing=assembled.preprocessing,
+        threshold=evaluated.threshold,
+        threshold_rule=settings.threshold_rule,
+        evaluation={k: v.to_dict() for k, v in evaluated.evaluations.items()}
+        | {"train_seconds": round(record.train_seconds, 2)},
+        training_data=record.training_data,
+        library_versions=library_versions(),
+        extra={
+            "data_files": record.data_files,
+            "corpus_files": assembled.added.corpus.get("files", []),
+            "pipeline": record.pipeline,
+        },
+        onnx=onnx,
+    )
 
 
 def _names(settings: TrainSettings, topic: Sequence[Shard]) -> str:

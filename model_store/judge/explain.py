@@ -29,15 +29,14 @@ never on the unflagged majority, and in the stream within its budget
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from logsentry.model_store.ingest.fields import Path, field_name
 from logsentry.model_store.model.preprocessing import CLIENT_FIELDS, CleanupSpec, clean, compact_json
 
 COARSE_PARTS = 8
@@ -48,8 +47,6 @@ CACHED_UNIT_CHARS = 4_096  # values scored once per explanation; a longer one is
 MAX_FIELDS = 64  # string fields probed per record, in the record's order
 MAX_SPANS = 3
 MIN_WEIGHT = 0.01  # a removal that takes less of the margin than this explains nothing
-
-Path = tuple[str | int, ...]
 
 
 class _Scorer(Protocol):
@@ -71,51 +68,6 @@ class Span:
 
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field, "start": self.start, "end": self.end, "text": self.text, "weight": self.weight}
-
-
-_PLAIN = re.compile(r'[^.\[\]"]+')
-_PART = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
-
-
-def field_name(path: Path) -> str:
-    """``("query", "q")`` -> ``query.q``; list positions as ``items[0]``; a key holding ``.``, ``[``,
-    ``]`` or ``"`` (``__proto__.admin``) quoted as a JSON string: ``query["__proto__.admin"]``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _PLAIN.fullmatch(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(part, ensure_ascii=False)}]"
-    return out
-
-
-def field_path(field: str) -> Path | None:
-    """The inverse of :func:`field_name`; None for a text it could not have written."""
-    parts: list[str | int] = []
-    position = 0
-    while position < len(field):
-        match = _PART.match(field, position)
-        if match is None or (position == 0 and field.startswith(".")):
-            return None
-        name, index, quoted = match.groups()
-        parts.append(int(index) if index is not None else json.loads(quoted) if quoted is not None else name)
-        position = match.end()
-    return tuple(parts)
-
-
-def value_at(record: Any, field: str) -> Any:
-    """The value at a ``field_name`` path in ``record``, or None when it holds no such path."""
-    value = record
-    for part in field_path(field) or (None,):
-        found = (isinstance(part, int) and isinstance(value, list) and part < len(value)) or (
-            isinstance(part, str) and isinstance(value, Mapping) and part in value
-        )
-        if not found:
-            return None
-        value = value[part]
-    return value
 
 
 def string_fields(record: Mapping[str, Any], cleanup: CleanupSpec) -> list[tuple[Path, str]]:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from logsentry.errors import ConfigError
-from logsentry.model_store.judge.explain import value_at
+from logsentry.model_store.ingest.fields import value_at
 
 _NAME = re.compile(r"[a-z0-9_.-]{1,64}")
 _SUPPRESSION_KEYS = {"name", "route", "method", "field", "equals", "regex", "expires", "created", "reason", "author"}

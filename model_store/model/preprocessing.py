@@ -287,33 +287,12 @@ class CharTokenizer:
             raise ValueError("max_windows must be at least 2 (a long text's head and tail)")
 
     @classmethod
-    def fit(
-        cls,
-        texts: Iterable[str],
-        *,
-        max_len: int = REFERENCE_MAX_LEN,
-        lower: bool = True,
-        filters: str = DEFAULT_FILTERS,
-        oov: OovPolicy = "index",
-        buckets: Sequence[int] = (),
-        max_vocab: int | None = None,
-        long_requests: LongRequests = "windows",
-        window: int = 256,
-    ) -> CharTokenizer:
+    def fit(cls, texts: Iterable[str], *, lower: bool = True, **options: Any) -> CharTokenizer:
+        """A tokenizer fitted on ``texts``; ``options`` as :meth:`from_counts` takes them."""
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(text.lower() if lower else text)
-        return cls.from_counts(
-            counts,
-            max_len=max_len,
-            lower=lower,
-            filters=filters,
-            oov=oov,
-            buckets=buckets,
-            max_vocab=max_vocab,
-            long_requests=long_requests,
-            window=window,
-        )
+        return cls.from_counts(counts, lower=lower, **options)
 
     @classmethod
     def from_counts(

@@ -1,2 +1,3 @@
-"""The one Kafka edge: clients built from one configuration, the connection pre-check, and the
-topics logsentry creates. Every command that talks to Kafka goes through here."""
+"""The one Kafka edge: the clients, all built from one configuration (``clients.py``), the
+connection pre-check (``connection.py``) and the topics logsentry creates (``topics.py``). Every
+command that talks to Kafka goes through here."""

@@ -18,10 +18,10 @@ import socket
 import struct
 import time
 
-from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from logsentry.errors import ConfigError, StreamError
+from logsentry.stream.kafka import clients
 from logsentry.stream.settings import KafkaSettings
 
 _API_VERSIONS = 18
@@ -154,9 +154,7 @@ def check_connection(kafka: KafkaSettings, timeout_s: float = 15.0) -> None:
         while True:
             attempt_s = min(_ATTEMPT_S, max(0.1, deadline - time.monotonic()))
             try:
-                KafkaAdminClient(
-                    **kafka.client_config(), client_id="logsentry-check", bootstrap_timeout_ms=int(attempt_s * 1000)
-                ).close()
+                clients.admin(kafka, client_id="logsentry-check", bootstrap_timeout_ms=int(attempt_s * 1000)).close()
                 return
             except KafkaError as exc:
                 text = " ".join(collector.messages)

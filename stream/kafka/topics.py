@@ -1,4 +1,5 @@
-"""Topics through the admin API: wait until the log topics are ready, create the output topics."""
+"""The topics logsentry creates and reads whole: wait until the log topics are ready, create the
+output topics (admin API), read a small topic to its end (the feedback and shadow topics)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from collections.abc import Sequence
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import TopicPartition
 
 from logsentry.errors import StreamError
+from logsentry.stream.kafka import clients
 from logsentry.stream.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -24,7 +27,7 @@ def await_topics(kafka: KafkaSettings, topics: Sequence[str], timeout_s: float =
     topics' metadata triggers a rejoin too. A separate short-lived admin client asks instead.
     """
     deadline = time.monotonic() + timeout_s
-    admin = KafkaAdminClient(**kafka.client_config(), client_id="logsentry-admin")
+    admin = clients.admin(kafka)
     try:
         while True:
             try:
@@ -51,7 +54,7 @@ def ensure_topics(kafka: KafkaSettings, topics: dict[str, int], configs: dict[st
     """Create missing topics (name to partition count, with ``configs``), replicated as
     :meth:`KafkaSettings.replication` says for the brokers found; an existing topic is left as it is."""
     try:
-        admin = KafkaAdminClient(**kafka.client_config(), client_id="logsentry-admin")
+        admin = clients.admin(kafka)
     except KafkaError as exc:
         raise StreamError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc!r}") from exc
     try:
@@ -86,10 +89,7 @@ def read_to_end(
     kafka: KafkaSettings, topic: str, timeout_s: float = 60.0
 ) -> list[tuple[bytes | None, bytes | None]] | None:
     """Every (key, value) of ``topic`` up to its end offsets now; None if there is no such topic."""
-    from kafka import KafkaConsumer
-    from kafka.structs import TopicPartition
-
-    consumer = KafkaConsumer(**kafka.client_config(), group_id=None, enable_auto_commit=False)
+    consumer = clients.reader(kafka)
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         if not partitions:

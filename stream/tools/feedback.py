@@ -1,10 +1,10 @@
 """Analysts' verdicts on alerts: a labelled copy of the alerted request on a compacted topic.
 
 ``logsentry feedback benign|attack --alert TOPIC/PARTITION/OFFSET`` reads that alert from
-the alert topic and publishes to the feedback topic (default ``logsentry-feedback``,
-``cleanup.policy=compact``) one record keyed by the *request's* coordinates
-(``source topic/partition/offset/record_index``): marking the same request again replaces
-the earlier verdict. ``logsentry train --feedback`` reads the topic back
+the alert topic and publishes to the feedback topic (default :data:`DEFAULT_FEEDBACK_TOPIC`
+of the settings, ``cleanup.policy=compact``) one record keyed by the *request's*
+coordinates (``source topic/partition/offset/record_index``): marking the same request
+again replaces the earlier verdict. ``logsentry train --feedback`` reads the topic back
 (:func:`read_feedback`) and folds it into training (trainer/training.py).
 
 Value (``logsentry.feedback/1``)::
@@ -22,17 +22,16 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
 from logsentry.errors import ConfigError, StreamError
+from logsentry.stream.kafka import clients
 from logsentry.stream.kafka.connection import check_connection
 from logsentry.stream.kafka.topics import ensure_topics, read_to_end
-from logsentry.stream.settings import KafkaSettings
+from logsentry.stream.settings import DEFAULT_FEEDBACK_TOPIC, KafkaSettings
 
 FEEDBACK_SCHEMA = "logsentry.feedback/1"
-DEFAULT_FEEDBACK_TOPIC = "logsentry-feedback"
 LABELS = {"benign": 0, "attack": 1}
 
 
@@ -61,7 +60,7 @@ class AlertRef:
 def fetch_alerts(kafka: KafkaSettings, refs: Iterable[AlertRef], timeout_s: float = 30.0) -> dict[AlertRef, dict]:
     """The alerts at ``refs``; :class:`ConfigError` naming the first that does not exist."""
     refs = list(refs)
-    consumer = KafkaConsumer(**kafka.client_config(), group_id=None, enable_auto_commit=False)
+    consumer = clients.reader(kafka)
     out: dict[AlertRef, dict] = {}
     try:
         for ref in refs:
@@ -129,7 +128,7 @@ def send_feedback(
     who = author or getpass.getuser()
     values = [(feedback_key(alerts[r]), feedback_value(alerts[r], r, label, note, who, now)) for r in refs]
     ensure_topics(kafka, {topic: 1}, {"cleanup.policy": "compact"})
-    producer = KafkaProducer(**kafka.client_config(), acks="all", enable_idempotence=True)
+    producer = clients.producer(kafka, acks="all", enable_idempotence=True)
     try:
         futures = [producer.send(topic, key=k, value=json.dumps(v).encode()) for k, v in values]
         producer.flush(timeout=30)

@@ -7,9 +7,8 @@ import sys
 import time
 from typing import Any, TextIO
 
-from kafka import KafkaConsumer
-
-from logsentry.model_store.judge.explain import value_at
+from logsentry.model_store.ingest.fields import value_at
+from logsentry.stream.kafka import clients
 from logsentry.stream.kafka.connection import check_connection
 from logsentry.stream.settings import KafkaSettings
 
@@ -59,13 +58,7 @@ def follow(
 ) -> int:
     check_connection(kafka)
     color = out.isatty()
-    consumer = KafkaConsumer(
-        topic,
-        **kafka.client_config(),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest" if from_beginning else "latest",
-    )
+    consumer = clients.reader(kafka, topic, auto_offset_reset="earliest" if from_beginning else "latest")
     shown = 0
     deadline = time.monotonic() + timeout_s if timeout_s else None
     try:

@@ -6,8 +6,8 @@ starts (or an explicit ``--offsets``), so later traffic never changes the data o
 already going. The reads use no consumer group: nothing is committed and the live
 detector's group, its offsets and its partition assignment are left exactly as they were.
 
-The trainer turns the messages into rows (``trainer.sources.TopicShard``); this module is
-only the Kafka edge.
+The trainer turns the messages into rows (``trainer.sources.TopicShard``); this module only
+reads them from Kafka.
 """
 
 from __future__ import annotations
@@ -77,13 +77,14 @@ class Message:
 
 def read_range(kafka: KafkaSettings, span: OffsetRange) -> Iterator[Message]:
     """The messages of ``span``, read without a consumer group (nothing joined, nothing committed)."""
-    from kafka import KafkaConsumer
     from kafka.structs import TopicPartition
+
+    from logsentry.stream.kafka import clients
 
     if span.end <= span.start:
         return
     tp = TopicPartition(span.topic, span.partition)
-    consumer = KafkaConsumer(**kafka.client_config(), group_id=None, enable_auto_commit=False)
+    consumer = clients.reader(kafka)
     try:
         consumer.assign([tp])
         consumer.seek(tp, span.start)
@@ -111,14 +112,15 @@ def resolve_ranges(
     offsets: str | None = None,
 ) -> list[OffsetRange]:
     """The offset range of every partition of ``topic`` to read (fixed now, read later)."""
-    from kafka import KafkaConsumer
     from kafka.errors import KafkaError
     from kafka.structs import TopicPartition
+
+    from logsentry.stream.kafka import clients
 
     if offsets and (since or until):
         raise ConfigError("--offsets names the range itself: give it without --since/--until")
     explicit = parse_offsets(offsets) if offsets else {}
-    consumer = KafkaConsumer(**kafka.client_config(), group_id=None, enable_auto_commit=False)
+    consumer = clients.reader(kafka)
     try:
         numbers = sorted(consumer.partitions_for_topic(topic) or [])
         if not numbers:

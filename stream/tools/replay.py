@@ -13,12 +13,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from logsentry.errors import InvalidMessage, PublishError
 from logsentry.model_store.ingest.formats import InputFormat, decode_message
 from logsentry.model_store.ingest.lines import allow_csv_fields, read_lines
+from logsentry.stream.kafka import clients
 from logsentry.stream.kafka.connection import check_connection
 from logsentry.stream.kafka.topics import ensure_topics
 from logsentry.stream.settings import KafkaSettings
@@ -40,8 +40,12 @@ def read_values(path: Path) -> Iterator[bytes]:
         with path.open("rb") as handle:
             for line in read_lines(handle, MAX_REQUEST_SIZE):
                 if line.value is None:
-                    log.warning("%s: line %d: %d bytes, more than a producer request holds: not sent",
-                                path, line.number, line.size)  # fmt: skip
+                    log.warning(
+                        "%s: line %d: %d bytes, more than a producer request holds: not sent",
+                        path,
+                        line.number,
+                        line.size,
+                    )
                 elif line.value:
                     yield line.value
 
@@ -72,7 +76,7 @@ def replay(
     check_connection(kafka)
     if partitions:
         ensure_topics(kafka, {topic: partitions})
-    producer = KafkaProducer(**kafka.client_config(), acks="all", linger_ms=10, batch_size=262_144)
+    producer = clients.producer(kafka, acks="all", linger_ms=10, batch_size=262_144)
     sent = 0
     started = time.monotonic()
     last_report = started

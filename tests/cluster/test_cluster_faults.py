@@ -41,8 +41,17 @@ SESSION_TIMEOUT_S = 10  # the test streams' --session-timeout-ms; brokers' own s
 
 def _start(streams: StartStream, cluster: Cluster, topics: Topics, store: ModelStore, **env: str) -> StreamProcess:
     verdicts = topics.alerts.replace("alerts-", "verdicts-")
-    return streams(cluster.bootstrap, topics, store.root, "--batch-size", str(BATCH), "--verdict-topic", verdicts,
-                   hooked=True, env=env or None)  # fmt: skip
+    return streams(
+        cluster.bootstrap,
+        topics,
+        store.root,
+        "--batch-size",
+        str(BATCH),
+        "--verdict-topic",
+        verdicts,
+        hooked=True,
+        env=env or None,
+    )
 
 
 def _progress(stream: StreamProcess, beyond: float) -> bool:
@@ -50,9 +59,13 @@ def _progress(stream: StreamProcess, beyond: float) -> bool:
 
 
 def _account(
-    cluster: Cluster, admin: KafkaAdminClient, topics: Topics, store: ModelStore, produced: list[Produced],
+    cluster: Cluster,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    store: ModelStore,
+    produced: list[Produced],
     tmp_path: Path,
-) -> tuple[Counter[tuple[int, int]], dict[tuple[int, int], list[dict]]]:  # fmt: skip
+) -> tuple[Counter[tuple[int, int]], dict[tuple[int, int], list[dict]]]:
     """Wait until everything produced is committed; check every offset and every alert came out."""
     wait_until(lambda: all_committed(admin, cluster.bootstrap, topics), timeout=300, what="all committed")
     values = [p.value for p in produced]
@@ -70,9 +83,15 @@ def _repeats(seen: Counter[tuple[int, int]], alerts: dict[tuple[int, int], list[
 
 
 def _killed_broker_test(
-    victim_of: str, whole: Cluster, cluster_admin: KafkaAdminClient, cluster_topics: Topics,
-    trained_store: ModelStore, streams: StartStream, tmp_path: Path, seed: int,
-) -> None:  # fmt: skip
+    victim_of: str,
+    whole: Cluster,
+    cluster_admin: KafkaAdminClient,
+    cluster_topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
+    tmp_path: Path,
+    seed: int,
+) -> None:
     stream = _start(streams, whole, cluster_topics, trained_store)
     traffic = Traffic(whole.bootstrap, cluster_topics.logs, events(1500, seed=seed), rate=300)
     held = stream.hold_next_batch()  # published, not committed: the broker dies now
@@ -85,16 +104,22 @@ def _killed_broker_test(
         # the controller has moved its leaders (the requests fail on the closed connections)
         whole.freeze(victim)
         stream.release()
-        wait_until(lambda: moved(leader(cluster_admin, cluster_topics.logs, partition), victim), timeout=60,
-                   what="a new leader for the held batch's partition")  # fmt: skip
+        wait_until(
+            lambda: moved(leader(cluster_admin, cluster_topics.logs, partition), victim),
+            timeout=60,
+            what="a new leader for the held batch's partition",
+        )
         whole.kill(victim)
     else:
         victim = coordinator(cluster_admin, cluster_topics.group)
         assert victim is not None
         whole.kill(victim)
         stream.release()
-        wait_until(lambda: moved(coordinator(cluster_admin, cluster_topics.group), victim), timeout=60,
-                   what="a new coordinator for the group")  # fmt: skip
+        wait_until(
+            lambda: moved(coordinator(cluster_admin, cluster_topics.group), victim),
+            timeout=60,
+            what="a new coordinator for the group",
+        )
     consumed = stream.metric("logsentry_events_consumed_total")
     wait_until(lambda: _progress(stream, consumed + 300), timeout=120, what="the stream going on without the broker")
     produced = traffic.stop()
@@ -106,23 +131,35 @@ def _killed_broker_test(
 
 
 def test_the_leader_of_a_partition_being_read_and_written_is_killed(
-    whole: Cluster, cluster_admin: KafkaAdminClient, cluster_topics: Topics, trained_store: ModelStore,
-    streams: StartStream, tmp_path: Path,
-) -> None:  # fmt: skip
+    whole: Cluster,
+    cluster_admin: KafkaAdminClient,
+    cluster_topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
+    tmp_path: Path,
+) -> None:
     _killed_broker_test("leader", whole, cluster_admin, cluster_topics, trained_store, streams, tmp_path, seed=61)
 
 
 def test_the_group_coordinators_broker_is_killed(
-    whole: Cluster, cluster_admin: KafkaAdminClient, cluster_topics: Topics, trained_store: ModelStore,
-    streams: StartStream, tmp_path: Path,
-) -> None:  # fmt: skip
+    whole: Cluster,
+    cluster_admin: KafkaAdminClient,
+    cluster_topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
+    tmp_path: Path,
+) -> None:
     _killed_broker_test("coordinator", whole, cluster_admin, cluster_topics, trained_store, streams, tmp_path, seed=62)
 
 
 def test_a_broker_frozen_past_the_session_timeouts_then_resumed(
-    whole: Cluster, cluster_admin: KafkaAdminClient, cluster_topics: Topics, trained_store: ModelStore,
-    streams: StartStream, tmp_path: Path,
-) -> None:  # fmt: skip
+    whole: Cluster,
+    cluster_admin: KafkaAdminClient,
+    cluster_topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
+    tmp_path: Path,
+) -> None:
     """The coordinator's broker stops answering without closing a connection (a long GC pause,
     a hung disk): the controller fences it, the detector finds the new coordinator and leaders."""
     stream = _start(streams, whole, cluster_topics, trained_store)
@@ -134,8 +171,11 @@ def test_a_broker_frozen_past_the_session_timeouts_then_resumed(
     frozen_at = time.monotonic()
     stream.release()
     consumed = stream.metric("logsentry_events_consumed_total")
-    wait_until(lambda: moved(coordinator(cluster_admin, cluster_topics.group), victim), timeout=90,
-               what="the frozen broker fenced and its partitions led elsewhere")  # fmt: skip
+    wait_until(
+        lambda: moved(coordinator(cluster_admin, cluster_topics.group), victim),
+        timeout=90,
+        what="the frozen broker fenced and its partitions led elsewhere",
+    )
     wait_until(lambda: _progress(stream, consumed + 300), timeout=120, what="the stream going on while it is frozen")
     wait_until(lambda: time.monotonic() - frozen_at > SESSION_TIMEOUT_S + 2, timeout=60, what="past the timeouts")
     whole.thaw(victim)
@@ -147,9 +187,13 @@ def test_a_broker_frozen_past_the_session_timeouts_then_resumed(
 
 
 def test_a_rolling_restart_of_all_three_brokers_under_steady_load(
-    whole: Cluster, cluster_admin: KafkaAdminClient, cluster_topics: Topics, trained_store: ModelStore,
-    streams: StartStream, tmp_path: Path,
-) -> None:  # fmt: skip
+    whole: Cluster,
+    cluster_admin: KafkaAdminClient,
+    cluster_topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
+    tmp_path: Path,
+) -> None:
     """Brokers restarted one by one, as for an upgrade, while traffic keeps arriving; a batch is
     held in flight as each broker goes down."""
     stream = _start(streams, whole, cluster_topics, trained_store)
@@ -160,8 +204,11 @@ def test_a_rolling_restart_of_all_three_brokers_under_steady_load(
         whole.stop(node)
         stream.release()
         consumed = stream.metric("logsentry_events_consumed_total")
-        wait_until(lambda: _progress(stream, consumed + 150), timeout=120,  # noqa: B023 (called at once)
-                   what=f"the stream going on without broker {node}")  # fmt: skip
+        wait_until(
+            lambda consumed=consumed: _progress(stream, consumed + 150),
+            timeout=120,
+            what=f"the stream going on without broker {node}",
+        )
         whole.restart(node)
         wait_until(lambda: in_sync(cluster_admin), timeout=120, what=f"broker {node} back in sync")
     produced = traffic.stop()
@@ -171,9 +218,13 @@ def test_a_rolling_restart_of_all_three_brokers_under_steady_load(
 
 
 def test_losing_a_majority_of_the_alert_topics_in_sync_replicas_holds_offsets_until_they_return(
-    whole: Cluster, cluster_admin: KafkaAdminClient, cluster_topics: Topics, trained_store: ModelStore,
-    streams: StartStream, tmp_path: Path,
-) -> None:  # fmt: skip
+    whole: Cluster,
+    cluster_admin: KafkaAdminClient,
+    cluster_topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
+    tmp_path: Path,
+) -> None:
     """Two of three brokers die: the alert topic (three replicas, two must acknowledge, as the
     detector creates it) refuses every write, while the log topic stays readable and offset
     commits would still succeed (the offsets topic needs one replica). The detector stops
@@ -186,11 +237,15 @@ def test_losing_a_majority_of_the_alert_topics_in_sync_replicas_holds_offsets_un
     for node in (1, 2):
         whole.kill(node)
     stream.release()
-    failures = wait_until(lambda: stream.metric("logsentry_publish_failures_total") or None, timeout=120,
-                          what="the alert topic refusing writes")  # fmt: skip
+    failures = wait_until(
+        lambda: stream.metric("logsentry_publish_failures_total") or None,
+        timeout=120,
+        what="the alert topic refusing writes",
+    )
     held_at = committed(cluster_admin, cluster_topics.group, cluster_topics.logs)
-    wait_until(lambda: stream.metric("logsentry_publish_failures_total") >= failures + 2, timeout=120,
-               what="two more refusals")  # fmt: skip
+    wait_until(
+        lambda: stream.metric("logsentry_publish_failures_total") >= failures + 2, timeout=120, what="two more refusals"
+    )
     assert committed(cluster_admin, cluster_topics.group, cluster_topics.logs) == held_at, (
         "no offset moves past an alert the broker did not acknowledge"
     )

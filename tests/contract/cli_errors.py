@@ -20,8 +20,9 @@ class Case:
     stdin: str | None = None
 
 
-def run_cli(args: list[str] | tuple[str, ...], env: dict[str, str] | None = None, stdin: str | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run_cli(
+    args: list[str] | tuple[str, ...], env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "logsentry", *args],
         input=stdin if stdin is not None else "",

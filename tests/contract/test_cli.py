@@ -27,8 +27,18 @@ def test_generate_is_deterministic_and_labelled(tmp_path: Path) -> None:
 
     logs = read_labelled_csv(a)
     assert len(logs.events) == 300 and int(logs.labels.sum()) == 90 and not logs.rejected
-    fields = {"timestamp", "method", "query", "path", "statusCode", "source", "route", "headers", "requestPayload",
-              "responsePayload"}  # fmt: skip
+    fields = {
+        "timestamp",
+        "method",
+        "query",
+        "path",
+        "statusCode",
+        "source",
+        "route",
+        "headers",
+        "requestPayload",
+        "responsePayload",
+    }
     assert all(set(e) == fields for e in logs.events)
     paths = {e["path"].split("/")[1] for e in logs.events}
     assert len(paths) >= 5  # several routes, not one
@@ -73,8 +83,12 @@ def test_evaluate_prints_one_json_object(cli_store: tuple[Path, Path]) -> None:
 
 def test_score_prints_one_line_per_input_including_bad_ones(cli_store: tuple[Path, Path]) -> None:
     _, models = cli_store
-    lines = ['{"method":"get","path":"/search","query":{"q":"red shoes"}}', "not json", "[1]",
-             '{"method":"get","path":"/search","query":{"q":"\' OR 1=1--"}}']  # fmt: skip
+    lines = [
+        '{"method":"get","path":"/search","query":{"q":"red shoes"}}',
+        "not json",
+        "[1]",
+        '{"method":"get","path":"/search","query":{"q":"\' OR 1=1--"}}',
+    ]
     done = run("score", "--store", str(models), "-", stdin="\n".join(lines) + "\n")
     assert done.returncode == 0, done.stderr
     out = [json.loads(line) for line in done.stdout.splitlines()]
@@ -89,8 +103,9 @@ def test_models_list_promote_rollback(cli_store: tuple[Path, Path]) -> None:
     data, models = cli_store
     first = ModelStore(models).current()
     assert first
-    done = run("train", "--data", str(data), "--store", str(models), "--epochs", "1", "--keras-verbose", "0",
-               "--no-promote")  # fmt: skip
+    done = run(
+        "train", "--data", str(data), "--store", str(models), "--epochs", "1", "--keras-verbose", "0", "--no-promote"
+    )
     assert done.returncode == 0, done.stderr
     second = ModelStore(models).resolve("latest")
     assert ModelStore(models).current() == first
@@ -116,8 +131,19 @@ def test_errors_are_one_clear_line_and_exit_2(tmp_path: Path) -> None:
 def test_augment_adds_other_sites_to_training_and_validation_only(cli_store: tuple[Path, Path], tmp_path: Path) -> None:
     data, _ = cli_store
     models = tmp_path / "models"
-    done = run("train", "--data", str(data), "--store", str(models), "--epochs", "1", "--keras-verbose", "0",
-               "--augment", "400")  # fmt: skip
+    done = run(
+        "train",
+        "--data",
+        str(data),
+        "--store",
+        str(models),
+        "--epochs",
+        "1",
+        "--keras-verbose",
+        "0",
+        "--augment",
+        "400",
+    )
     assert done.returncode == 0, done.stderr
     assert "augmented with 400 generated requests of 20 sites" in done.stderr
     manifest = ModelStore(models).manifest()

@@ -97,19 +97,27 @@ BROKERS = ("stream", "replay", "alerts", "feedback")
 CASES = [
     # generate
     Case("generate-rows-zero", ("generate", "--rows", "0", "--out", "{dir}/x.csv"), "--rows: must be at least 1"),
-    Case("generate-share", ("generate", "--rows", "5", "--out", "{dir}/x.csv", "--attack-share", "2"), "between 0 and 1"),
+    Case(
+        "generate-share", ("generate", "--rows", "5", "--out", "{dir}/x.csv", "--attack-share", "2"), "between 0 and 1"
+    ),
     Case("generate-out-dir", ("generate", "--rows", "5", "--out", "{dir}"), "is a directory"),
     Case("generate-out-nodir", ("generate", "--rows", "5", "--out", "{nodir}"), "does not exist"),
     # train
     Case("train-missing", ("train", "--data", "{missing}", "--store", "{empty}"), "missing.csv does not exist"),
     Case("train-dir", ("train", "--data", "{dir}", "--store", "{empty}"), "is a directory, not a file"),
     Case("train-no-data", ("train", "--store", "{empty}"), "give training data: --data FILE"),
-    Case("train-benign-missing", ("train", "--benign", "{missing}", "--store", "{empty}"), "missing.csv does not exist"),
+    Case(
+        "train-benign-missing", ("train", "--benign", "{missing}", "--store", "{empty}"), "missing.csv does not exist"
+    ),
     Case("train-epochs", ("train", "--data", "{data}", "--epochs", "0"), "--epochs: must be at least 1"),
     Case("train-batch", ("train", "--data", "{data}", "--batch-size", "-3"), "--batch-size: must be at least 1"),
     Case("train-format", ("train", "--data", "{data}", "--input-format", "xml"), "unknown input format 'xml'"),
     Case("train-mapping", ("train", "--data", "{data}", "--input-format", "{mapping_missing}"), "does not exist"),
-    Case("train-rule", ("train", "--data", "{data}", "--store", "{empty}", "--threshold-rule", "best"), "unknown threshold rule"),
+    Case(
+        "train-rule",
+        ("train", "--data", "{data}", "--store", "{empty}", "--threshold-rule", "best"),
+        "unknown threshold rule",
+    ),
     Case("train-store-file", ("train", "--data", "{data}", "--store", "{data}"), "is a file, not a model store"),
     Case("train-log-no-label", ("train", "--data", "{log}", "--store", "{empty}"), "needs --label"),
     # evaluate
@@ -131,20 +139,40 @@ CASES = [
     Case("models-rollback", ("models", "rollback", "--store", "{store}"), "no earlier current version"),
     # stream
     Case("stream-refused", ("stream", "--store", "{store}", "--bootstrap-servers", "{closed}"), "connection refused"),
-    Case("stream-unresolved", ("stream", "--store", "{store}", "--bootstrap-servers", "{unresolved}"), "does not resolve"),
-    Case("stream-not-kafka", ("stream", "--store", "{store}", "--bootstrap-servers", "{http}"), "not as a Kafka broker speaking PLAINTEXT"),
-    Case("stream-store-first", ("stream", "--store", "{corrupt}", "--bootstrap-servers", "{closed}"), "manifest format"),
+    Case(
+        "stream-unresolved", ("stream", "--store", "{store}", "--bootstrap-servers", "{unresolved}"), "does not resolve"
+    ),
+    Case(
+        "stream-not-kafka",
+        ("stream", "--store", "{store}", "--bootstrap-servers", "{http}"),
+        "not as a Kafka broker speaking PLAINTEXT",
+    ),
+    Case(
+        "stream-store-first", ("stream", "--store", "{corrupt}", "--bootstrap-servers", "{closed}"), "manifest format"
+    ),
     Case("stream-batch", ("stream", "--store", "{store}", "--batch-size", "0"), "--batch-size: must be at least 1"),
     Case("stream-port", ("stream", "--store", "{store}", "--metrics-port", "70000"), "between 0 and 65535"),
-    Case("stream-env", ("stream", "--store", "{store}"), "LOGSENTRY_BATCH_SIZE must be a whole number",
-         env={"LOGSENTRY_BATCH_SIZE": "lots"}),
-    Case("stream-env-format", ("stream", "--store", "{store}"), "unknown input format 'json'",
-         env={"LOGSENTRY_INPUT_FORMAT": "json"}),
+    Case(
+        "stream-env",
+        ("stream", "--store", "{store}"),
+        "LOGSENTRY_BATCH_SIZE must be a whole number",
+        env={"LOGSENTRY_BATCH_SIZE": "lots"},
+    ),
+    Case(
+        "stream-env-format",
+        ("stream", "--store", "{store}"),
+        "unknown input format 'json'",
+        env={"LOGSENTRY_INPUT_FORMAT": "json"},
+    ),
     Case("stream-bootstrap", ("stream", "--store", "{store}", "--bootstrap-servers", "localhost"), "must be host:port"),
     # replay
     Case("replay-missing-first", ("replay", "{missing}", "--bootstrap-servers", "{closed}"), "does not exist"),
     Case("replay-refused", ("replay", "{log}", "--bootstrap-servers", "{closed}"), "connection refused"),
-    Case("replay-not-kafka", ("replay", "{log}", "--bootstrap-servers", "{http}"), "not as a Kafka broker speaking PLAINTEXT"),
+    Case(
+        "replay-not-kafka",
+        ("replay", "{log}", "--bootstrap-servers", "{http}"),
+        "not as a Kafka broker speaking PLAINTEXT",
+    ),
     Case("replay-rate", ("replay", "{log}", "--rate", "-1"), "--rate: must be a number of 0 or more"),
     Case("replay-partitions", ("replay", "{log}", "--partitions", "0"), "--partitions: must be at least 1"),
     # alerts
@@ -157,18 +185,24 @@ CASES = [
     Case("rules-yaml", ("rules", "check", "{bad_rules}"), "suppressions[0] (x): author is required"),
     Case("rules-redos-engine", ("rules", "check", "{backref_rules}"), "is not valid RE2 syntax"),
     Case("score-rules", ("score", "--store", "{store}", "--rules", "{bad_rules}", "{log}"), "author is required"),
-    Case("stream-rules-first", ("stream", "--store", "{store}", "--rules", "{bad_rules}", "--bootstrap-servers",
-                                "{closed}"), "author is required"),
+    Case(
+        "stream-rules-first",
+        ("stream", "--store", "{store}", "--rules", "{bad_rules}", "--bootstrap-servers", "{closed}"),
+        "author is required",
+    ),
     # feedback
     Case("feedback-ref", ("feedback", "benign", "--alert", "alerts-3-7"), "an alert is named TOPIC/PARTITION/OFFSET"),
-    Case("feedback-refused", ("feedback", "benign", "--alert", "a/0/1", "--bootstrap-servers", "{closed}"),
-         "connection refused"),
+    Case(
+        "feedback-refused",
+        ("feedback", "benign", "--alert", "a/0/1", "--bootstrap-servers", "{closed}"),
+        "connection refused",
+    ),
     Case("feedback-file", ("feedback", "attack", "--file", "{missing}"), "missing.csv does not exist"),
     Case("feedback-label", ("feedback", "fine", "--alert", "a/0/1"), "invalid choice: 'fine'"),
     # the parser itself
     Case("unknown-command", ("frobnicate",), "invalid choice"),
     Case("unknown-flag", ("score", "--bogus-flag", "x"), "unrecognized arguments"),
-]  # fmt: skip
+]
 
 
 def _fill(case: Case, places: dict[str, str]) -> list[str]:
@@ -196,8 +230,10 @@ def test_every_subcommand_is_covered() -> None:
 
 def test_a_bad_training_row_is_reported_with_its_line_and_evaluation_goes_on(places: dict[str, str]) -> None:
     data = Path(places["{dir}"]) / "nan.csv"
-    data.write_text('|{"method":"get","path":"/a"}|,0\n|{"method":"get","path":"/b","q":NaN}|,1\n'
-                    '|{"method":"get","path":"/c?x=1"}|,1\n')  # fmt: skip
+    data.write_text(
+        '|{"method":"get","path":"/a"}|,0\n|{"method":"get","path":"/b","q":NaN}|,1\n'
+        '|{"method":"get","path":"/c?x=1"}|,1\n'
+    )
     done = run_cli(["evaluate", "--store", places["{store}"], "--data", str(data), "--json"])
     assert done.returncode == 0, done.stderr
     assert "line 2: not_json: NaN is not valid JSON (row skipped)" in done.stderr
@@ -217,11 +253,14 @@ def test_tensorflow_start_up_noise_stays_off_stderr_unless_asked(places: dict[st
 
 def _crashing_cli(*args: str) -> subprocess.CompletedProcess[str]:
     """The real entry point, with one handler replaced by a bug (a ZeroDivisionError)."""
-    code = ("import sys, logsentry.cli as cli\n"
-            "cli.cmd_models = lambda args: 1 / 0\n"
-            "sys.exit(cli.main(sys.argv[1:]))")  # fmt: skip
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
-                          env=ROOT_ENV)  # fmt: skip
+    code = (
+        "import sys, logsentry.cli as cli, logsentry.commands.models as models\n"
+        "models.run = lambda args: 1 / 0\n"
+        "sys.exit(cli.main(sys.argv[1:]))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, env=ROOT_ENV
+    )
 
 
 def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(places: dict[str, str]) -> None:
@@ -246,8 +285,11 @@ def test_an_unreadable_input_file_is_named(command: str) -> None:
         secret = directory / "secret.log"
         secret.write_text('1.2.3.4 - - [01/Jan/2026:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "-"\n')
         secret.chmod(0)
-        args = {"score": ["score", str(secret)], "train": ["train", "--data", str(secret), "--label", "0"],
-                "replay": ["replay", str(secret), "--bootstrap-servers", "127.0.0.1:1"]}[command]  # fmt: skip
+        args = {
+            "score": ["score", str(secret)],
+            "train": ["train", "--data", str(secret), "--label", "0"],
+            "replay": ["replay", str(secret), "--bootstrap-servers", "127.0.0.1:1"],
+        }[command]
         command_line = [sys.executable, "-m", "logsentry", *args]
         if os.geteuid() == 0:  # root reads everything: run as nobody, or as root without that power
             nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
@@ -255,8 +297,18 @@ def test_an_unreadable_input_file_is_named(command: str) -> None:
             # under /root, which nobody cannot enter, still runs)
             powerless = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
             for prefix in (nobody, powerless):
-                probe = subprocess.run([*prefix, sys.executable, "-c", "import logsentry.cli; open(__import__('sys')"
-                                        ".argv[1])", str(secret)], capture_output=True, env=ROOT_ENV, cwd=directory)  # fmt: skip
+                probe = subprocess.run(
+                    [
+                        *prefix,
+                        sys.executable,
+                        "-c",
+                        "import logsentry.cli; open(__import__('sys').argv[1])",
+                        str(secret),
+                    ],
+                    capture_output=True,
+                    env=ROOT_ENV,
+                    cwd=directory,
+                )
                 if b"ModuleNotFoundError" not in probe.stderr and b"PermissionError" in probe.stderr:
                     command_line = [*prefix, *command_line]
                     break

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from logsentry.model_store.ingest.formats import decode_event
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.data import read_labelled_csv
 from logsentry.trainer.evaluation import evaluate

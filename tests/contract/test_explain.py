@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from logsentry.model_store.judge.verdict import judge
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.generate import generate_events
 
@@ -38,10 +38,24 @@ def test_the_top_span_covers_the_planted_token(tmp_path: Path) -> None:
     train_csv.write_text("".join(f"|{json.dumps(e)}|,{label}\n" for e, label, _ in planted(1600, seed=1)))
     store = tmp_path / "models"
     done = subprocess.run(
-        [sys.executable, "-m", "logsentry", "train", "--data", str(train_csv), "--store", str(store), "--epochs", "3",
-         "--seed", "1"],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "logsentry",
+            "train",
+            "--data",
+            str(train_csv),
+            "--store",
+            str(store),
+            "--epochs",
+            "3",
+            "--seed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     detector = load_detector(ModelStore(store))
 

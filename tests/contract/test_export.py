@@ -13,7 +13,7 @@ import pytest
 from logsentry.cli import main
 from logsentry.errors import ExportMismatch
 from logsentry.model_store.model.onnx_runtime import ONNX_FILE, OnnxInference
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import CHECK_SAMPLE_FILE, ModelStore
 from logsentry.trainer.architectures import ARCHITECTURES
 from logsentry.trainer.settings import TrainSettings

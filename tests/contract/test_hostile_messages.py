@@ -18,14 +18,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from logsentry.cli import score_lines
+from logsentry.commands.score import score_lines
 from logsentry.model_store.bundled import bundled_store
 from logsentry.model_store.ingest.decode import MAX_NUMBER_CHARS, DecodeLimits
 from logsentry.model_store.ingest.formats import decode_message
 from logsentry.model_store.ingest.lines import read_lines
 from logsentry.model_store.judge.verdict import judge
 from logsentry.model_store.model.preprocessing import MAX_WINDOWS
-from logsentry.model_store.model.scoring import Detector, load_detector
+from logsentry.model_store.model.scoring import Detector
+from logsentry.model_store.serving import load_detector
 
 MB = 1_000_000
 

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from logsentry.model_store.bundled import bundled_store
-from logsentry.model_store.model.scoring import Detector, load_detector
+from logsentry.model_store.model.scoring import Detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.generate import generate_events
 

@@ -14,7 +14,7 @@ import pytest
 
 from logsentry.errors import CorruptArtifact
 from logsentry.model_store.model.onnx_runtime import ONNX_FILE
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import CHECKSUMS_FILE, MODEL_FILE, ModelStore, file_sha256
 from logsentry.trainer.generate import labelled_events
 from logsentry.trainer.onnx_export import compare
@@ -101,8 +101,11 @@ def test_score_and_the_stream_s_batch_path_never_import_tensorflow(trained_store
     lines.write_text("".join(json.dumps(e) + "\n" for e in events))
     done = subprocess.run(
         [sys.executable, "-c", SERVING, str(trained_store.root), str(lines)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["heavy"] == [], f"serving imported {report['heavy']}"

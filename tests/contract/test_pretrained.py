@@ -13,7 +13,7 @@ import pytest
 
 from logsentry.errors import StoreError
 from logsentry.model_store.bundled import BUNDLED_ROOT, bundled_store, load_serving_detector, serving_store
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.generate import labelled_events
 from tests.conftest import publish
@@ -64,8 +64,10 @@ def test_logsentry_score_with_an_empty_store_says_so_in_one_line(tmp_path: Path)
     lines.write_text("".join(json.dumps(e) + "\n" for e in events))
     done = subprocess.run(
         [sys.executable, "-m", "logsentry", "score", "--store", str(tmp_path / "empty"), str(lines)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     said = [line for line in done.stderr.splitlines() if "bundled pretrained model" in line]
     assert len(said) == 1, done.stderr
@@ -105,10 +107,26 @@ def test_a_site_specific_model_keeps_its_site_quiet_at_the_same_detection_rate(t
     logs = tmp_path / "wiki-access.jsonl"
     logs.write_text("".join(json.dumps(e) + "\n" for e in traffic + hidden))  # real logs hold a few attacks
     done = subprocess.run(
-        [sys.executable, "-m", "logsentry", "train", "--benign", str(logs), "--store", str(tmp_path / "site"),
-         "--epochs", "4", "--augment", "1500", "--keras-verbose", "0"],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "logsentry",
+            "train",
+            "--benign",
+            str(logs),
+            "--store",
+            str(tmp_path / "site"),
+            "--epochs",
+            "4",
+            "--augment",
+            "1500",
+            "--keras-verbose",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr
     site_store = ModelStore(tmp_path / "site")
     manifest = site_store.manifest()

@@ -19,7 +19,8 @@ import pytest
 
 from bench.real_sites import ordinary
 from logsentry.model_store.bundled import bundled_store
-from logsentry.model_store.model.scoring import Detector, load_detector
+from logsentry.model_store.model.scoring import Detector
+from logsentry.model_store.serving import load_detector
 from logsentry.trainer.corpus import Corpus, default_corpus, graft
 
 SITES = ("semicomplete", "erddap", "myopera")

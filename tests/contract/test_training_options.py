@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.data import read_labelled_csv
 from logsentry.trainer.pipeline import VALIDATION, split_parts
@@ -21,8 +21,21 @@ QUICK = ("--epochs", "1", "--augment", "0", "--keras-verbose", "0")
 @pytest.fixture(scope="module")
 def fixed_drop_store(tmp_path_factory: pytest.TempPathFactory, generated_csv: Path) -> ModelStore:
     root = tmp_path_factory.mktemp("options") / "models"
-    done = run_cli(["train", "--data", str(generated_csv), "--store", str(root), "--threshold-rule", "fixed:0.7",
-                    "--oov", "drop", "--strict", *QUICK])  # fmt: skip
+    done = run_cli(
+        [
+            "train",
+            "--data",
+            str(generated_csv),
+            "--store",
+            str(root),
+            "--threshold-rule",
+            "fixed:0.7",
+            "--oov",
+            "drop",
+            "--strict",
+            *QUICK,
+        ]
+    )
     assert done.returncode == 0, done.stderr
     assert "published" in done.stdout
     return ModelStore(root)

@@ -26,8 +26,9 @@ EPOCHS = "6"
 
 
 def logsentry(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "logsentry", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "logsentry", *args], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[str, str]:
@@ -46,8 +47,21 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def train_args(data: Path, store: Path, epochs: str = EPOCHS) -> list[str]:
     # the F1 threshold: the alert budget's (set by the 3 highest of ~560 benign validation scores)
     # moves accuracy by several points between equally good models of this size
-    return ["train", "--data", str(data), "--store", str(store), "--epochs", epochs, "--augment", "0",
-            "--keras-verbose", "0", "--threshold-rule", "f1"]  # fmt: skip
+    return [
+        "train",
+        "--data",
+        str(data),
+        "--store",
+        str(store),
+        "--epochs",
+        epochs,
+        "--augment",
+        "0",
+        "--keras-verbose",
+        "0",
+        "--threshold-rule",
+        "f1",
+    ]
 
 
 def test_two_local_workers_train_what_one_worker_trains(data: Path, tmp_path: Path) -> None:
@@ -80,8 +94,13 @@ def test_two_local_workers_train_what_one_worker_trains(data: Path, tmp_path: Pa
 
     # the published version loads and serves
     lines = [json.dumps(e) for e in read_labelled_csv(data).events[:20]]
-    scored = subprocess.run([sys.executable, "-m", "logsentry", "score", "--store", str(tmp_path / "two")],
-                            input="\n".join(lines), capture_output=True, text=True, timeout=300)  # fmt: skip
+    scored = subprocess.run(
+        [sys.executable, "-m", "logsentry", "score", "--store", str(tmp_path / "two")],
+        input="\n".join(lines),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert scored.returncode == 0, scored.stderr
     assert len(scored.stdout.splitlines()) == 20 and "scored 20 records" in scored.stderr
 

@@ -38,11 +38,18 @@ RULE_TESTS = sorted((DEPLOY / "prometheus/tests").glob("*.test.yml"))
 
 def test_alerting_rules_are_valid_and_unit_tested() -> None:
     promtool = tool("promtool")
-    check = subprocess.run([promtool, "check", "rules", str(DEPLOY / "prometheus/rules/logsentry.rules.yml")],
-                           capture_output=True, text=True)  # fmt: skip
+    check = subprocess.run(
+        [promtool, "check", "rules", str(DEPLOY / "prometheus/rules/logsentry.rules.yml")],
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
-    done = subprocess.run([promtool, "test", "rules", *(p.name for p in RULE_TESTS)], cwd=DEPLOY / "prometheus/tests",
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [promtool, "test", "rules", *(p.name for p in RULE_TESTS)],
+        cwd=DEPLOY / "prometheus/tests",
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("SUCCESS") == len(RULE_TESTS) == 2, done.stdout
 
@@ -69,8 +76,7 @@ def test_prometheus_config_loads_the_rules_and_scrapes_every_detector() -> None:
 # -- Grafana ------------------------------------------------------------------------------
 def _metric_names() -> set[str]:
     """Every series name the detector exposes, derived from each family's type."""
-    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "info": ("_info",),
-                "gauge": ("",)}  # fmt: skip
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "info": ("_info",), "gauge": ("",)}
     names = set()
     for family in StreamMetrics(CollectorRegistry()).registry.collect():
         names.update(family.name + suffix for suffix in suffixes.get(family.type, ("",)))
@@ -116,9 +122,18 @@ def test_dashboard_follows_the_linter_rules_and_queries_real_metrics() -> None:
 def test_dashboard_covers_what_operators_need() -> None:
     dashboard = json.loads((DEPLOY / "grafana/dashboards/logsentry.json").read_text())
     exprs = " ".join(t["expr"] for p in _panels(dashboard) for t in p["targets"])
-    for metric in ("events_consumed_total", "events_flagged_total", "dead_letters_total", "batch_size_events",
-                   "inference_duration_seconds", "alert_latency_seconds", "consumer_lag_messages", "score_bucket",
-                   "model_info", "model_reloads_total"):  # fmt: skip
+    for metric in (
+        "events_consumed_total",
+        "events_flagged_total",
+        "dead_letters_total",
+        "batch_size_events",
+        "inference_duration_seconds",
+        "alert_latency_seconds",
+        "consumer_lag_messages",
+        "score_bucket",
+        "model_info",
+        "model_reloads_total",
+    ):
         assert f"logsentry_{metric}" in exprs
     assert any(p["type"] == "heatmap" for p in _panels(dashboard))
 
@@ -192,10 +207,15 @@ def _render(path: Path) -> list[dict[str, Any]]:
 def test_kustomize_tree_renders_with_probes_limits_secrets_pdb_and_autoscaling() -> None:
     docs = _render(DEPLOY / "k8s")
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
-    for expected in [("Deployment", "logsentry-detector"), ("ConfigMap", "logsentry-config"),
-                     ("Secret", "logsentry-kafka"), ("PodDisruptionBudget", "logsentry-detector"),
-                     ("ScaledObject", "logsentry-detector"), ("Job", "logsentry-train"),
-                     ("PersistentVolumeClaim", "logsentry-models")]:  # fmt: skip
+    for expected in [
+        ("Deployment", "logsentry-detector"),
+        ("ConfigMap", "logsentry-config"),
+        ("Secret", "logsentry-kafka"),
+        ("PodDisruptionBudget", "logsentry-detector"),
+        ("ScaledObject", "logsentry-detector"),
+        ("Job", "logsentry-train"),
+        ("PersistentVolumeClaim", "logsentry-models"),
+    ]:
         assert expected in kinds
     assert all(d["metadata"].get("namespace", "logsentry") == "logsentry" for d in docs)
     (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
@@ -204,7 +224,9 @@ def test_kustomize_tree_renders_with_probes_limits_secrets_pdb_and_autoscaling()
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"  # the loop, not the brokers
     assert container["resources"]["requests"] and container["resources"]["limits"]
     assert {e.get("configMapRef", e.get("secretRef"))["name"] for e in container["envFrom"]} == {
-        "logsentry-config", "logsentry-kafka"}  # fmt: skip
+        "logsentry-config",
+        "logsentry-kafka",
+    }
     assert container["image"].startswith("ghcr.io/logsentry/logsentry:")
     (job,) = [d for d in docs if d["kind"] == "Job"]
     (trainer,) = job["spec"]["template"]["spec"]["containers"]

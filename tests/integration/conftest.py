@@ -81,10 +81,20 @@ class Broker:
 
     def _run(self, *args: str) -> None:
         done = subprocess.run(
-            [str(KAFKA_LOCAL), *args, "--port", str(self.port), "--controller-port", str(self.controller_port),
-             "--dir", str(self.directory)],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            [
+                str(KAFKA_LOCAL),
+                *args,
+                "--port",
+                str(self.port),
+                "--controller-port",
+                str(self.controller_port),
+                "--dir",
+                str(self.directory),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if done.returncode != 0:
             pytest.fail(f"kafka-local {args[0]} failed:\n{done.stdout}\n{done.stderr}")
 
@@ -296,11 +306,26 @@ class StreamProcess:
             command = (sys.executable, "-m", "tests.integration.hooked_stream")
             env = (env or {}) | {"LOGSENTRY_TEST_HOOK_DIR": str(self.hook)}
         args = [
-            *command, "stream",
-            "--bootstrap-servers", bootstrap, "--topics", t.logs, "--group-id", t.group,
-            "--alert-topic", t.alerts, "--dead-letter-topic", t.dead_letters, "--store", str(store),
-            "--metrics-port", str(self.port), "--session-timeout-ms", "10000", *extra,
-        ]  # fmt: skip
+            *command,
+            "stream",
+            "--bootstrap-servers",
+            bootstrap,
+            "--topics",
+            t.logs,
+            "--group-id",
+            t.group,
+            "--alert-topic",
+            t.alerts,
+            "--dead-letter-topic",
+            t.dead_letters,
+            "--store",
+            str(store),
+            "--metrics-port",
+            str(self.port),
+            "--session-timeout-ms",
+            "10000",
+            *extra,
+        ]
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             args, stdout=self.log, stderr=subprocess.STDOUT, cwd=cwd, env=os.environ | (env or {})

@@ -163,8 +163,9 @@ class Rsyslog:
         log = (self.directory / "rsyslogd.out").open("w")
         self.proc = subprocess.Popen(
             [rsyslogd, "-n", "-f", str(conf), "-i", str(self.directory / "rsyslogd.pid")],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def internal_log(self) -> str:
         path = self.directory / "internal.log"

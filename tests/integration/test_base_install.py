@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.generate import labelled_events
 from tests.integration.conftest import ROOT, StartStream, Topics, produce, read_all, wait_until
@@ -43,8 +43,11 @@ def base_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     if not any(WHEELHOUSE.glob("onnxruntime-*.whl")):
         pytest.fail(f"no wheelhouse at {WHEELHOUSE}: `make setup` builds it (the base install's wheels)")
-    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-index", "--find-links",
-                           str(WHEELHOUSE), str(src)], capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--no-index", "--find-links", str(WHEELHOUSE), str(src)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return venv
 
@@ -56,16 +59,22 @@ def _run(venv: Path, *args: str, cwd: Path, stdin: str | None = None) -> subproc
 
 
 def test_the_base_install_has_no_training_stack_and_one_import_name(base_venv: Path) -> None:
-    listed = subprocess.run([str(base_venv / "bin" / "pip"), "list", "--format", "json"], capture_output=True,
-                            text=True, check=True)  # fmt: skip
+    listed = subprocess.run(
+        [str(base_venv / "bin" / "pip"), "list", "--format", "json"], capture_output=True, text=True, check=True
+    )
     installed = {p["name"].lower().replace("_", "-") for p in json.loads(listed.stdout)}
     assert {"logsentry", "onnxruntime", "kafka-python", "numpy", "prometheus-client"} <= installed
     assert not installed & set(HEAVY), f"the base install pulled in {installed & set(HEAVY)}"
     top_level = subprocess.run(
-        [str(base_venv / "bin" / "python"), "-c",
-         "import importlib.metadata as m; print(m.distribution('logsentry').read_text('top_level.txt') or '')"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+        [
+            str(base_venv / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m; print(m.distribution('logsentry').read_text('top_level.txt') or '')",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert top_level == ["logsentry"], "stream, trainer and model_store are installed under logsentry only"
 
 
@@ -99,12 +108,15 @@ def test_it_streams_with_the_exported_model(
     expected = {(p.partition, p.offset) for p, f in zip(produced, flagged, strict=True) if f}
     assert expected
 
-    stream = streams(bootstrap, topics, trained_store.root, command=(str(base_venv / "bin" / "logsentry"),),
-                     cwd=tmp_path)  # fmt: skip
+    stream = streams(
+        bootstrap, topics, trained_store.root, command=(str(base_venv / "bin" / "logsentry"),), cwd=tmp_path
+    )
     wait_until(lambda: stream.metric("logsentry_events_scored_total") >= len(events), timeout=120, what="all scored")
     wait_until(lambda: len(read_all(bootstrap, topics.alerts, timeout=5)) >= len(expected), timeout=60, what="alerts")
-    alerts = {(a["source"]["partition"], a["source"]["offset"]) for a in
-              (json.loads(r.value) for r in read_all(bootstrap, topics.alerts))}  # fmt: skip
+    alerts = {
+        (a["source"]["partition"], a["source"]["offset"])
+        for a in (json.loads(r.value) for r in read_all(bootstrap, topics.alerts))
+    }
     assert alerts == expected
     assert stream.metric("logsentry_model_info", runtime="onnx", version=trained_store.current() or "") == 1
     assert stream.terminate() == 0

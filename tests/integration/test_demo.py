@@ -29,8 +29,14 @@ def test_demo_runs_broker_training_stream_replay_alerts_and_metrics(tmp_path: Pa
     done = subprocess.run([str(ROOT / "deploy" / "demo.sh")], env=env, capture_output=True, text=True, timeout=900)
     out = done.stdout
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
-    for heading in ("start a local Apache Kafka broker", "train the default model", "start the streaming detector",
-                    "replay live traffic", "alerts on topic", "what the detector measured"):  # fmt: skip
+    for heading in (
+        "start a local Apache Kafka broker",
+        "train the default model",
+        "start the streaming detector",
+        "replay live traffic",
+        "alerts on topic",
+        "what the detector measured",
+    ):
         assert heading in out
     assert len(re.findall(r"score=[01]\.\d{3} +client=", out)) >= 1  # a confident alert prints 1.000
     assert re.search(r'logsentry_events_consumed_total\{topic="requests"\} 603\.0', out)

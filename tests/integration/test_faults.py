@@ -75,16 +75,27 @@ def hostile_messages(n: int, seed: int) -> list[tuple[bytes, str]]:
 
 
 def test_ten_thousand_hostile_messages_are_dead_lettered_and_normal_traffic_scored(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: StartStream,
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     hostile = hostile_messages(10_000, seed=21)
     normal = events(2000, seed=22)
     mixed: list[tuple[bytes, str | None]] = [(v, reason) for v, reason in hostile] + [(v, None) for v in normal]
     random.Random(23).shuffle(mixed)
     verdicts = topics.alerts.replace("alerts-", "verdicts-")
-    stream = streams(bootstrap, topics, trained_store.root, "--max-message-bytes", str(MAX_MESSAGE_BYTES),
-                     "--verdict-topic", verdicts)  # fmt: skip
+    stream = streams(
+        bootstrap,
+        topics,
+        trained_store.root,
+        "--max-message-bytes",
+        str(MAX_MESSAGE_BYTES),
+        "--verdict-topic",
+        verdicts,
+    )
     produced = produce(bootstrap, topics.logs, [v for v, _ in mixed])
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=300, what="all offsets committed")
     assert stream.proc.poll() is None, "the stream must survive hostile input"
@@ -93,10 +104,11 @@ def test_ten_thousand_hostile_messages_are_dead_lettered_and_normal_traffic_scor
 
     dead = read_all(bootstrap, topics.dead_letters, timeout=120)
     reasons = {
-        (int(d.headers["logsentry-dlq-source-partition"]), int(d.headers["logsentry-dlq-source-offset"])):
-            d.headers["logsentry-dlq-reason"].decode()
+        (int(d.headers["logsentry-dlq-source-partition"]), int(d.headers["logsentry-dlq-source-offset"])): d.headers[
+            "logsentry-dlq-reason"
+        ].decode()
         for d in dead
-    }  # fmt: skip
+    }
     expected_dead = {(p.partition, p.offset): reason for p, (_, reason) in zip(produced, mixed, strict=True) if reason}
     assert reasons == expected_dead
     assert len(dead) == 10_000
@@ -123,8 +135,16 @@ def test_alert_topic_outage_holds_offsets_then_delivers_everything(
     produced = produce(bootstrap, t.logs, values)
     # auto-creation is off on the broker and the stream may not create topics: publishing fails
     batch = 50
-    stream = streams(bootstrap, t, trained_store.root, "--batch-size", str(batch), "--verdict-topic", verdicts,
-                     env={"LOGSENTRY_CREATE_TOPICS": "false", "LOGSENTRY_PUBLISH_TIMEOUT_S": "2"})  # fmt: skip
+    stream = streams(
+        bootstrap,
+        t,
+        trained_store.root,
+        "--batch-size",
+        str(batch),
+        "--verdict-topic",
+        verdicts,
+        env={"LOGSENTRY_CREATE_TOPICS": "false", "LOGSENTRY_PUBLISH_TIMEOUT_S": "2"},
+    )
     # a batch polled, scored and refused, again and again: the outage lands on a batch in flight
     wait_until(lambda: stream.metric("logsentry_publish_failures_total") >= 2, timeout=90, what="publish failures")
     assert stream.metric("logsentry_batch_retries_total") >= 2
@@ -167,12 +187,19 @@ def test_broker_restart_mid_stream_recovers_without_intervention(
     verdicts = f"verdicts-{tag}"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        admin.create_topics([NewTopic(topics.logs, 4, 1), NewTopic(topics.alerts, 2, 1),
-                             NewTopic(topics.dead_letters, 1, 1), NewTopic(verdicts, 2, 1)])  # fmt: skip
+        admin.create_topics(
+            [
+                NewTopic(topics.logs, 4, 1),
+                NewTopic(topics.alerts, 2, 1),
+                NewTopic(topics.dead_letters, 1, 1),
+                NewTopic(verdicts, 2, 1),
+            ]
+        )
     finally:
         admin.close()
-    stream = streams(bootstrap, topics, trained_store.root, "--batch-size", "50", "--verdict-topic", verdicts,
-                     hooked=True)  # fmt: skip
+    stream = streams(
+        bootstrap, topics, trained_store.root, "--batch-size", "50", "--verdict-topic", verdicts, hooked=True
+    )
     traffic = Traffic(bootstrap, topics.logs, events(1500, seed=25), rate=300)  # until a batch is held
     held = stream.hold_next_batch()  # published, not committed: the broker goes down now
     produced = traffic.stop()
@@ -205,9 +232,13 @@ def test_broker_restart_mid_stream_recovers_without_intervention(
 
 
 def test_a_rebalance_stuck_on_a_silent_member_is_left_by_rejoining(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: StartStream,
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     """A member that joined and then stops polling holds every rebalance up to its poll interval.
     The detector sees its own rebalance stuck, rejoins as a new member, and loses nothing."""
     import threading
@@ -222,9 +253,13 @@ def test_a_rebalance_stuck_on_a_silent_member_is_left_by_rejoining(
 
     def member() -> KafkaConsumer:
         consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=topics.group, enable_auto_commit=False,
-            session_timeout_ms=120_000, max_poll_interval_ms=300_000, max_poll_records=1,
-        )  # fmt: skip
+            bootstrap_servers=bootstrap,
+            group_id=topics.group,
+            enable_auto_commit=False,
+            session_timeout_ms=120_000,
+            max_poll_interval_ms=300_000,
+            max_poll_records=1,
+        )
         consumer.subscribe([topics.logs])
         return consumer
 
@@ -282,7 +317,7 @@ def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
 
     from prometheus_client import CollectorRegistry
 
-    from logsentry.model_store.model.scoring import load_detector
+    from logsentry.model_store.serving import load_detector
     from logsentry.stream.consumer import KafkaSource
     from logsentry.stream.metrics import StreamMetrics
     from logsentry.stream.producer import KafkaSink
@@ -297,11 +332,18 @@ def test_slow_scoring_shrinks_batches_instead_of_storming_rebalances(
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
     registry = CollectorRegistry()
     metrics = StreamMetrics(registry)
-    watcher = ModelWatcher(trained_store, "current", metrics,
-                           loader=lambda store, ref: _Slow(load_detector(store, ref), 0.025))  # type: ignore[arg-type,return-value]  # fmt: skip
+    watcher = ModelWatcher(
+        trained_store, "current", metrics, loader=lambda store, ref: _Slow(load_detector(store, ref), 0.025)
+    )  # type: ignore[arg-type,return-value]
     source = KafkaSource(kafka, [topics.logs], topics.group, max_poll_interval_ms=5000, session_timeout_ms=10_000)
-    settings = StreamSettings(alert_topic=topics.alerts, dead_letter_topic=topics.dead_letters, batch_size=256,
-                              verdict_topic=verdicts, max_poll_interval_ms=5000, session_timeout_ms=10_000)  # fmt: skip
+    settings = StreamSettings(
+        alert_topic=topics.alerts,
+        dead_letter_topic=topics.dead_letters,
+        batch_size=256,
+        verdict_topic=verdicts,
+        max_poll_interval_ms=5000,
+        session_timeout_ms=10_000,
+    )
     runner = StreamRunner(source, KafkaSink(kafka), watcher, metrics, settings)
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()

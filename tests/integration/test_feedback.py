@@ -12,7 +12,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.trainer.corpus import SITE_ROLES, Corpus, default_corpus
 from tests.integration.conftest import (
@@ -51,9 +51,14 @@ def a_false_positive(store: Path) -> dict:
 
 
 def test_a_cleared_false_positive_stops_alerting_after_retraining(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, store_copy: Path, streams: StartStream,
-    generated_csv: Path, tmp_path: Path,
-) -> None:  # fmt: skip
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    store_copy: Path,
+    streams: StartStream,
+    generated_csv: Path,
+    tmp_path: Path,
+) -> None:
     fp = a_false_positive(store_copy)
     fp_value = json.dumps(fp, separators=(",", ":")).encode()
     produce(bootstrap, topics.logs, [*events(200, seed=41), fp_value])
@@ -64,11 +69,23 @@ def test_a_cleared_false_positive_stops_alerting_after_retraining(
     feedback_topic = topics.alerts.replace("alerts-", "feedback-")
     kafka = ("--bootstrap-servers", bootstrap)
 
-    missing = cli("feedback", "benign", "--alert", f"{topics.alerts}/{alert.partition}/999999", "--topic",
-                  feedback_topic, *kafka)  # fmt: skip
+    missing = cli(
+        "feedback", "benign", "--alert", f"{topics.alerts}/{alert.partition}/999999", "--topic", feedback_topic, *kafka
+    )
     assert missing.returncode == 2 and "no alert at" in missing.stderr, missing.stderr
-    done = cli("feedback", "benign", "--alert", ref, "--note", "a sign-up form, not an attack", "--author", "alice",
-               "--topic", feedback_topic, *kafka)  # fmt: skip
+    done = cli(
+        "feedback",
+        "benign",
+        "--alert",
+        ref,
+        "--note",
+        "a sign-up form, not an attack",
+        "--author",
+        "alice",
+        "--topic",
+        feedback_topic,
+        *kafka,
+    )
     assert done.returncode == 0, done.stderr
 
     (record,) = read_all(bootstrap, feedback_topic)
@@ -83,8 +100,21 @@ def test_a_cleared_false_positive_stops_alerting_after_retraining(
 
     store = ModelStore(store_copy)
     before = store.manifest(store.current())
-    retrained = cli("train", "--data", str(generated_csv), "--store", str(store_copy), "--epochs", "2",
-                    "--keras-verbose", "0", "--feedback", "--feedback-topic", feedback_topic, *kafka)  # fmt: skip
+    retrained = cli(
+        "train",
+        "--data",
+        str(generated_csv),
+        "--store",
+        str(store_copy),
+        "--epochs",
+        "2",
+        "--keras-verbose",
+        "0",
+        "--feedback",
+        "--feedback-topic",
+        feedback_topic,
+        *kafka,
+    )
     assert retrained.returncode == 0, retrained.stderr[-3000:]
     assert "1 analyst verdicts folded in" in retrained.stdout
     after = store.manifest(store.current())

@@ -11,7 +11,7 @@ import numpy as np
 from kafka import KafkaAdminClient
 from prometheus_client import CollectorRegistry
 
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from logsentry.stream.consumer import KafkaSource
 from logsentry.stream.http import serve

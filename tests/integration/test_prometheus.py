@@ -40,10 +40,15 @@ class Prometheus:
         )
         self.log = (work / "prometheus.log").open("w")
         self.proc = subprocess.Popen(
-            [binary, f"--config.file={config}", f"--storage.tsdb.path={work / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={work / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         wait_until(self._ready, timeout=60, what=f"prometheus ready (log {work / 'prometheus.log'})")
 
     def _get(self, path: str) -> Any:
@@ -108,9 +113,13 @@ def dashboard_expressions() -> list[tuple[str, str]]:
 
 
 def test_prometheus_reads_the_stream_through_the_dashboard_and_fires_a_rule(
-    bootstrap: str, topics: Topics, streams: StartStream, trained_store: ModelStore, prometheus_for: Any,
+    bootstrap: str,
+    topics: Topics,
+    streams: StartStream,
+    trained_store: ModelStore,
+    prometheus_for: Any,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     rules = tmp_path / "rules.yml"  # the dashboard's suppression panel has a rule to show
     rules.write_text("suppressions:\n  - {name: static, route: /static/*, reason: a CDN, author: ops}\n")
     stream = streams(bootstrap, topics, trained_store.root, "--rules", str(rules))
@@ -134,8 +143,11 @@ def test_prometheus_reads_the_stream_through_the_dashboard_and_fires_a_rule(
     assert scraped("logsentry_events_flagged_total") == flagged
     assert prom.value('sum(logsentry_dead_letters_total{job="logsentry", reason="not_json"})') == 60
     assert prom.value('sum(logsentry_dead_letters_total{job="logsentry", reason="duplicate_key"})') == 40
-    wait_until(lambda: prom.value('max(logsentry_consumer_lag_messages{job="logsentry"})') == 0, timeout=30,
-               what="lag scraped at 0")  # fmt: skip
+    wait_until(
+        lambda: prom.value('max(logsentry_consumer_lag_messages{job="logsentry"})') == 0,
+        timeout=30,
+        what="lag scraped at 0",
+    )
 
     # every expression of the dashboard runs on Prometheus and answers
     answers = {}
@@ -155,12 +167,18 @@ def test_prometheus_reads_the_stream_through_the_dashboard_and_fires_a_rule(
     assert info[0]["metric"]["version"] == trained_store.current() and info[0]["metric"]["runtime"] == "onnx"
 
     # the dead-letter ratio rule's condition holds: Prometheus puts the alert in pending (its `for` is 10m)
-    wait_until(lambda: prom.alerts().get("LogsentryDeadLetterRatioHigh") in ("pending", "firing"), timeout=60,
-               what="LogsentryDeadLetterRatioHigh pending")  # fmt: skip
+    wait_until(
+        lambda: prom.alerts().get("LogsentryDeadLetterRatioHigh") in ("pending", "firing"),
+        timeout=60,
+        what="LogsentryDeadLetterRatioHigh pending",
+    )
     assert "LogsentryDetectorDown" not in prom.alerts()
 
     # and when the detector is gone, the scrape says so and the down rule goes pending
     assert stream.terminate() == 0
     wait_until(lambda: prom.value('up{job="logsentry"}') == 0, timeout=30, what="the scrape sees the detector gone")
-    wait_until(lambda: prom.alerts().get("LogsentryDetectorDown") == "pending", timeout=60,
-               what="LogsentryDetectorDown pending")  # fmt: skip
+    wait_until(
+        lambda: prom.alerts().get("LogsentryDetectorDown") == "pending",
+        timeout=60,
+        what="LogsentryDetectorDown pending",
+    )

@@ -50,14 +50,29 @@ def _by_position(records: list, produced: list) -> dict[tuple[int, int], dict]:
 
 
 def test_rules_suppress_and_set_thresholds_and_follow_the_file_under_load(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: StartStream,
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     rules = tmp_path / "rules.yml"
     rules.write_text(FIRST)
     suppressed, verdicts = (topics.alerts.replace("alerts-", f"{kind}-") for kind in ("suppressed", "verdicts"))
-    stream = streams(bootstrap, topics, trained_store.root, "--rules", str(rules), "--suppressed-topic", suppressed,
-                     "--verdict-topic", verdicts, "--reload-interval-s", "0.5")  # fmt: skip
+    stream = streams(
+        bootstrap,
+        topics,
+        trained_store.root,
+        "--rules",
+        str(rules),
+        "--suppressed-topic",
+        suppressed,
+        "--verdict-topic",
+        verdicts,
+        "--reload-interval-s",
+        "0.5",
+    )
     values = events(3000, seed=31)
     produced = produce(bootstrap, topics.logs, values)
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=180, what="first traffic committed")
@@ -74,14 +89,21 @@ def test_rules_suppress_and_set_thresholds_and_follow_the_file_under_load(
 
     # the file changes while traffic flows: the new rules take over, nothing is lost or repeated
     traffic = Traffic(bootstrap, topics.logs, events(60_000, seed=32), rate=300)
-    wait_until(lambda: stream.metric("logsentry_events_consumed_total") > len(values) + 300, timeout=60,
-               what="traffic flowing")  # fmt: skip
+    wait_until(
+        lambda: stream.metric("logsentry_events_consumed_total") > len(values) + 300, timeout=60, what="traffic flowing"
+    )
     rules.write_text(SECOND)
-    wait_until(lambda: stream.metric("logsentry_rules_reloads_total", result="success") == 1, timeout=60,
-               what="the changed file swapped in")  # fmt: skip
+    wait_until(
+        lambda: stream.metric("logsentry_rules_reloads_total", result="success") == 1,
+        timeout=60,
+        what="the changed file swapped in",
+    )
     rules.write_text("suppressions:\n  - {name: broken, route: /, regex: '(a)\\1'}\n")  # refused: rules in force stay
-    wait_until(lambda: stream.metric("logsentry_rules_reloads_total", result="failure") == 1, timeout=60,
-               what="the bad file refused")  # fmt: skip
+    wait_until(
+        lambda: stream.metric("logsentry_rules_reloads_total", result="failure") == 1,
+        timeout=60,
+        what="the bad file refused",
+    )
     during = traffic.stop()
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=180, what="traffic under reload committed")
     assert stream.proc.poll() is None

@@ -14,7 +14,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from tests.integration.conftest import (
     KAFKA_LOCAL,
@@ -39,10 +39,21 @@ class SecureBroker:
 
     def _run(self, action: str, *extra: str) -> None:
         done = subprocess.run(
-            [str(KAFKA_LOCAL), action, "--port", str(self.plain), "--controller-port", str(self.controller),
-             "--dir", str(self.directory), *extra],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            [
+                str(KAFKA_LOCAL),
+                action,
+                "--port",
+                str(self.plain),
+                "--controller-port",
+                str(self.controller),
+                "--dir",
+                str(self.directory),
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if done.returncode != 0:
             pytest.fail(f"kafka-local {action} failed:\n{done.stdout}\n{done.stderr}")
 
@@ -66,8 +77,14 @@ def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBr
 
 
 def _logsentry(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "logsentry", *args], env=os.environ | env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "logsentry", *args],
+        env=os.environ | env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_stream_and_replay_work_over_sasl_ssl(
@@ -101,9 +118,13 @@ def test_stream_and_replay_work_over_sasl_ssl(
     ids=["wrong-password", "untrusted-ca"],
 )
 def test_wrong_credentials_or_untrusted_certificate_fail_clearly(
-    secure_broker: SecureBroker, trained_store: ModelStore, tmp_path: Path, password: str, untrusted: bool,
+    secure_broker: SecureBroker,
+    trained_store: ModelStore,
+    tmp_path: Path,
+    password: str,
+    untrusted: bool,
     message: str,
-) -> None:  # fmt: skip
+) -> None:
     cafile = None
     if untrusted:
         cafile = tmp_path / "other-ca.pem"
@@ -132,8 +153,10 @@ def test_wrong_credentials_or_untrusted_certificate_fail_clearly(
     source.write_bytes(events(1, seed=32)[0] + b"\n")
     replay = _logsentry(["replay", str(source), "--topic", "secure-logs", "--quiet"], env)
     assert replay.returncode == 2 and re.search(message, replay.stderr), replay.stderr[-2000:]
-    stream = _logsentry(["stream", "--topics", "secure-logs", "--store", str(trained_store.root),
-                         "--metrics-port", str(free_port())], env)  # fmt: skip
+    stream = _logsentry(
+        ["stream", "--topics", "secure-logs", "--store", str(trained_store.root), "--metrics-port", str(free_port())],
+        env,
+    )
     assert stream.returncode == 2 and re.search(message, stream.stderr), stream.stderr[-2000:]
     assert "TLS handshake failed" not in replay.stderr + stream.stderr or untrusted
     assert password not in replay.stderr + stream.stderr
@@ -149,8 +172,9 @@ def test_wrong_credentials_or_untrusted_certificate_fail_clearly(
     ],
     ids=["tls-to-plaintext", "plaintext-to-tls"],
 )
-def test_a_security_protocol_mismatch_is_named(secure_broker: SecureBroker, protocol: str, port: str,
-                                               message: str, tmp_path: Path) -> None:  # fmt: skip
+def test_a_security_protocol_mismatch_is_named(
+    secure_broker: SecureBroker, protocol: str, port: str, message: str, tmp_path: Path
+) -> None:
     source = tmp_path / "one.jsonl"
     source.write_bytes(events(1, seed=33)[0] + b"\n")
     address = secure_broker.plain if port == "plain" else secure_broker.secure

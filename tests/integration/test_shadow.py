@@ -28,31 +28,64 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_shadow_candidate_is_scored_beside_the_current_model_and_gates_its_promotion(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, store_copy: Path, streams: StartStream,
-    generated_csv: Path, tmp_path: Path,
-) -> None:  # fmt: skip
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    store_copy: Path,
+    streams: StartStream,
+    generated_csv: Path,
+    tmp_path: Path,
+) -> None:
     store = ModelStore(store_copy)
     current = store.current()
-    trained = cli("train", "--data", str(generated_csv), "--store", str(store_copy), "--epochs", "1", "--seed", "7",
-                  "--keras-verbose", "0", "--no-promote")  # fmt: skip
+    trained = cli(
+        "train",
+        "--data",
+        str(generated_csv),
+        "--store",
+        str(store_copy),
+        "--epochs",
+        "1",
+        "--seed",
+        "7",
+        "--keras-verbose",
+        "0",
+        "--no-promote",
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     (candidate,) = set(store.versions()) - {current}
     assert cli("models", "shadow", candidate, "--store", str(store_copy)).returncode == 0
 
     shadow_topic = topics.alerts.replace("alerts-", "shadow-")
     # batches larger than the traffic: none is ever full, so the shadow is never shed (the unit tests shed it)
-    stream = streams(bootstrap, topics, store_copy, "--shadow-topic", shadow_topic, "--reload-interval-s", "0.5",
-                     "--batch-size", "4096")  # fmt: skip
-    wait_until(lambda: stream.metric("logsentry_shadow_model", version=candidate) == 1, timeout=120,
-               what="the candidate loaded in shadow")  # fmt: skip
+    stream = streams(
+        bootstrap,
+        topics,
+        store_copy,
+        "--shadow-topic",
+        shadow_topic,
+        "--reload-interval-s",
+        "0.5",
+        "--batch-size",
+        "4096",
+    )
+    wait_until(
+        lambda: stream.metric("logsentry_shadow_model", version=candidate) == 1,
+        timeout=120,
+        what="the candidate loaded in shadow",
+    )
     values = events(3000, seed=51)
     produced = produce(bootstrap, topics.logs, values)
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all committed")
 
     mine = offline_flags(store_copy, values, tmp_path, "--version", current)
     theirs = offline_flags(store_copy, values, tmp_path, "--version", candidate)
-    names = {(True, True): "both", (True, False): "current_only", (False, True): "candidate_only",
-             (False, False): "neither"}  # fmt: skip
+    names = {
+        (True, True): "both",
+        (True, False): "current_only",
+        (False, True): "candidate_only",
+        (False, False): "neither",
+    }
     outcomes = Counter(names[(a["flagged"], b["flagged"])] for a, b in zip(mine, theirs, strict=True))
     differ = {
         (p.partition, p.offset) for p, a, b in zip(produced, mine, theirs, strict=True) if a["flagged"] != b["flagged"]
@@ -81,6 +114,7 @@ def test_a_shadow_candidate_is_scored_beside_the_current_model_and_gates_its_pro
     assert refused.returncode == 2 and "above the gate" in refused.stderr, refused.stderr
     assert f"only the candidate {outcomes['candidate_only']:,}" in refused.stderr
     assert store.current() == current
-    forced = cli("models", "promote", candidate, "--store", str(store_copy), "--max-disagreement", "0", "--force",
-                 *kafka)  # fmt: skip
+    forced = cli(
+        "models", "promote", candidate, "--store", str(store_copy), "--max-disagreement", "0", "--force", *kafka
+    )
     assert forced.returncode == 0 and store.current() == candidate, forced.stderr

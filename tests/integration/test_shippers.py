@@ -37,8 +37,10 @@ pytestmark = pytest.mark.integration
 def offline(store: Path, path: Path, fmt: str) -> list[dict]:
     done = subprocess.run(
         [sys.executable, "-m", "logsentry", "score", "--store", str(store), "--input-format", fmt, str(path)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -81,8 +83,11 @@ def test_nginx_rsyslog_kafka_logsentry(
 
     stream = streams(bootstrap, t, trained_store.root, "--input-format", "auto")
     per_topic = [Topics(x, "", "", t.group) for x in (combined_topic, json_topic)]
-    wait_until(lambda: all(all_committed(admin, bootstrap, x) for x in per_topic), timeout=180,
-               what="both log topics committed")  # fmt: skip
+    wait_until(
+        lambda: all(all_committed(admin, bootstrap, x) for x in per_topic),
+        timeout=180,
+        what="both log topics committed",
+    )
 
     # every line is accounted for: scored, read in the format it was written in
     assert stream.metric("logsentry_input_format_messages_total", topic=combined_topic, format="combined") == lines
@@ -133,20 +138,33 @@ def _otlp_messages(records_per_message: int, messages: int, seed: int) -> tuple[
             if e["requestPayload"] is not None:
                 body = json.dumps(e["requestPayload"])
                 attrs.append(KeyValue(key="http.request.body.content", value=AnyValue(string_value=body)))
-            records.append(LogRecord(time_unix_nano=e["timestamp"] * 1_000_000, attributes=attrs,
-                                     body=AnyValue(string_value=f"{e['method'].upper()} {e['path']}")))  # fmt: skip
-        data = LogsData(resource_logs=[ResourceLogs(
-            resource=Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value="shop"))]),
-            scope_logs=[ScopeLogs(log_records=records)],
-        )])  # fmt: skip
+            records.append(
+                LogRecord(
+                    time_unix_nano=e["timestamp"] * 1_000_000,
+                    attributes=attrs,
+                    body=AnyValue(string_value=f"{e['method'].upper()} {e['path']}"),
+                )
+            )
+        data = LogsData(
+            resource_logs=[
+                ResourceLogs(
+                    resource=Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value="shop"))]),
+                    scope_logs=[ScopeLogs(log_records=records)],
+                )
+            ]
+        )
         values.append(json_format.MessageToJson(data, indent=None).encode())
     return values, events
 
 
 def test_otlp_json_many_records_per_message(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: StartStream,
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     values, events = _otlp_messages(records_per_message=25, messages=40, seed=43)
     assert json.loads(values[0])["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["attributes"]
     produced = produce(bootstrap, topics.logs, values)
@@ -159,8 +177,9 @@ def test_otlp_json_many_records_per_message(
     path.write_bytes(b"\n".join(values) + b"\n")
     scored = offline(trained_store.root, path, "otlp-json")
     assert len(scored) == len(events) and {s["record"] for s in scored} == set(range(25))
-    expected = {(produced[s["line"] - 1].partition, produced[s["line"] - 1].offset, s["record"])
-                for s in scored if s["flagged"]}  # fmt: skip
+    expected = {
+        (produced[s["line"] - 1].partition, produced[s["line"] - 1].offset, s["record"]) for s in scored if s["flagged"]
+    }
     alerts = [json.loads(r.value) for r in read_all(bootstrap, topics.alerts)]
     got = [(a["source"]["partition"], a["source"]["offset"], a["record_index"]) for a in alerts]
     assert expected and sorted(got) == sorted(expected), "one alert per flagged record, none twice"

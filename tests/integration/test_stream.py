@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 from kafka import KafkaAdminClient
 
-from logsentry.model_store.judge.explain import value_at
+from logsentry.model_store.ingest.fields import value_at
 from logsentry.model_store.store import ModelStore
 from logsentry.stream.explain_budget import BURST_S
 from logsentry.trainer.generate import generate_events
@@ -66,8 +66,10 @@ def offline_flags(store: Path, values: list[bytes], tmp_path: Path, *extra: str)
     path.write_bytes(b"\n".join(values) + b"\n")
     done = subprocess.run(
         [sys.executable, "-m", "logsentry", "score", "--store", str(store), str(path), *extra],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -132,8 +134,10 @@ def test_end_to_end_alerts_dead_letters_offsets_and_metrics(
 
     dead = read_all(bootstrap, topics.dead_letters)
     assert len(dead) == 50
-    seen = {(int(d.headers["logsentry-dlq-source-partition"]), int(d.headers["logsentry-dlq-source-offset"])): d
-            for d in dead}  # fmt: skip
+    seen = {
+        (int(d.headers["logsentry-dlq-source-partition"]), int(d.headers["logsentry-dlq-source-offset"])): d
+        for d in dead
+    }
     assert set(seen) == set(bad_positions)
     for position, record in seen.items():
         assert record.headers["logsentry-dlq-reason"].decode() == bad_positions[position]
@@ -237,8 +241,9 @@ def test_sigterm_drains_commits_and_leaves_no_duplicates(
     tmp_path: Path,
 ) -> None:
     verdicts = topics.alerts.replace("alerts-", "verdicts-")
-    first = streams(bootstrap, topics, trained_store.root, "--batch-size", "50", "--verdict-topic", verdicts,
-                    hooked=True)  # fmt: skip
+    first = streams(
+        bootstrap, topics, trained_store.root, "--batch-size", "50", "--verdict-topic", verdicts, hooked=True
+    )
     traffic = Traffic(bootstrap, topics.logs, events(60_000, seed=13), rate=1000)  # until the stop is done
     wait_until(lambda: sum(committed(admin, topics.group, topics.logs).values()) > 500, timeout=60, what="progress")
     held = first.hold_next_batch()
@@ -336,9 +341,13 @@ def test_hot_reload_switches_versions_and_refuses_a_bad_one(
 
 
 def test_members_joining_and_leaving_under_load_lose_nothing(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: StartStream,
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     verdicts = topics.alerts.replace("alerts-", "verdicts-")
     flags = ("--batch-size", "50", "--verdict-topic", verdicts)
     first = streams(bootstrap, topics, trained_store.root, *flags, hooked=True)
@@ -358,8 +367,11 @@ def test_members_joining_and_leaving_under_load_lose_nothing(
     assert second.proc.wait(timeout=60) == 0  # rebalance: 2 + 2 -> 4
     wait_until(lambda: first.metric("logsentry_assigned_partitions") == 4, timeout=60, what="first owns all four")
     after_leave = first.metric("logsentry_events_consumed_total")
-    wait_until(lambda: first.metric("logsentry_events_consumed_total") > after_leave + 100, timeout=60,
-               what="first member works on, under traffic")  # fmt: skip
+    wait_until(
+        lambda: first.metric("logsentry_events_consumed_total") > after_leave + 100,
+        timeout=60,
+        what="first member works on, under traffic",
+    )
     produced = traffic.stop()
     wait_until(lambda: all_committed(admin, bootstrap, topics), timeout=240, what="all offsets committed")
 

@@ -36,9 +36,13 @@ def members(admin: KafkaAdminClient, group: str) -> list[str]:
 
 @pytest.mark.parametrize("topics", [1], indirect=True)
 def test_a_topic_range_trains_the_model_its_file_trains_without_disturbing_the_detector(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, store_copy: Path, streams: StartStream,
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    store_copy: Path,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     data = tmp_path / "labelled.csv"
     assert cli("generate", "--rows", "2000", "--out", str(data), "--seed", "21").returncode == 0
     logs = read_labelled_csv(data)
@@ -58,8 +62,18 @@ def test_a_topic_range_trains_the_model_its_file_trains_without_disturbing_the_d
     common = ("--epochs", "2", "--augment", "0", "--keras-verbose", "2")
     from_file = cli("train", "--data", str(data), "--store", str(tmp_path / "file"), *common)
     assert from_file.returncode == 0, from_file.stderr[-3000:]
-    from_topic = cli("train", "--from-topic", topics.logs, "--since", "1h", "--store", str(tmp_path / "topic"),
-                     "--bootstrap-servers", bootstrap, *common)  # fmt: skip
+    from_topic = cli(
+        "train",
+        "--from-topic",
+        topics.logs,
+        "--since",
+        "1h",
+        "--store",
+        str(tmp_path / "topic"),
+        "--bootstrap-servers",
+        bootstrap,
+        *common,
+    )
     assert from_topic.returncode == 0, from_topic.stderr[-3000:]
     assert f"reading {topics.logs}: {topics.logs}[0]@0:2000" in from_topic.stderr
     assert "rows/s" in from_topic.stderr, "progress is shown"
@@ -80,9 +94,7 @@ def test_a_topic_range_trains_the_model_its_file_trains_without_disturbing_the_d
 
 
 @pytest.mark.parametrize("topics", [2], indirect=True)
-def test_an_explicit_offset_range_is_read_from_every_partition(
-    bootstrap: str, topics: Topics, tmp_path: Path
-) -> None:  # fmt: skip
+def test_an_explicit_offset_range_is_read_from_every_partition(bootstrap: str, topics: Topics, tmp_path: Path) -> None:
     from functools import partial
 
     from logsentry.stream.settings import KafkaSettings

@@ -67,8 +67,13 @@ def test_training_streams_a_corpus_three_times_its_memory_cap(tmp_path: Path) ->
 
         enforced = MemoryCap(CAP)
         try:  # the cap is real: touching more than it (a bytes object, every page written) is killed
-            over = subprocess.run([sys.executable, "-c", f"b = b'x' * {CAP + 256 * 2**20}; print(len(b))"],
-                                  preexec_fn=enforced.enter, capture_output=True, text=True, timeout=120)  # fmt: skip
+            over = subprocess.run(
+                [sys.executable, "-c", f"b = b'x' * {CAP + 256 * 2**20}; print(len(b))"],
+                preexec_fn=enforced.enter,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert over.returncode == -signal.SIGKILL, f"an allocation past the cap survived: {over.stdout}"
             assert enforced.ooms() > 0
         finally:
@@ -78,10 +83,29 @@ def test_training_streams_a_corpus_three_times_its_memory_cap(tmp_path: Path) ->
         try:
             store = tmp_path / "models"
             done = subprocess.run(
-                [sys.executable, "-m", "logsentry", "train", "--data", str(data), "--store", str(store),
-                 "--epochs", "1", "--augment", "0", "--corpus", "none", "--keras-verbose", "2"],
-                preexec_fn=streamed.enter, capture_output=True, text=True, timeout=1800,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "logsentry",
+                    "train",
+                    "--data",
+                    str(data),
+                    "--store",
+                    str(store),
+                    "--epochs",
+                    "1",
+                    "--augment",
+                    "0",
+                    "--corpus",
+                    "none",
+                    "--keras-verbose",
+                    "2",
+                ],
+                preexec_fn=streamed.enter,
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
             assert done.returncode == 0, done.stderr[-3000:]
             peak = streamed.peak()
         finally:
@@ -100,5 +124,7 @@ def test_training_streams_a_corpus_three_times_its_memory_cap(tmp_path: Path) ->
     assert manifest.evaluation["test"]["roc_auc"] > 0.9, "and it learnt"
     for name in ("count", "scan", "epoch 1/1", "evaluate"):
         assert f"{name}: " in done.stderr and "rows/s" in done.stderr
-    print(f"corpus {size / GIB:.2f} GiB, cap {CAP / GIB:.2f} GiB, cgroup peak {peak / GIB:.2f} GiB, "
-          f"trainer peak RSS {pipeline['peak_rss_mb']:.0f} MiB, seconds {pipeline['seconds']}")  # fmt: skip
+    print(
+        f"corpus {size / GIB:.2f} GiB, cap {CAP / GIB:.2f} GiB, cgroup peak {peak / GIB:.2f} GiB, "
+        f"trainer peak RSS {pipeline['peak_rss_mb']:.0f} MiB, seconds {pipeline['seconds']}"
+    )

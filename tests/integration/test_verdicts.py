@@ -18,9 +18,13 @@ pytestmark = pytest.mark.integration
 
 
 def test_every_offset_is_a_verdict_or_a_dead_letter_exactly_once(
-    bootstrap: str, admin: KafkaAdminClient, topics: Topics, trained_store: ModelStore, streams: StartStream,
+    bootstrap: str,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    trained_store: ModelStore,
+    streams: StartStream,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     verdict_topic = topics.alerts.replace("alerts-", "verdicts-")
     admin.create_topics([NewTopic(verdict_topic, 2, 1)])
     values = events(1500, seed=61)

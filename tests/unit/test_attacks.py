@@ -14,8 +14,22 @@ from logsentry.trainer.evaluation import evaluate
 
 
 def test_the_issue_s_families_are_all_generated() -> None:
-    wanted = {"sqli", "xss", "cmdi", "ssrf", "traversal", "ssti", "xxe", "ldap", "xpath", "nosql", "crlf",
-              "prototype", "log4shell", "webshell"}  # fmt: skip
+    wanted = {
+        "sqli",
+        "xss",
+        "cmdi",
+        "ssrf",
+        "traversal",
+        "ssti",
+        "xxe",
+        "ldap",
+        "xpath",
+        "nosql",
+        "crlf",
+        "prototype",
+        "log4shell",
+        "webshell",
+    }
     assert set(ATTACK_FAMILIES) == wanted
 
 

@@ -9,7 +9,7 @@ import pytest
 from kafka.errors import KafkaTimeoutError
 
 from logsentry.errors import StreamError
-from logsentry.stream.kafka import connection
+from logsentry.stream.kafka import clients, connection
 from logsentry.stream.settings import KafkaSettings, Secret
 
 
@@ -28,7 +28,7 @@ class _Refused:
 @pytest.fixture
 def refused(monkeypatch: pytest.MonkeyPatch) -> type[_Refused]:
     monkeypatch.setattr(connection, "_probe", lambda *args: None)  # something listens there
-    monkeypatch.setattr(connection, "KafkaAdminClient", _Refused)
+    monkeypatch.setattr(clients, "KafkaAdminClient", _Refused)
     monkeypatch.setattr(connection, "_ATTEMPT_S", 0.05)
     _Refused.attempts = 0
     return _Refused

@@ -151,6 +151,8 @@ def test_rows_split_at_string_speed_read_as_the_csv_reader_reads_them(pieces: li
     from logsentry.trainer.sources import _csv_records
 
     text = "".join(p + "\n" for p in pieces)  # lines of bars, commas, carriage returns, NULs
-    ours = [(line, "error" if isinstance(f, MalformedRow) else f)
-            for line, f in _csv_records(io.StringIO(text, newline="\n"))]  # fmt: skip
+    ours = [
+        (line, "error" if isinstance(f, MalformedRow) else f)
+        for line, f in _csv_records(io.StringIO(text, newline="\n"))
+    ]
     assert ours == _reader_records(text)

@@ -9,7 +9,8 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 
-from logsentry.model_store.judge.explain import MAX_SPANS, explain, field_name, field_path, string_fields, value_at
+from logsentry.model_store.ingest.fields import field_name, field_path, value_at
+from logsentry.model_store.judge.explain import MAX_SPANS, explain, string_fields
 from logsentry.model_store.judge.verdict import judge
 from logsentry.model_store.model.preprocessing import CharTokenizer, CleanupSpec, Preprocessing
 from logsentry.model_store.model.scoring import Detector
@@ -82,8 +83,13 @@ def test_a_variant_is_the_cleaned_record_without_the_span() -> None:
     from logsentry.model_store.judge.explain import _Explainer, _Probe, _replaced
     from logsentry.model_store.model.preprocessing import clean
 
-    record = {"method": "get", "path": "/a/é€", "query": {"q": "x\"y\\z 😀 attack", "n": 3},
-              "requestPayload": {"items": [{"n": "attack"}, "<b>\u2028"]}, "headers": {"h": "attack"}}  # fmt: skip
+    record = {
+        "method": "get",
+        "path": "/a/é€",
+        "query": {"q": 'x"y\\z 😀 attack', "n": 3},
+        "requestPayload": {"items": [{"n": "attack"}, "<b>\u2028"]},
+        "headers": {"h": "attack"},
+    }
     scorer = TokenScorer()
     explainer = _Explainer(scorer, [record], [0.99], [0.5])
     for j, (path, value) in enumerate(explainer.fields[0]):
@@ -95,8 +101,12 @@ def test_a_variant_is_the_cleaned_record_without_the_span() -> None:
 def test_paths_and_string_fields_follow_the_cleanup() -> None:
     assert field_name(("requestPayload", "items", 0, "name")) == "requestPayload.items[0].name"
     odd = {"query": {"__proto__.admin": "1", "a[0]": ["x", {"": "y", 'q"uote': "z"}]}}
-    cases = {("query", "__proto__.admin"): "1", ("query", "a[0]", 0): "x", ("query", "a[0]", 1, ""): "y",
-             ("query", "a[0]", 1, 'q"uote'): "z"}  # fmt: skip
+    cases = {
+        ("query", "__proto__.admin"): "1",
+        ("query", "a[0]", 0): "x",
+        ("query", "a[0]", 1, ""): "y",
+        ("query", "a[0]", 1, 'q"uote'): "z",
+    }
     for path, value in cases.items():
         assert field_path(field_name(path)) == path and value_at(odd, field_name(path)) == value
     assert field_name(("query", "__proto__.admin")) == 'query["__proto__.admin"]'
@@ -106,8 +116,11 @@ def test_paths_and_string_fields_follow_the_cleanup() -> None:
     assert value_at(nested, "requestPayload.items[0].name") == "x" and value_at(nested, "requestPayload.nope") is None
     spec = CleanupSpec(keep_fields=("path", "query"))
     record = {"path": "/p", "query": {"q": "", "r": ["x", {"s": "y"}]}, "method": "get", "source": {"a": "b"}}
-    assert [(field_name(p), v) for p, v in string_fields(record, spec)] == [("path", "/p"), ("query.r[0]", "x"),
-                                                                           ("query.r[1].s", "y")]  # fmt: skip
+    assert [(field_name(p), v) for p, v in string_fields(record, spec)] == [
+        ("path", "/p"),
+        ("query.r[0]", "x"),
+        ("query.r[1].s", "y"),
+    ]
 
 
 def test_flagged_alerts_carry_their_explanation_and_the_schema_accepts_it() -> None:
@@ -211,8 +224,9 @@ def test_an_alert_on_a_1_mb_request_fits_a_kafka_record_and_says_what_was_cut() 
     event = {"method": "get", "path": "/s", "query": {"q": value, "page": "2"}}
     raw = json.dumps(event).encode()
     assert len(raw) > 980_000
-    out = process_batch([Message("logs", 0, 7, 1_700_000_000_000, None, raw)], TokenScorer(), alert_topic="a",
-                        dead_letter_topic="d")  # fmt: skip
+    out = process_batch(
+        [Message("logs", 0, 7, 1_700_000_000_000, None, raw)], TokenScorer(), alert_topic="a", dead_letter_topic="d"
+    )
     (alert,) = out.alerts
     assert len(alert.value) <= MAX_ALERT_BYTES  # the event and the message: twice that, uncut
     body = json.loads(alert.value)

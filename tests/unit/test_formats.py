@@ -109,22 +109,34 @@ def test_line_in_a_json_envelope() -> None:
 # -- JSON shapes ---------------------------------------------------------------------------
 ECS_NESTED = {
     "@timestamp": "2026-01-01T00:00:00.000Z",
-    "http": {"request": {"method": "POST", "body": {"content": '{"user":"x","pw":"\' or 1=1--"}'}},
-             "response": {"status_code": 401}, "version": "1.1"},
+    "http": {
+        "request": {"method": "POST", "body": {"content": '{"user":"x","pw":"\' or 1=1--"}'}},
+        "response": {"status_code": 401},
+        "version": "1.1",
+    },
     "url": {"original": "/api/login?next=%2Fhome", "path": "/api/login", "query": "next=%2Fhome"},
     "source": {"ip": "198.51.100.4"},
     "user_agent": {"original": "curl/8"},
-}  # fmt: skip
+}
 
 
 def test_ecs_nested_and_dotted_keys_read_alike() -> None:
     nested = one(json.dumps(ECS_NESTED), "ecs")
-    dotted = one(json.dumps({
-        "@timestamp": "2026-01-01T00:00:00.000Z", "http.request.method": "POST",
-        "http.request.body.content": '{"user":"x","pw":"\' or 1=1--"}', "http.response.status_code": 401,
-        "url.original": "/api/login?next=%2Fhome", "url.path": "/api/login", "url.query": "next=%2Fhome",
-        "source.ip": "198.51.100.4",
-    }), "ecs")  # fmt: skip
+    dotted = one(
+        json.dumps(
+            {
+                "@timestamp": "2026-01-01T00:00:00.000Z",
+                "http.request.method": "POST",
+                "http.request.body.content": '{"user":"x","pw":"\' or 1=1--"}',
+                "http.response.status_code": 401,
+                "url.original": "/api/login?next=%2Fhome",
+                "url.path": "/api/login",
+                "url.query": "next=%2Fhome",
+                "source.ip": "198.51.100.4",
+            }
+        ),
+        "ecs",
+    )
     assert nested == dotted
     assert nested["requestPayload"] == {"user": "x", "pw": "' or 1=1--"}
     assert nested["query"] == {"next": "/home"} and nested["statusCode"] == 401
@@ -140,16 +152,39 @@ def test_ecs_with_only_url_original() -> None:
     "doc",
     [
         # Vector parse_nginx_log
-        {"client": "203.0.113.9", "method": "GET", "path": "/search?q=red+shoes", "protocol": "HTTP/1.1",
-         "status": 200, "size": 512, "referer": "-", "agent": "curl", "timestamp": "2026-01-01T00:00:00Z"},
+        {
+            "client": "203.0.113.9",
+            "method": "GET",
+            "path": "/search?q=red+shoes",
+            "protocol": "HTTP/1.1",
+            "status": 200,
+            "size": 512,
+            "referer": "-",
+            "agent": "curl",
+            "timestamp": "2026-01-01T00:00:00Z",
+        },
         # Fluent Bit's stock nginx parser
-        {"remote": "203.0.113.9", "host": "-", "user": "-", "method": "GET", "path": "/search?q=red+shoes",
-         "code": "200", "size": "512", "referer": "-", "agent": "curl"},
+        {
+            "remote": "203.0.113.9",
+            "host": "-",
+            "user": "-",
+            "method": "GET",
+            "path": "/search?q=red+shoes",
+            "code": "200",
+            "size": "512",
+            "referer": "-",
+            "agent": "curl",
+        },
         # nginx log_format escape=json with variable names
-        {"time_iso8601": "2026-01-01T00:00:00+00:00", "remote_addr": "203.0.113.9",
-         "request": "GET /search?q=red+shoes HTTP/1.1", "status": "200", "request_body": ""},
+        {
+            "time_iso8601": "2026-01-01T00:00:00+00:00",
+            "remote_addr": "203.0.113.9",
+            "request": "GET /search?q=red+shoes HTTP/1.1",
+            "status": "200",
+            "request_body": "",
+        },
     ],
-)  # fmt: skip
+)
 def test_flat_collector_json(doc: dict) -> None:
     record = one(json.dumps(doc))
     assert decode_message(json.dumps(doc).encode()).format == "flat"
@@ -158,8 +193,15 @@ def test_flat_collector_json(doc: dict) -> None:
 
 
 def test_reference_logs_are_kept_as_they_are() -> None:
-    event = {"timestamp": 1, "method": "get", "query": {"q": "x"}, "path": "/a", "statusCode": 200,
-             "headers": {"h": "v"}, "requestPayload": None}  # fmt: skip
+    event = {
+        "timestamp": 1,
+        "method": "get",
+        "query": {"q": "x"},
+        "path": "/a",
+        "statusCode": 200,
+        "headers": {"h": "v"},
+        "requestPayload": None,
+    }
     assert one(json.dumps(event)) == event
     assert decode_message(json.dumps(event).encode()).format == "reference"
 
@@ -167,10 +209,17 @@ def test_reference_logs_are_kept_as_they_are() -> None:
 # -- OTLP ----------------------------------------------------------------------------------
 def _events(n: int) -> list[dict]:
     return [
-        {"timestamp": 1_700_000_000_000 + i, "method": "get", "path": f"/p/{i}", "query": {"q": f"v{i}"},
-         "statusCode": 200, "source": {"remoteAddress": "10.0.0.1"}, "requestPayload": None}
+        {
+            "timestamp": 1_700_000_000_000 + i,
+            "method": "get",
+            "path": f"/p/{i}",
+            "query": {"q": f"v{i}"},
+            "statusCode": 200,
+            "source": {"remoteAddress": "10.0.0.1"},
+            "requestPayload": None,
+        }
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def test_otlp_message_holds_many_records_in_order() -> None:
@@ -181,12 +230,26 @@ def test_otlp_message_holds_many_records_in_order() -> None:
 
 
 def test_otlp_record_without_http_attributes_reads_its_body_as_a_line() -> None:
-    message = {"resourceLogs": [{"scopeLogs": [{"logRecords": [
-        {"body": {"stringValue": COMBINED}},
-        {"body": {"stringValue": "not a request"}},
-        {"attributes": [{"key": "http.request.method", "value": {"stringValue": "GET"}},
-                        {"key": "url.path", "value": {"stringValue": "/x"}}]},
-    ]}]}]}  # fmt: skip
+    message = {
+        "resourceLogs": [
+            {
+                "scopeLogs": [
+                    {
+                        "logRecords": [
+                            {"body": {"stringValue": COMBINED}},
+                            {"body": {"stringValue": "not a request"}},
+                            {
+                                "attributes": [
+                                    {"key": "http.request.method", "value": {"stringValue": "GET"}},
+                                    {"key": "url.path", "value": {"stringValue": "/x"}},
+                                ]
+                            },
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
     records = decode_message(json.dumps(message).encode(), InputFormat("otlp-json")).records
     assert isinstance(records[0], dict) and records[0]["path"] == "/search"
     assert isinstance(records[1], InvalidMessage) and records[1].reason == "unrecognized_format"
@@ -209,17 +272,27 @@ def test_otlp_hostile_messages() -> None:
 # -- mapping files -------------------------------------------------------------------------
 def test_mapping_file_with_fallbacks_and_label(tmp_path: Path) -> None:
     path = tmp_path / "map.yaml"
-    path.write_text("method: [req.verb, verb]\ntarget: req.uri\nstatus: res.code\nbody: req.body\n"
-                    "client: peer\nlabel: is_attack\n")  # fmt: skip
+    path.write_text(
+        "method: [req.verb, verb]\ntarget: req.uri\nstatus: res.code\nbody: req.body\nclient: peer\nlabel: is_attack\n"
+    )
     fmt = input_format(f"mapping:{path}")
-    doc = {"verb": "POST", "req": {"uri": "/c?x=1", "body": "a=1&b=2"}, "res": {"code": 201}, "peer": "1.1.1.1",
-           "is_attack": 1}  # fmt: skip
+    doc = {
+        "verb": "POST",
+        "req": {"uri": "/c?x=1", "body": "a=1&b=2"},
+        "res": {"code": 201},
+        "peer": "1.1.1.1",
+        "is_attack": 1,
+    }
     decoded = decode_message(json.dumps(doc).encode(), fmt)
     assert decoded.label == 1 and decoded.format == "mapping"
     assert decoded.records[0] == {
-        "method": "post", "query": {"x": "1"}, "path": "/c", "statusCode": 201,
-        "source": {"remoteAddress": "1.1.1.1"}, "requestPayload": {"a": "1", "b": "2"},
-    }  # fmt: skip
+        "method": "post",
+        "query": {"x": "1"},
+        "path": "/c",
+        "statusCode": 201,
+        "source": {"remoteAddress": "1.1.1.1"},
+        "requestPayload": {"a": "1", "b": "2"},
+    }
     with pytest.raises(InvalidMessage, match=r"none of req\.verb, verb, req\.uri is present"):
         decode_message(b'{"other": 1}', fmt)
 
@@ -284,7 +357,11 @@ def test_auto_detection(value: str, expected: str) -> None:
 # -- the one request-log definition --------------------------------------------------------
 def test_query_strings_decode_as_the_reference_data_does() -> None:
     assert parse_query("q=red+shoes&a=%27%20or%201%3D1&empty=&flag") == {
-        "q": "red shoes", "a": "' or 1=1", "empty": "", "flag": ""}  # fmt: skip
+        "q": "red shoes",
+        "a": "' or 1=1",
+        "empty": "",
+        "flag": "",
+    }
     assert parse_query("a=1&a=2&a=3") == {"a": ["1", "2", "3"]}
     assert parse_query("bad=%zz&half=%4") == {"bad": "%zz", "half": "%4"}
     assert parse_query("x=%ff") == {"x": "\ufffd"}

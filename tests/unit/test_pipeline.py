@@ -53,8 +53,15 @@ def test_several_shards_are_split_as_one_sequence_and_fixed_shards_keep_their_pa
     shards = [FileShard(generated_csv), FileShard(generated_csv)]
     extra = MemoryShard("extra", [{"method": "get", "path": "/x"}] * 3, [0, 1, 0])
     counts, _ = count_rows(shards, progress=False)
-    plan = Plan.build(shards, counts, [(extra, np.full(3, VALIDATION, dtype=np.uint8))],
-                      test_size=0.25, validation_split=0.25, seed=42, strict=False)  # fmt: skip
+    plan = Plan.build(
+        shards,
+        counts,
+        [(extra, np.full(3, VALIDATION, dtype=np.uint8))],
+        test_size=0.25,
+        validation_split=0.25,
+        seed=42,
+        strict=False,
+    )
     whole = split_parts(sum(counts), test_size=0.25, validation_split=0.25, seed=42)
     assert np.concatenate(plan.parts[:2]).tolist() == whole.tolist()
     assert plan.parts[2].tolist() == [VALIDATION] * 3

@@ -86,7 +86,7 @@ def test_the_first_matching_route_threshold_wins_else_the_model_s() -> None:
         ("thresholds:\n  - {route: /a, threshold: 1.5}\n", "thresholds[0]: threshold must be a number between 0 and 1"),
         ("thresholds:\n  - {threshold: 0.5}\n", "thresholds[0]: route is required"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_rules_file_is_one_clear_error(text: str, message: str) -> None:
     with pytest.raises(RulesError, match=r"^rules\.yml: ") as caught:
         parse_rules(text, "rules.yml")
@@ -112,8 +112,10 @@ def test_a_catastrophic_regex_runs_in_linear_time() -> None:
 
 def test_rules_set_thresholds_and_suppressions_in_the_verdicts_and_the_batch() -> None:
     rules = parse_rules(RULES)
-    values = [json.dumps(e).encode() for e in
-              (event("/search", "an attack here"), event("/cart", "attack"), event("/admin/x", "fine"))]  # fmt: skip
+    values = [
+        json.dumps(e).encode()
+        for e in (event("/search", "an attack here"), event("/cart", "attack"), event("/admin/x", "fine"))
+    ]
     verdicts = judge(values, TokenScorer(), rules=rules, explained=True).verdicts
     suppressed, alert, sensitive = (v.records[0] for v in verdicts)
     assert suppressed.flagged and not suppressed.alert and suppressed.suppressed_by == "search-words"
@@ -122,8 +124,15 @@ def test_rules_set_thresholds_and_suppressions_in_the_verdicts_and_the_batch() -
     assert sensitive.threshold == 0.01 and sensitive.alert, "the admin route flags what the model alone would not"
 
     messages = [Message("logs", 0, i, 0, None, v) for i, v in enumerate(values)]
-    out = process_batch(messages, TokenScorer(), alert_topic="a", dead_letter_topic="d", verdict_topic="v",
-                        rules=rules, suppressed_topic="s")  # fmt: skip
+    out = process_batch(
+        messages,
+        TokenScorer(),
+        alert_topic="a",
+        dead_letter_topic="d",
+        verdict_topic="v",
+        rules=rules,
+        suppressed_topic="s",
+    )
     assert len(out.alerts) == 2 and out.suppressed == {"search-words": 1}
     (kept,) = [json.loads(r.value) for r in out.suppressed_records]
     assert kept["suppressed_by"] == "search-words" and kept["source"]["offset"] == 0

@@ -16,12 +16,15 @@ class Candidate(TokenScorer):
 
 
 def test_the_candidate_scores_the_same_batch_and_only_disagreements_are_published() -> None:
-    values = [json.dumps({"method": "get", "path": "/s", "query": {"q": q}}).encode()
-              for q in ("attack", "fine", "evil", "attack evil")]  # fmt: skip
+    values = [
+        json.dumps({"method": "get", "path": "/s", "query": {"q": q}}).encode()
+        for q in ("attack", "fine", "evil", "attack evil")
+    ]
     messages = [Message("logs", 1, i, 0, b"k", v) for i, v in enumerate(values)]
     current, candidate = TokenScorer("attack"), Candidate("evil")
-    out = process_batch(messages, current, alert_topic="a", dead_letter_topic="d", shadow=candidate,
-                        shadow_topic="shadow")  # fmt: skip
+    out = process_batch(
+        messages, current, alert_topic="a", dead_letter_topic="d", shadow=candidate, shadow_topic="shadow"
+    )
     assert out.shadow == {"current_only": 1, "neither": 1, "candidate_only": 1, "both": 1}
     assert len(out.alerts) == 2, "the candidate alerts nothing"
     records = [json.loads(r.value) for r in out.shadow_records]

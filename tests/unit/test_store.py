@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from logsentry.errors import CorruptArtifact, IncompatibleArtifact, StoreError
-from logsentry.model_store.model.scoring import load_detector
+from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import CHECKSUMS_FILE, MANIFEST_FILE, MODEL_FILE, ModelStore, file_sha256
 from tests.conftest import publish, toy_preprocessing
 

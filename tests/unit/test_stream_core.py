@@ -71,8 +71,9 @@ def test_process_batch_alerts_dead_letters_and_offsets() -> None:
 
 
 def test_alert_falls_back_to_the_message_key_without_a_client_address() -> None:
-    out = process_batch([msg(0, event("attack", None), key=b"orig")], KeywordScorer(), alert_topic="a",
-                        dead_letter_topic="d")  # fmt: skip
+    out = process_batch(
+        [msg(0, event("attack", None), key=b"orig")], KeywordScorer(), alert_topic="a", dead_letter_topic="d"
+    )
     assert out.alerts[0].key == b"orig"
     jsonschema.validate(json.loads(out.alerts[0].value), SCHEMA)
 
@@ -160,8 +161,14 @@ class FixedWatcher:
 def runner(source: ListSource, sink: ListSink, registry: CollectorRegistry) -> StreamRunner:
     """One batch to its commit per step: the at-least-once rules, without the pipeline."""
     settings = StreamSettings(alert_topic="alerts", dead_letter_topic="dlq", pipelined=False)
-    r = StreamRunner(source, sink, FixedWatcher(), StreamMetrics(registry), settings,  # type: ignore[arg-type]
-                     max_backoff_s=0.0)  # fmt: skip
+    r = StreamRunner(
+        source,
+        sink,
+        FixedWatcher(),
+        StreamMetrics(registry),
+        settings,  # type: ignore[arg-type]
+        max_backoff_s=0.0,
+    )
     return r
 
 
@@ -212,8 +219,12 @@ def test_settings_precedence_flags_over_env_over_defaults() -> None:
 
 
 def test_secrets_never_show_and_sasl_needs_credentials() -> None:
-    env = {"LOGSENTRY_SECURITY_PROTOCOL": "SASL_SSL", "LOGSENTRY_SASL_MECHANISM": "SCRAM-SHA-512",
-           "LOGSENTRY_SASL_USERNAME": "detector", "LOGSENTRY_SASL_PASSWORD": "hunter2"}  # fmt: skip
+    env = {
+        "LOGSENTRY_SECURITY_PROTOCOL": "SASL_SSL",
+        "LOGSENTRY_SASL_MECHANISM": "SCRAM-SHA-512",
+        "LOGSENTRY_SASL_USERNAME": "detector",
+        "LOGSENTRY_SASL_PASSWORD": "hunter2",
+    }
     s = stream_settings({}, env)
     assert "hunter2" not in repr(s) and "hunter2" not in str(s)
     assert s.kafka.client_config()["sasl_plain_password"] == "hunter2"
@@ -256,8 +267,9 @@ def test_slow_batches_shrink_the_batch_size_and_fast_ones_grow_it_back(monkeypat
     source = ListSource(batches)
     watcher = FixedWatcher()
     registry = CollectorRegistry()
-    settings = StreamSettings(alert_topic="a", dead_letter_topic="d", batch_size=8, max_poll_interval_ms=200,
-                              pipelined=False)  # fmt: skip
+    settings = StreamSettings(
+        alert_topic="a", dead_letter_topic="d", batch_size=8, max_poll_interval_ms=200, pipelined=False
+    )
     r = StreamRunner(source, ListSink(), watcher, StreamMetrics(registry), settings)  # type: ignore[arg-type]
     watcher.detector = SlowScorer(clock, 0.02)  # 8 events: 0.16 s > half the 0.2 s poll interval
     r.step()
@@ -272,8 +284,15 @@ def test_slow_batches_shrink_the_batch_size_and_fast_ones_grow_it_back(monkeypat
 def test_a_batch_of_mixed_formats_alerts_per_record_and_counts_formats() -> None:
     from logsentry.trainer.render import combined, otlp
 
-    line = combined({"method": "get", "path": "/s", "query": {"q": "attack"}, "statusCode": 200,
-                     "source": {"remoteAddress": "198.51.100.2"}})  # fmt: skip
+    line = combined(
+        {
+            "method": "get",
+            "path": "/s",
+            "query": {"q": "attack"},
+            "statusCode": 200,
+            "source": {"remoteAddress": "198.51.100.2"},
+        }
+    )
     records = [{"method": "get", "path": f"/p{i}", "query": {"q": "attack" if i % 2 else "fine"}} for i in range(4)]
     broken = json.loads(otlp(records))
     broken["resourceLogs"][0]["scopeLogs"][0]["logRecords"][2] = {"body": {"intValue": "7"}}
@@ -296,8 +315,13 @@ def test_a_batch_of_mixed_formats_alerts_per_record_and_counts_formats() -> None
 def test_a_pinned_input_format_refuses_other_shapes() -> None:
     from logsentry.model_store.ingest.formats import input_format
 
-    out = process_batch([msg(0, event("attack"))], KeywordScorer(), alert_topic="a", dead_letter_topic="d",
-                        input_format=input_format("combined"))  # fmt: skip
+    out = process_batch(
+        [msg(0, event("attack"))],
+        KeywordScorer(),
+        alert_topic="a",
+        dead_letter_topic="d",
+        input_format=input_format("combined"),
+    )
     assert not out.alerts and out.dead_letter_reasons == {"unrecognized_format": 1}
 
 
@@ -309,7 +333,12 @@ def test_verdicts_for_every_scored_record_when_a_verdict_topic_is_set() -> None:
     out = process_batch(batch, KeywordScorer(), alert_topic="a", dead_letter_topic="d", verdict_topic="v")
     verdicts = [json.loads(v.value) for v in out.verdicts]
     assert [(v["source"]["offset"], v["record_index"], v["flagged"]) for v in verdicts] == [
-        (0, 0, False), (1, 0, True), (3, 0, False), (3, 1, True), (3, 2, True)]  # fmt: skip
+        (0, 0, False),
+        (1, 0, True),
+        (3, 0, False),
+        (3, 1, True),
+        (3, 2, True),
+    ]
     assert all(v["schema"] == "logsentry.verdict/1" and v["model_version"] == "v-test" for v in verdicts)
     assert {o.topic for o in out.outgoing} == {"a", "d", "v"} and len(out.dead_letters) == 1
     assert process_batch(batch, KeywordScorer(), alert_topic="a", dead_letter_topic="d").verdicts == []
@@ -340,8 +369,14 @@ class OffsetSource(ListSource):
 def pipelined_runner(source: ListSource, sink: ListSink, registry: CollectorRegistry) -> StreamRunner:
     settings = StreamSettings(alert_topic="alerts", dead_letter_topic="dlq")
     assert settings.pipelined, "the pipeline is the default"
-    return StreamRunner(source, sink, FixedWatcher(), StreamMetrics(registry), settings,  # type: ignore[arg-type]
-                        max_backoff_s=0.0)  # fmt: skip
+    return StreamRunner(
+        source,
+        sink,
+        FixedWatcher(),
+        StreamMetrics(registry),
+        settings,  # type: ignore[arg-type]
+        max_backoff_s=0.0,
+    )
 
 
 def test_the_pipeline_sends_a_batch_after_polling_the_next_and_commits_in_order() -> None:
@@ -495,8 +530,14 @@ def test_a_full_batch_sheds_the_shadow_scoring_and_says_so_and_the_rest_never_is
     short = [msg(i, event("attack")) for i in range(4, 6)]
     source, sink, registry = ListSource([full, short]), ListSink(), CollectorRegistry()
     settings = StreamSettings(alert_topic="alerts", dead_letter_topic="dlq", pipelined=False, batch_size=4)
-    r = StreamRunner(source, sink, ShadowWatcher(), StreamMetrics(registry), settings,  # type: ignore[arg-type]
-                     max_backoff_s=0.0)  # fmt: skip
+    r = StreamRunner(
+        source,
+        sink,
+        ShadowWatcher(),
+        StreamMetrics(registry),
+        settings,  # type: ignore[arg-type]
+        max_backoff_s=0.0,
+    )
     r.step()  # a full batch: more is waiting, the shadow is shed
     assert registry.get_sample_value("logsentry_shedding", {"what": "shadow"}) == 1
     assert registry.get_sample_value("logsentry_shadow_skipped_total") == 4
