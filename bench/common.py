@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,3 +132,59 @@ def local_cluster(work: Path, brokers: int = 3) -> Iterator[str]:
         yield ",".join(f"127.0.0.1:{port}" for port in ports)
     finally:
         subprocess.run([str(KAFKA_LOCAL), "stop", "--dir", str(work / "cluster")], capture_output=True)
+
+
+def _status_mib(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Stream:
+    """A ``logsentry stream`` process of its own consumer group, healthy before the constructor returns."""
+
+    def __init__(self, bootstrap: str, topic: str, group: str, store: Path, work: Path, extra: list[str]) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "logsentry",
+                "stream",
+                "--bootstrap-servers",
+                bootstrap,
+                "--topics",
+                topic,
+                "--group-id",
+                group,
+                "--store",
+                str(store),
+                "--metrics-port",
+                str(self.port),
+                "--alert-topic",
+                f"alerts-{group}",
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(work / f"stream-{group}.log", "w"),  # noqa: SIM115 (the child keeps it)
+            cwd=ROOT,
+        )
+        for _ in range(1200):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"stream exited: see {work}/stream-{group}.log") from None
+                time.sleep(0.1)
+        raise RuntimeError("stream did not become healthy")
+
+    def consumed(self) -> float:
+        return metric(self.port, "logsentry_events_consumed_total")
+
+    def stop(self) -> float:
+        peak = _status_mib(self.proc.pid, "VmHWM")
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+        return peak

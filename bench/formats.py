@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import KAFKA_LOCAL, free_port, machine, metric, train_default, write_results  # noqa: E402
+from bench.common import Stream, local_broker, machine, train_default, write_results  # noqa: E402
 from logsentry.model_store.ingest.formats import input_format  # noqa: E402
 from logsentry.model_store.judge.verdict import judge  # noqa: E402
 from logsentry.model_store.serving import load_detector  # noqa: E402
@@ -107,91 +105,46 @@ def stream_throughput(store: Path, events_csv: Path, n_events: int) -> dict[str,
     events = read_labelled_csv(events_csv).events
     events = (events * (n_events // len(events) + 1))[:n_events]
     work = Path(tempfile.mkdtemp(prefix="logsentry-bench-formats-"))
-    port = free_port()
-    bootstrap = f"127.0.0.1:{port}"
-    subprocess.run(
-        [
-            str(KAFKA_LOCAL),
-            "start",
-            "--port",
-            str(port),
-            "--controller-port",
-            str(free_port()),
-            "--dir",
-            str(work / "kafka"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    stream = None
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-        admin.create_topics([NewTopic(f"bench-{f}", 4, 1) for f in ("reference", "combined")])
-        admin.close()
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=20, batch_size=524_288)
-        for fmt in ("reference", "combined"):
-            for e in events:
-                producer.send(f"bench-{fmt}", value=render(e, fmt).encode())
-        producer.flush()
-        producer.close()
-        out: dict[str, float] = {}
-        # the reference run comes first and last: the first run of a fresh broker is slower
-        runs = (
-            ("reference", "reference", 1),
-            ("combined", "combined", 1),
-            ("combined", "auto", 1),
-            ("reference", "auto", 1),
-            ("reference", "reference", 2),
-        )
-        for topic_fmt, mode, attempt in runs:
-            metrics_port = free_port()
-            group = f"g-{topic_fmt}-{mode}-{attempt}"
-            stream = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "logsentry",
-                    "stream",
-                    "--bootstrap-servers",
-                    bootstrap,
-                    "--topics",
-                    f"bench-{topic_fmt}",
-                    "--group-id",
-                    group,
-                    "--store",
-                    str(store),
-                    "--metrics-port",
-                    str(metrics_port),
-                    "--alert-topic",
-                    f"alerts-{group}",
-                    "--input-format",
-                    mode,
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=(work / f"{group}.log").open("w"),
-                cwd=ROOT,
-            )
-            while True:
-                try:
-                    if metric(metrics_port, "logsentry_events_consumed_total") >= 1:
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.05)
-            t0, c0 = time.perf_counter(), metric(metrics_port, "logsentry_events_consumed_total")
-            while (done := metric(metrics_port, "logsentry_events_consumed_total")) < n_events:
-                time.sleep(0.1)
-            name = f"{topic_fmt} as {mode}" + (" (again, last)" if attempt == 2 else "")
-            out[name] = (done - c0) / (time.perf_counter() - t0)
-            print(f"stream {name}: {out[name]:,.0f} events/s", flush=True)
-            stream.send_signal(signal.SIGTERM)
-            stream.wait(60)
+        with local_broker(work) as bootstrap:
             stream = None
-        return out
+            try:
+                admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+                admin.create_topics([NewTopic(f"bench-{f}", 4, 1) for f in ("reference", "combined")])
+                admin.close()
+                producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=20, batch_size=524_288)
+                for fmt in ("reference", "combined"):
+                    for e in events:
+                        producer.send(f"bench-{fmt}", value=render(e, fmt).encode())
+                producer.flush()
+                producer.close()
+                out: dict[str, float] = {}
+                # the reference run comes first and last: the first run of a fresh broker is slower
+                runs = (
+                    ("reference", "reference", 1),
+                    ("combined", "combined", 1),
+                    ("combined", "auto", 1),
+                    ("reference", "auto", 1),
+                    ("reference", "reference", 2),
+                )
+                for topic_fmt, mode, attempt in runs:
+                    group = f"g-{topic_fmt}-{mode}-{attempt}"
+                    stream = Stream(bootstrap, f"bench-{topic_fmt}", group, store, work, ["--input-format", mode])
+                    while stream.consumed() < 1:
+                        time.sleep(0.05)
+                    t0, c0 = time.perf_counter(), stream.consumed()
+                    while (done := stream.consumed()) < n_events:
+                        time.sleep(0.1)
+                    name = f"{topic_fmt} as {mode}" + (" (again, last)" if attempt == 2 else "")
+                    out[name] = (done - c0) / (time.perf_counter() - t0)
+                    print(f"stream {name}: {out[name]:,.0f} events/s", flush=True)
+                    stream.stop()
+                    stream = None
+                return out
+            finally:
+                if stream is not None:
+                    stream.proc.kill()
     finally:
-        if stream is not None:
-            stream.kill()
-        subprocess.run([str(KAFKA_LOCAL), "stop", "--dir", str(work / "kafka")], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -35,14 +35,12 @@ import argparse
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.common import free_port, local_broker, machine, metric, write_results  # noqa: E402
+from bench.common import Stream, local_broker, machine, metric, write_results  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
 from logsentry.model_store.ingest.decode import DecodeLimits, parse_json_object  # noqa: E402
 from logsentry.model_store.model.preprocessing import clean  # noqa: E402
@@ -259,60 +257,6 @@ def _produce(bootstrap: str, topic: str, values: list[bytes], rate: float = 0.0)
         producer.send(topic, value=value)
     producer.flush()
     producer.close()
-
-
-def _status_mib(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class Stream:
-    def __init__(self, bootstrap: str, topic: str, group: str, store: Path, work: Path, extra: list[str]) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "logsentry",
-                "stream",
-                "--bootstrap-servers",
-                bootstrap,
-                "--topics",
-                topic,
-                "--group-id",
-                group,
-                "--store",
-                str(store),
-                "--metrics-port",
-                str(self.port),
-                "--alert-topic",
-                f"alerts-{group}",
-                *extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(work / f"stream-{group}.log", "w"),  # noqa: SIM115 (the child keeps it)
-            cwd=ROOT,
-        )
-        for _ in range(1200):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"stream exited: see {work}/stream-{group}.log") from None
-                time.sleep(0.1)
-        raise RuntimeError("stream did not become healthy")
-
-    def consumed(self) -> float:
-        return metric(self.port, "logsentry_events_consumed_total")
-
-    def stop(self) -> float:
-        peak = _status_mib(self.proc.pid, "VmHWM")
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(60)
-        return peak
 
 
 def drain(

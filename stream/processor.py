@@ -10,6 +10,7 @@ the refused records' indexes in a header, while its good records are scored.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -154,41 +155,25 @@ def _route(
                 suppressed_by=record.suppressed_by,
             )
         )
+    alert = functools.partial(
+        alert_record,
+        message=message,
+        event=record.record,
+        score=record.score,
+        threshold=record.threshold,
+        version=version,
+        now_ms=now,
+        record_index=record.index,
+        input_format=verdict.format or "",
+        records_in_message=verdict.record_count,
+    )
     if record.suppressed_by is not None:
         out.suppressed[record.suppressed_by] += 1
         if suppressed_topic:
-            out.suppressed_records.append(
-                alert_record(
-                    suppressed_topic,
-                    message,
-                    record.record,
-                    record.score,
-                    record.threshold,
-                    version,
-                    now,
-                    record_index=record.index,
-                    input_format=verdict.format or "",
-                    records_in_message=verdict.record_count,
-                    suppressed_by=record.suppressed_by,
-                )
-            )
+            out.suppressed_records.append(alert(suppressed_topic, suppressed_by=record.suppressed_by))
     if record.alert:
-        out.alerts.append(
-            alert_record(
-                alert_topic,
-                message,
-                record.record,
-                record.score,
-                record.threshold,
-                version,
-                now,
-                record_index=record.index,
-                input_format=verdict.format or "",
-                records_in_message=verdict.record_count,
-                explanation=record.explanation,
-                explanation_skipped=record.explanation_skipped if explained else "disabled",
-            )
-        )
+        skipped = record.explanation_skipped if explained else "disabled"
+        out.alerts.append(alert(alert_topic, explanation=record.explanation, explanation_skipped=skipped))
         out.alert_timestamps_ms.append(message.timestamp_ms)
 
 

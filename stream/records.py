@@ -137,6 +137,23 @@ def _alert_json(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
+def _json_record(
+    topic: str, key: bytes | None, schema: str, body: dict[str, Any], *, timestamp_ms: int | None = None
+) -> Outgoing:
+    """A JSON record of ``schema`` (named in its headers), keyed by ``key``."""
+    headers = (("logsentry-schema", schema.encode()), ("content-type", b"application/json"))
+    return Outgoing(topic=topic, key=key, value=_alert_json(body), headers=headers, timestamp_ms=timestamp_ms)
+
+
+def _source(message: Message) -> dict[str, Any]:
+    return {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+
+
+def _timestamp(message: Message) -> int | None:
+    """The message's own timestamp for a record derived from it, when it has one."""
+    return message.timestamp_ms if message.timestamp_ms >= 0 else None
+
+
 def _shortened(body: dict[str, Any]) -> dict[str, Any]:
     """``body`` with ``message`` and the event's strings cut to ``KEPT_CHARS`` (see the schema's
     ``truncated``): what a request can hold must not decide whether its alert can be published."""
@@ -181,7 +198,7 @@ def verdict_record(
     """
     body = {
         "schema": VERDICT_SCHEMA,
-        "source": {"topic": message.topic, "partition": message.partition, "offset": message.offset},
+        "source": _source(message),
         "record_index": record_index,
         "score": round(float(score), 6),
         "threshold": float(threshold),
@@ -190,13 +207,7 @@ def verdict_record(
         "suppressed_by": suppressed_by,
         "input_format": input_format,
     }
-    return Outgoing(
-        topic=topic,
-        key=message.key,
-        value=json.dumps(body, separators=(",", ":")).encode(),
-        headers=(("logsentry-schema", VERDICT_SCHEMA.encode()), ("content-type", b"application/json")),
-        timestamp_ms=message.timestamp_ms if message.timestamp_ms >= 0 else None,
-    )
+    return _json_record(topic, message.key, VERDICT_SCHEMA, body, timestamp_ms=_timestamp(message))
 
 
 def dead_letter_record(
@@ -219,7 +230,7 @@ def dead_letter_record(
         key=message.key,
         value=message.value,
         headers=headers,
-        timestamp_ms=message.timestamp_ms if message.timestamp_ms >= 0 else None,
+        timestamp_ms=_timestamp(message),
     )
 
 
@@ -246,27 +257,17 @@ def shadow_record(
     ``{"version", "score", "threshold", "flagged"}``), keyed like its message."""
     body = {
         "schema": SHADOW_SCHEMA,
-        "source": {"topic": message.topic, "partition": message.partition, "offset": message.offset},
+        "source": _source(message),
         "record_index": record_index,
         "event": event,
         "current": current,
         "candidate": candidate,
     }
-    return Outgoing(
-        topic=topic,
-        key=message.key,
-        value=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"),
-        headers=(("logsentry-schema", SHADOW_SCHEMA.encode()), ("content-type", b"application/json")),
-    )
+    return _json_record(topic, message.key, SHADOW_SCHEMA, body)
 
 
 def shadow_summary_record(topic: str, current: str, candidate: str, counts: dict[str, int]) -> Outgoing:
     """One batch's agreement between the current and the shadow model, keyed by the candidate:
     ``logsentry models promote`` adds them up."""
     body = {"schema": SHADOW_SUMMARY_SCHEMA, "current": current, "candidate": candidate, "counts": counts}
-    return Outgoing(
-        topic=topic,
-        key=candidate.encode(),
-        value=json.dumps(body, separators=(",", ":")).encode(),
-        headers=(("logsentry-schema", SHADOW_SUMMARY_SCHEMA.encode()), ("content-type", b"application/json")),
-    )
+    return _json_record(topic, candidate.encode(), SHADOW_SUMMARY_SCHEMA, body)

@@ -82,6 +82,23 @@ def _repeats(seen: Counter[tuple[int, int]], alerts: dict[tuple[int, int], list[
     return {c for c, n in seen.items() if n > 1} | {c for c, copies in alerts.items() if len(copies) > 1}
 
 
+def _nothing_lost(
+    stream: StreamProcess,
+    cluster: Cluster,
+    admin: KafkaAdminClient,
+    topics: Topics,
+    store: ModelStore,
+    produced: list[Produced],
+    tmp_path: Path,
+    held: set[tuple[int, int]],
+) -> None:
+    """Everything produced came out (``_account``); the detector rode out the fault by itself; a
+    fault re-publishes at most the batches ``held`` in flight (the producer is idempotent)."""
+    seen, alerts = _account(cluster, admin, topics, store, produced, tmp_path)
+    assert stream.proc.poll() is None, "the detector rode out the fault by itself"
+    assert _repeats(seen, alerts) <= held and max(seen.values()) <= 2
+
+
 def _killed_broker_test(
     victim_of: str,
     whole: Cluster,
@@ -124,10 +141,7 @@ def _killed_broker_test(
     wait_until(lambda: _progress(stream, consumed + 300), timeout=120, what="the stream going on without the broker")
     produced = traffic.stop()
     whole.restart(victim)
-    seen, alerts = _account(whole, cluster_admin, cluster_topics, trained_store, produced, tmp_path)
-    assert stream.proc.poll() is None, "the detector rode out the broker's death by itself"
-    # one fault re-publishes at most the batch in flight (the producer is idempotent)
-    assert _repeats(seen, alerts) <= held and max(seen.values()) <= 2
+    _nothing_lost(stream, whole, cluster_admin, cluster_topics, trained_store, produced, tmp_path, held)
 
 
 def test_the_leader_of_a_partition_being_read_and_written_is_killed(
@@ -181,9 +195,7 @@ def test_a_broker_frozen_past_the_session_timeouts_then_resumed(
     whole.thaw(victim)
     wait_until(lambda: in_sync(cluster_admin), timeout=120, what="the thawed broker back in sync")
     produced = traffic.stop()
-    seen, alerts = _account(whole, cluster_admin, cluster_topics, trained_store, produced, tmp_path)
-    assert stream.proc.poll() is None
-    assert _repeats(seen, alerts) <= held and max(seen.values()) <= 2
+    _nothing_lost(stream, whole, cluster_admin, cluster_topics, trained_store, produced, tmp_path, held)
 
 
 def test_a_rolling_restart_of_all_three_brokers_under_steady_load(
@@ -212,9 +224,7 @@ def test_a_rolling_restart_of_all_three_brokers_under_steady_load(
         whole.restart(node)
         wait_until(lambda: in_sync(cluster_admin), timeout=120, what=f"broker {node} back in sync")
     produced = traffic.stop()
-    seen, alerts = _account(whole, cluster_admin, cluster_topics, trained_store, produced, tmp_path)
-    assert stream.proc.poll() is None
-    assert _repeats(seen, alerts) <= in_flight and max(seen.values()) <= 2
+    _nothing_lost(stream, whole, cluster_admin, cluster_topics, trained_store, produced, tmp_path, in_flight)
 
 
 def test_losing_a_majority_of_the_alert_topics_in_sync_replicas_holds_offsets_until_they_return(

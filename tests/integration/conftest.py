@@ -63,6 +63,14 @@ def wait_until(condition: Callable[[], Any], timeout: float = 60, interval: floa
         time.sleep(interval)
 
 
+def kafka_local(action: str, port: int, controller_port: int, directory: Path, *extra: str) -> None:
+    """``deploy/kafka/kafka-local ACTION`` for the broker at ``port``; the test fails on an error."""
+    command = [str(KAFKA_LOCAL), action, "--port", str(port), "--controller-port", str(controller_port)]
+    done = subprocess.run([*command, "--dir", str(directory), *extra], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        pytest.fail(f"kafka-local {action} failed:\n{done.stdout}\n{done.stderr}")
+
+
 @dataclass
 class Broker:
     """The project's local broker, with the controls fault tests need."""
@@ -80,23 +88,7 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
     def _run(self, *args: str) -> None:
-        done = subprocess.run(
-            [
-                str(KAFKA_LOCAL),
-                *args,
-                "--port",
-                str(self.port),
-                "--controller-port",
-                str(self.controller_port),
-                "--dir",
-                str(self.directory),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"kafka-local {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+        kafka_local(args[0], self.port, self.controller_port, self.directory, *args[1:])
 
     def start(self) -> None:
         self._run("start")

@@ -17,12 +17,12 @@ from kafka.admin import NewTopic
 from logsentry.model_store.serving import load_detector
 from logsentry.model_store.store import ModelStore
 from tests.integration.conftest import (
-    KAFKA_LOCAL,
     ROOT,
     StartStream,
     Topics,
     all_committed,
     free_port,
+    kafka_local,
     read_all,
     wait_until,
 )
@@ -38,24 +38,7 @@ class SecureBroker:
         self.controller = free_port()
 
     def _run(self, action: str, *extra: str) -> None:
-        done = subprocess.run(
-            [
-                str(KAFKA_LOCAL),
-                action,
-                "--port",
-                str(self.plain),
-                "--controller-port",
-                str(self.controller),
-                "--dir",
-                str(self.directory),
-                *extra,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"kafka-local {action} failed:\n{done.stdout}\n{done.stderr}")
+        kafka_local(action, self.plain, self.controller, self.directory, *extra)
 
     def env(self, password: str = "logsentry-local", cafile: Path | None = None) -> dict[str, str]:
         return {
