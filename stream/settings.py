@@ -1,7 +1,7 @@
 """Settings of the stream-side commands: one frozen object each, from flags and environment.
 
 Every environment variable logsentry reads is named in :data:`ENV` and nowhere else (the
-commands read theirs by these names too; ``log_level`` is the CLI's own).
+commands read theirs by these names too; ``log_level`` is the CLI's own, ``corpus`` the trainer's).
 Precedence: command-line flag, then ``LOGSENTRY_*`` variable, then the default. Passwords
 are :class:`Secret` values: their ``repr`` and ``str`` never show the text. The defaults
 live here too, every default topic name written once (``DEFAULT_*_TOPIC``).
@@ -73,6 +73,7 @@ ENV: dict[str, str] = {
     "stall_after_s": "LOGSENTRY_STALL_AFTER_S",
     "rebalance_stall_s": "LOGSENTRY_REBALANCE_STALL_S",
     "log_level": "LOGSENTRY_LOG_LEVEL",
+    "corpus": "LOGSENTRY_CORPUS",  # logsentry train --corpus
 }
 
 

@@ -113,9 +113,10 @@ def corpus_dir(flag: str | None, units: str, environ: Mapping[str, str] = os.env
     """``--corpus`` (or ``LOGSENTRY_CORPUS``): a directory, ``none``, or (neither given) the checkout's own
     ``bench/data`` when there is one for a model that reads values; a model that reads whole requests
     (the reference architectures, the notebook's recipe) reads none unless asked."""
+    from logsentry.stream.settings import ENV
     from logsentry.trainer.corpus import default_corpus
 
-    flag = flag if flag is not None else environ.get("LOGSENTRY_CORPUS") or None
+    flag = flag if flag is not None else environ.get(ENV["corpus"]) or None
     if flag == "none" or (flag is None and units == "request"):
         return None
     if flag is not None:
