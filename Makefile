@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-real-sites bench-export-check bench-cross-site bench-generalisation bench-explain bench-hostile bench-unit-cache bench-cluster bench-training test-cluster clean
+.PHONY: setup tools demo test lint kafka-fetch pretrained bench-accuracy bench-scoring bench-formats bench-long-requests bench-real-sites bench-export-check bench-cross-site bench-generalisation bench-explain bench-hostile bench-unit-cache bench-offline-score bench-cluster bench-training test-cluster clean
 
 WHEELHOUSE := .cache/wheelhouse
 
@@ -96,6 +96,10 @@ bench-hostile: setup kafka-fetch
 # the unit-score cache: real sites' repeated values against traffic that never repeats
 bench-unit-cache: setup
 	$(BIN)/python bench/unit_cache.py
+
+# whole-process score on distinct and repeated events against the seed path; fp16/int8 exports
+bench-offline-score: setup
+	$(BIN)/python bench/offline_score.py
 
 # the stream on a three-broker cluster beside one broker, same run
 bench-cluster: setup kafka-fetch

@@ -54,7 +54,7 @@ import numpy as np  # noqa: E402
 from bench.common import Stream, local_broker, machine, metric, write_results  # noqa: E402
 from logsentry.model_store.bundled import bundled_store  # noqa: E402
 from logsentry.model_store.ingest.decode import DecodeLimits, parse_json_object  # noqa: E402
-from logsentry.model_store.model.preprocessing import clean  # noqa: E402
+from logsentry.model_store.model.preprocessing import REFERENCE_MAX_LEN, CleanupSpec, clean  # noqa: E402
 from logsentry.stream.tools.replay import read_values  # noqa: E402
 from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 
@@ -194,16 +194,17 @@ def decode_cost(values: list[bytes]) -> dict[str, Any]:
 
 # -- 4. offline -----------------------------------------------------------------------------------
 def seed_path(values: list[bytes]) -> dict[str, Any]:
-    """The seed's offline scoring: per-event Python, pad to 1,024, predict(batch_size=128), reference lstm."""
+    """The seed's offline scoring: per-event Python, the whole request cleaned as the reference
+    did, padded to 1,024, ``predict(batch_size=128)`` on the reference lstm (whatever the bundled
+    model reads: the seed is the notebook's recipe)."""
     from logsentry.trainer.architectures import get_architecture
 
-    preprocessing = bundled_store().manifest().preprocessing
-    tokenizer = preprocessing.tokenizer
-    model = get_architecture("lstm").build(tokenizer.input_dim, tokenizer.max_len)  # loaded before the clock
-    model.predict(tokenizer.encode(["{}"] * 128, width=tokenizer.max_len), batch_size=128, verbose=0)
+    tokenizer, cleanup = bundled_store().manifest().preprocessing.tokenizer, CleanupSpec()
+    model = get_architecture("lstm").build(tokenizer.input_dim, REFERENCE_MAX_LEN)  # loaded before the clock
+    model.predict(tokenizer.encode(["{}"] * 128, width=REFERENCE_MAX_LEN), batch_size=128, verbose=0)
     started = time.perf_counter()
-    texts = [clean(json.loads(v), preprocessing.cleanup) for v in values]
-    ids = tokenizer.encode(texts, width=tokenizer.max_len)
+    texts = [clean(json.loads(v), cleanup) for v in values]
+    ids = tokenizer.encode(texts, width=REFERENCE_MAX_LEN)
     model.predict(ids, batch_size=128, verbose=0)
     seconds = time.perf_counter() - started
     return {"events": len(values), "events_per_s": len(values) / seconds}
