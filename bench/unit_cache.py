@@ -37,6 +37,7 @@ from bench.common import machine, write_results  # noqa: E402
 from logsentry.errors import InvalidMessage  # noqa: E402
 from logsentry.model_store.bundled import load_serving_detector  # noqa: E402
 from logsentry.model_store.ingest.formats.access_log import parse_line  # noqa: E402
+from logsentry.model_store.model.runtimes import CountingInference  # noqa: E402
 from logsentry.model_store.model.scoring import UNIT_CACHE_SIZE, Detector  # noqa: E402
 from logsentry.model_store.store import ModelStore  # noqa: E402
 from logsentry.stream.processor import process_batch  # noqa: E402
@@ -45,18 +46,6 @@ from logsentry.trainer.data import read_labelled_csv  # noqa: E402
 
 SITES = ROOT / "bench" / "data" / "sites"
 HOLDOUT = ROOT.parent / "shared" / "data" / "fwaf-holdout.csv"
-
-
-class Counting:
-    """The network, counting the rows it reads."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.rows = inner, 0
-        self.runtime, self.chunk, self.parallel_buckets = inner.runtime, inner.chunk, inner.parallel_buckets
-
-    def __call__(self, ids: np.ndarray) -> np.ndarray:
-        self.rows += len(ids)
-        return self.inner(ids)
 
 
 def site_messages(path: Path) -> list[bytes]:
@@ -84,7 +73,7 @@ def distinct_messages(detector: Detector, events: list[dict[str, Any]]) -> list[
 
 def run(values: list[bytes], cache_size: int, batch: int) -> dict[str, Any]:
     bundled = load_serving_detector(ModelStore(ROOT / "model_store" / "pretrained"))
-    counting = Counting(bundled.inference)
+    counting = CountingInference(bundled.inference)
     detector = Detector(counting, bundled.preprocessing, threshold=bundled.threshold, cache_size=cache_size)
     messages = [Message("logs", 0, i, 0, None, v) for i, v in enumerate(values)]
     scores = []

@@ -47,3 +47,18 @@ def require_training_extra(what: str, modules: tuple[str, ...] = TRAINING_MODULE
     missing = [name for name in modules if importlib.util.find_spec(name) is None]
     if missing:
         raise MissingExtra(f"{what} needs {' and '.join(missing)}, which come with the training extra: {TRAIN_EXTRA}")
+
+
+class CountingInference:
+    """A network that counts the rows and calls it is given: how benchmarks and tests measure
+    what a change costs the model (the cache, long values, hostile messages)."""
+
+    def __init__(self, inner: Inference, *, parallel_buckets: bool | None = None) -> None:
+        self.inner, self.rows, self.calls = inner, 0, 0
+        self.runtime, self.chunk = inner.runtime, inner.chunk
+        self.parallel_buckets = inner.parallel_buckets if parallel_buckets is None else parallel_buckets
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        self.rows += len(ids)
+        self.calls += 1
+        return self.inner(ids)

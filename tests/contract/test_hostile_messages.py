@@ -25,23 +25,11 @@ from logsentry.model_store.ingest.formats import decode_message
 from logsentry.model_store.ingest.lines import read_lines
 from logsentry.model_store.judge.verdict import judge
 from logsentry.model_store.model.preprocessing import MAX_WINDOWS
+from logsentry.model_store.model.runtimes import CountingInference
 from logsentry.model_store.model.scoring import Detector
 from logsentry.model_store.serving import load_detector
 
 MB = 1_000_000
-
-
-class CountingInference:
-    """The real network, counting the rows (and the widest call) it is given."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.rows, self.calls = inner, 0, 0
-        self.runtime, self.chunk, self.parallel_buckets = inner.runtime, inner.chunk, False
-
-    def __call__(self, ids: np.ndarray) -> np.ndarray:
-        self.rows += len(ids)
-        self.calls += 1
-        return self.inner(ids)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +38,7 @@ def detector() -> Detector:
 
 
 def counted(detector: Detector) -> tuple[Detector, CountingInference]:
-    inference = CountingInference(detector.inference)
+    inference = CountingInference(detector.inference, parallel_buckets=False)
     return Detector(inference, detector.preprocessing, threshold=detector.threshold), inference  # type: ignore[arg-type]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import random
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -13,22 +12,11 @@ import pytest
 from logsentry.errors import InvalidMessage
 from logsentry.model_store.bundled import load_serving_detector
 from logsentry.model_store.ingest.formats.access_log import parse_line
+from logsentry.model_store.model.runtimes import CountingInference
 from logsentry.model_store.model.scoring import UNIT_CACHE_MAX_CHARS, Detector
 from logsentry.model_store.store import ModelStore
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _Counting:
-    """The bundled network, counting the rows it reads."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.rows = inner, 0
-        self.runtime, self.chunk, self.parallel_buckets = inner.runtime, inner.chunk, inner.parallel_buckets
-
-    def __call__(self, ids: np.ndarray) -> np.ndarray:
-        self.rows += len(ids)
-        return self.inner(ids)
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +36,9 @@ def site_units() -> list[str]:
     return units
 
 
-def _detector(cache_size: int) -> tuple[Detector, _Counting]:
+def _detector(cache_size: int) -> tuple[Detector, CountingInference]:
     bundled = load_serving_detector(ModelStore(ROOT / "model_store" / "pretrained"))
-    counting = _Counting(bundled.inference)
+    counting = CountingInference(bundled.inference)
     return Detector(counting, bundled.preprocessing, threshold=bundled.threshold, cache_size=cache_size), counting
 
 
