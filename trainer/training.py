@@ -73,6 +73,18 @@ class TrainResult:
     evaluations: dict[str, Evaluation]
     train_seconds: float
 
+    def summary(self, settings: TrainSettings, role: Role, feedback: int = 0) -> str:
+        """The one line ``logsentry train`` ends with: what was published where, and how it scored."""
+        test = self.evaluations["test"]
+        return (
+            f"published {self.version} ({settings.architecture}) to {settings.store}: "
+            f"test accuracy {test.accuracy:.4f}, F1 {test.f1:.4f}, threshold {test.threshold:.4f}, "
+            f"trained in {self.train_seconds:.1f} s"
+            + (f" on {role.count} workers" if role.count > 1 else "")
+            + ("" if settings.promote else " (not promoted)")
+            + (f"; {feedback} analyst verdicts folded in" if feedback else "")
+        )
+
 
 TRAINING_SITES = tuple(range(1000, 1020))  # generated sites mixed into training; benchmarks test on others
 

@@ -202,17 +202,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings, role = inputs.settings, inputs.role
     result = train(settings, feedback=inputs.feedback, topic=inputs.topic, role=role)
-    if not role.chief:
-        return 0
-    test = result.evaluations["test"]
-    print(
-        f"published {result.version} ({settings.architecture}) to {settings.store}: "
-        f"test accuracy {test.accuracy:.4f}, F1 {test.f1:.4f}, threshold {test.threshold:.4f}, "
-        f"trained in {result.train_seconds:.1f} s"
-        + (f" on {role.count} workers" if role.count > 1 else "")
-        + ("" if settings.promote else " (not promoted)")
-        + (f"; {len(inputs.feedback)} analyst verdicts folded in" if inputs.feedback else "")
-    )
+    if role.chief:
+        print(result.summary(settings, role, len(inputs.feedback)))
     return 0
 
 
