@@ -109,6 +109,9 @@ def process_batch(
             )
             out.dead_letter_reasons[error.reason] += 1
         for record in verdict.records:
+            out.scored_timestamps_ms.append(message.timestamp_ms)
+            if not (verdict_topic or record.alert or record.suppressed_by is not None):
+                continue  # the unflagged majority: nothing to publish
             _route(
                 out,
                 message,
@@ -139,8 +142,7 @@ def _route(
     suppressed_topic: str,
     explained: bool,
 ) -> None:
-    """Where one scored record goes: a verdict (when asked for), a suppressed alert, or an alert."""
-    out.scored_timestamps_ms.append(message.timestamp_ms)
+    """What one scored record publishes: a verdict (when asked for), a suppressed alert, an alert."""
     if verdict_topic:
         out.verdicts.append(
             verdict_record(
@@ -155,6 +157,8 @@ def _route(
                 suppressed_by=record.suppressed_by,
             )
         )
+    if not record.alert and record.suppressed_by is None:
+        return
     alert = functools.partial(
         alert_record,
         message=message,
