@@ -1,6 +1,6 @@
 """How ``bench/data/`` was made from public repositories: every source pinned to a commit.
 
-    python bench/build_data.py --mirror DIR [--out bench/data]
+    python bench/build_data.py --mirror DIR [--out bench/data] [--only payloads ...]
 
 ``DIR`` holds git snapshots of the repositories below as ``<owner>+<name>/repo`` (bare git
 directories, as the project's research tooling fetches them); every file is read with
@@ -35,6 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
@@ -88,6 +89,7 @@ PB_SQLI = Repo("payloadbox/sql-injection-payload-list", "6e55457963a04377b904a93
 PB_XSS = Repo("payloadbox/xss-payload-list", "d473925ebc9aaec0ac8bdb9aa9d26be8d163af04", "MIT")
 PB_CMDI = Repo("payloadbox/command-injection-payload-list", "c378188e1154370aa2bd31a109d76748c90f2ae5", "MIT")
 PB_LFI = Repo("payloadbox/rfi-lfi-payload-list", "e0c530899c7e1d9ff63f7483cc2b6e077f6bffd1", "MIT")
+NOSQL = Repo("cr0hn/nosqlinjection_wordlists", "4f0d06f1f76475a36c677b78c381526a1f601e53", "MIT")
 CRS = Repo("coreruleset/coreruleset", "2cbd1d019cb7c85319ba4d9102a382c9de7a8e53", "Apache-2.0")
 
 # site name -> (repository, files in order)
@@ -192,7 +194,26 @@ FUZZDB_LISTS = [
     ("attack/no-sql-injection/mongodb.txt", "nosql"),
     ("attack/xml/xml-attacks.txt", "xxe"),
     ("attack/http-protocol/crlf-injection.txt", "crlf"),
+    *(
+        (f"attack/sql-injection/{n}", "sqli")
+        for n in (
+            "exploit/db2-enumeration.txt",
+            "exploit/ms-sql-enumeration.txt",
+            "exploit/mysql-injection-login-bypass.txt",
+            "exploit/mysql-read-local-files.txt",
+            "exploit/postgres-enumeration.txt",
+            "payloads-sql-blind/payloads-sql-blind-MSSQL-INSERT.txt",
+            "payloads-sql-blind/payloads-sql-blind-MSSQL-WHERE.txt",
+            "payloads-sql-blind/payloads-sql-blind-MySQL-INSERT.txt",
+            "payloads-sql-blind/payloads-sql-blind-MySQL-ORDER_BY.txt",
+            "payloads-sql-blind/payloads-sql-blind-MySQL-WHERE.txt",
+        )
+    ),
 ]
+# fuzzdb's command-injection template (a ``{cmd}`` between shell delimiters) filled with its
+# lists of useful commands, as fuzzdb means them to be used; the command decides the role
+FUZZDB_COMMAND_TEMPLATE = "attack/os-cmd-execution/command-injection-template.txt"
+FUZZDB_COMMANDS = tuple(f"attack/os-cmd-execution/useful-commands-{n}.txt" for n in ("unix", "windows"))
 
 # the CRS rule files' families (only request-side attack rules; their tests' requests)
 CRS_FAMILIES = {
@@ -322,14 +343,40 @@ def _code_blocks(markdown: str) -> list[str]:
 
 
 _BARE = re.compile(r"[A-Za-z0-9._+-]*")
+_HEADER = re.compile(r"[A-Za-z][A-Za-z -]*:")  # a list's section header: ``Time-Based:``
+_LABEL = re.compile(r"\[[A-Z]\]")  # a list's item label: ``[B]``
+_PROSE = re.compile(r"[A-Za-z(][A-Za-z ,()'./-]*")  # a cheat sheet's description after a tab
+_ESCAPE = re.compile(r"\\x([0-9A-Fa-f]{2})|\\([0-9A-Fa-f]{2})|\\([rnt])")
+
+
+def _decoded_text(text: str) -> str:
+    """The characters ``text`` stands for: URL escapes, HTML entities and backslash escapes undone."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(3):
+            return {"r": "\r", "n": "\n", "t": "\t"}[m.group(3)]
+        return chr(int(m.group(1) or m.group(2), 16))
+
+    return _ESCAPE.sub(one, html.unescape(unquote(text)))
+
+
+def without_description(line: str) -> str:
+    """A cheat sheet's ``payload<TAB>what it does`` line as its payload alone."""
+    head, tab, rest = line.partition("\t")
+    rest = rest.strip()
+    return head.rstrip() if tab and (not rest or _PROSE.fullmatch(rest)) else line
 
 
 def is_payload(text: str) -> bool:
     """False for a list's lines that no detector could call an attack by their content, and for
     the prose, truncations and tooling lines some lists carry: a bare word or number (``ls``,
-    ``sqlvuln``, ``3.10E+17``), two characters or fewer, a sentence, a ``git clone`` line."""
+    ``sqlvuln``, ``3.10E+17``), two characters or fewer — also once its escapes are undone
+    (``%7C``, ``\\21``, ``&lt;``: one metacharacter) —, a section header (``Comments:``) or an
+    item label (``[B]``), a sentence, a ``git clone`` line."""
     text = text.strip()
     if len(text) <= 2 or _BARE.fullmatch(text) or "git clone" in text or "ismailtasdelen" in text:
+        return False
+    if len(_decoded_text(text).strip()) <= 2 or _HEADER.fullmatch(text) or _LABEL.fullmatch(text):
         return False
     if text.endswith(("...", "…")):
         return False
@@ -340,17 +387,25 @@ def is_payload(text: str) -> bool:
 def build_payloads(mirror: Path, out: Path) -> dict[str, Any]:
     rows: list[dict[str, str]] = []
 
-    def add(source: str, file: str, family: str, payloads: list[str], cap: int | None = None) -> None:
-        unique = [p.replace("XXpathXX", "http://203.0.113.7/x.txt?") for p in dict.fromkeys(payloads)]
-        unique = [p for p in unique if is_payload(p)]
+    def add(
+        source: str, file: str, family: str, payloads: list[str], cap: int | None = None, group: str | None = None
+    ) -> None:
+        cleaned = (without_description(p).replace("XXpathXX", "http://203.0.113.7/x.txt?") for p in payloads)
+        unique = [p for p in dict.fromkeys(cleaned) if is_payload(p)]
         if cap and len(unique) > cap:  # an even spread, deterministic
             unique = [unique[int(i * len(unique) / cap)] for i in range(cap)]
-        rows.extend({"source": source, "file": file, "family": family, "payload": p} for p in unique)
+        extra = {"group": group} if group else {}
+        rows.extend({"source": source, "file": file, "family": family, "payload": p} | extra for p in unique)
 
     for path, family in PATT_LISTS:
         add("PayloadsAllTheThings", path, family, _payload_lines(PATT.show(mirror, path)), TRAVERSAL_LIST_CAP)
     for path, family in FUZZDB_LISTS:
         add("fuzzdb", path, family, _payload_lines(FUZZDB.show(mirror, path)), TRAVERSAL_LIST_CAP)
+    templates = _payload_lines(FUZZDB.show(mirror, FUZZDB_COMMAND_TEMPLATE))
+    for path in FUZZDB_COMMANDS:
+        for command in _payload_lines(FUZZDB.show(mirror, path)):
+            filled = [t.replace("{cmd}", command.strip()) for t in templates]
+            add("fuzzdb", FUZZDB_COMMAND_TEMPLATE, "cmdi", filled, group=command.strip())
     for path in PB_SQLI.tree(mirror, "Intruder"):
         add("payloadbox", path, "sqli", _payload_lines(PB_SQLI.show(mirror, path)))
     add(
@@ -364,6 +419,8 @@ def build_payloads(mirror: Path, out: Path) -> dict[str, Any]:
     inclusions = [c for c in _code_blocks(PB_LFI.show(mirror, "README.md").decode()) if "<?" not in c]
     add("payloadbox", "rfi-lfi README.md", "traversal", [c for c in inclusions if not c.startswith("http")])
     add("payloadbox", "rfi-lfi README.md", "rfi", [c for c in inclusions if c.startswith("http")])
+    mongodb = _payload_lines(NOSQL.show(mirror, "mongodb_nosqli.txt"))
+    add("nosqlinjection_wordlists", "mongodb_nosqli.txt", "nosql", mongodb)
     _write_jsonl(out / "payloads.jsonl.gz", rows)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
@@ -371,7 +428,7 @@ def build_payloads(mirror: Path, out: Path) -> dict[str, Any]:
     print(f"payloads: {len(rows)} ({json.dumps(counts)})", file=sys.stderr)
     return {
         repo.name: {"commit": repo.commit, "licence": repo.licence}
-        for repo in (PATT, FUZZDB, PB_SQLI, PB_XSS, PB_CMDI, PB_LFI)
+        for repo in (PATT, FUZZDB, PB_SQLI, PB_XSS, PB_CMDI, PB_LFI, NOSQL)
     } | {"counts": counts}
 
 
@@ -450,21 +507,26 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             handle.write((json.dumps(row, ensure_ascii=False) + "\n").encode())
 
 
+BUILDERS = {"sites": build_sites, "captures": build_captures, "payloads": build_payloads, "crs": build_crs}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mirror", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "data")
+    parser.add_argument(
+        "--only", choices=sorted(BUILDERS), action="append", help="rebuild only these parts (repeatable; default all)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    manifest = {
-        "sites": build_sites(args.mirror, args.out),
-        "captures": build_captures(args.mirror, args.out),
-        "payloads": build_payloads(args.mirror, args.out),
-        "crs": build_crs(args.mirror, args.out),
-    }
+    sources = args.out / "SOURCES.json"
+    manifest = json.loads(sources.read_text()) if args.only and sources.is_file() else {}
+    for part, build in BUILDERS.items():
+        if not args.only or part in args.only:
+            manifest[part] = build(args.mirror, args.out)
     files = sorted(p for p in args.out.rglob("*.gz"))
     manifest["sha256"] = {str(p.relative_to(args.out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-    (args.out / "SOURCES.json").write_text(json.dumps(manifest, indent=2, default=dict) + "\n")
+    sources.write_text(json.dumps(manifest, indent=2, default=dict) + "\n")
     return 0
 
 

@@ -12,7 +12,8 @@ scores, at each model's own threshold (chosen on validation data at training tim
   requests flagged (status 2xx or 3xx and no scanner or attack marker in the target:
   ``SUSPICIOUS``), and **real attack payloads grafted into that site's own requests** (the
   corpus's benchmark payloads: lists of PayloadsAllTheThings, fuzzdb and payloadbox that
-  training never read, at most ``PER_FAMILY`` of a family per site) detected, per family;
+  training never read, at most ``PER_FAMILY`` of a family per site, evenly spread over the
+  family's lists) detected, per family;
 * the benchmark share of the **browsed sites** (legitimate requests recorded on real sites);
 * the **OWASP CRS regression requests** of paranoia level 1 that its rules must block,
   detected per family, and the same requests with ordinary values in place of every
@@ -107,7 +108,7 @@ def ordinary_twin(event: Mapping[str, Any]) -> dict[str, Any]:
 
 def evaluate(score: Scorer, threshold: float, corpus: Any, shared: dict[str, Any]) -> dict[str, Any]:
     """Every figure of the module docstring for one scorer at one threshold."""
-    from logsentry.trainer.corpus import BENCHMARK_SITES, capture_role, graft
+    from logsentry.trainer.corpus import BENCHMARK_SITES, capture_role, evenly, graft
 
     out: dict[str, Any] = {"threshold": threshold, "sites": {}}
     payloads: dict[str, list[str]] = defaultdict(list)
@@ -120,7 +121,7 @@ def evaluate(score: Scorer, threshold: float, corpus: Any, shared: dict[str, Any
         r = random.Random(f"graft/{site}")
         grafted, families = [], []
         for family in sorted(payloads):
-            for text in payloads[family][:PER_FAMILY]:
+            for text in evenly(payloads[family], PER_FAMILY):
                 grafted.append(graft(r.choice(usual), text, r))
                 families.append(family)
         detected = score(grafted) >= threshold
@@ -191,7 +192,7 @@ def ours(store: Path) -> tuple[Scorer, float, dict[str, Any]]:
 def tfidf(shared: dict[str, Any], corpus: Any, seed: int, rule: str) -> tuple[Scorer, float]:
     """TF-IDF + LR on the default recipe's training rows, its threshold by ``rule`` on its validation rows."""
     from bench.baselines import TfidfBaseline
-    from logsentry.trainer.corpus import corpus_rows
+    from logsentry.trainer.corpus import corpus_rows, value_shape
     from logsentry.trainer.evaluation import choose_threshold
     from logsentry.trainer.settings import DEFAULT_AUGMENT_CAP, DEFAULT_CORPUS_VALUES
     from logsentry.trainer.sites import site_traffic
@@ -210,7 +211,9 @@ def tfidf(shared: dict[str, Any], corpus: Any, seed: int, rule: str) -> tuple[Sc
     validation += [(e, y) for e, y, _ in generated[cut:]] + [(e, y) for e, y, _ in read.validation]
     model = TfidfBaseline([e for e, _ in train], [y for _, y in train])
     scores = model.score_events([e for e, _ in validation])
-    return model.score_events, choose_threshold(np.asarray([y for _, y in validation]), scores, rule)
+    # it reads whole requests: a benign request's cause (for a ``distinct:`` rule) is the request's own form
+    causes = [value_shape(json.dumps(e, sort_keys=True, default=str)) if not y else "" for e, y in validation]
+    return model.score_events, choose_threshold(np.asarray([y for _, y in validation]), scores, rule, causes)
 
 
 def spread(values: Sequence[float]) -> str:

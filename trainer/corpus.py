@@ -14,16 +14,19 @@ and its commit; ``bench/build_data.py`` cut the files). It lives in a checkout's
 ``train`` (training rows), ``validation`` (where the alert threshold is chosen) or
 ``benchmark`` (what ``bench/real_sites.py`` reports on: never read by training or by the
 threshold). Access-log sites have named roles; the browsed sites and the payloads are split by
-a hash of their name or normalised text, so the split is the same on every machine and a
-payload listed by two collections lands once. The CRS requests are benchmark only.
+a hash of their name or normalised text (payloads a list makes from one base — fuzzdb's
+command template filled with each command — by the base's), so the split is the same on every
+machine, a payload listed by two collections lands once, and a command the benchmark holds is
+never trained on with any delimiter. The CRS requests are benchmark only.
 
 **What training reads.** Real traffic is read as *values*: one value of each form the
 training sites hold (:func:`value_shape`: digits and long tokens set aside) becomes a row of
 its own (a request holding that value alone), so one site's ten thousand visits to one page,
 or ten thousand order numbers, weigh as one row, and a long value costs a slice of
-``VALUE_SLICE`` characters, not its whole length. Each training payload is grafted into a
-benign request of the training sites or the generated ones (into a query value, a body field
-or the path, encoded as a client would send it) and the row holds the value it changed; so
+``VALUE_SLICE`` characters, not its whole length. Each training payload (at most
+``PAYLOAD_CAP`` of a family, evenly spread over its lists) is grafted into a benign request
+of the training sites or the generated ones (into a query value, a body field or the path,
+encoded as a client would send it) and the row holds the value it changed; so
 is each family's share of the generator's payloads (:mod:`trainer.attacks`, composed from
 parts: the variety lists lack) grafted into the training sites' requests. The
 validation rows are the validation sites' whole requests, and validation payloads grafted
@@ -67,7 +70,7 @@ SITE_ROLES: Final[dict[str, Role]] = {
 }
 BENCHMARK_SITES: Final = tuple(site for site, role in SITE_ROLES.items() if role == "benchmark")
 VALUE_SLICE: Final = 240  # characters of a long benign value that a training row holds
-PAYLOAD_CAP: Final = 1500  # training payloads per family (traversal lists run to thousands of near-repeats)
+PAYLOAD_CAP: Final = 1500  # training payloads per family, evenly spread (traversal lists repeat themselves)
 GRAFTS: Final = 4  # benign requests each training payload is grafted into (one of them buried in long text)
 GENERATED_PER_FAMILY: Final = 1000  # generated payloads of each family grafted into real sites' requests
 _VALUES = CleanupSpec(units="values", max_units=10_000)
@@ -99,6 +102,16 @@ class Payload:
     family: str
     text: str
     source: str
+    group: str = ""  # payloads made from one base (a command in a template) share its role
+
+    @property
+    def role(self) -> Role:
+        return payload_role(self.group or self.text)
+
+
+def evenly(items: Sequence[Any], cap: int) -> list[Any]:
+    """At most ``cap`` of ``items``, evenly spread over them (every list of a family, not the first ones)."""
+    return list(items) if len(items) <= cap else [items[int(i * len(items) / cap)] for i in range(cap)]
 
 
 def default_corpus() -> Path | None:
@@ -161,7 +174,8 @@ class Corpus:
         """Every distinct payload (the first collection listing it names its source and family)."""
         seen: dict[str, Payload] = {}
         for row in _jsonl(self.root / "payloads.jsonl.gz"):
-            seen.setdefault(normalised(row["payload"]), Payload(row["family"], row["payload"], row["source"]))
+            payload = Payload(row["family"], row["payload"], row["source"], row.get("group", ""))
+            seen.setdefault(normalised(row["payload"]), payload)
         return list(seen.values())
 
     def crs(self) -> list[dict[str, Any]]:
@@ -174,7 +188,7 @@ class Corpus:
         return out
 
     def payloads_of(self, role: Role, families: Sequence[str] | None = None) -> list[Payload]:
-        chosen = [p for p in self.payloads if payload_role(p.text) == role]
+        chosen = [p for p in self.payloads if p.role == role]
         return [p for p in chosen if families is None or p.family in families]
 
 
@@ -350,7 +364,7 @@ def corpus_rows(
         by_family.setdefault(payload.family, []).append(payload)
     prose = _long_texts(train, r)
     for family in sorted(by_family):
-        for payload in by_family[family][:PAYLOAD_CAP]:
+        for payload in evenly(by_family[family], PAYLOAD_CAP):
             for graft_number in range(GRAFTS):
                 text = payload.text if graft_number else buried(payload.text, prose, r)
                 value = grafted_value(r.choice(pool), text, r)

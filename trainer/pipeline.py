@@ -412,18 +412,33 @@ def training_dataset(
 
 @dataclass
 class Scored:
-    """Scores and labels of one part, and a sample of its texts (for the ONNX check)."""
+    """Scores and labels of one part, a sample of its texts (for the ONNX check), and the cause
+    of each benign row that could alert (``trainer.evaluation``'s ``distinct`` rule)."""
 
     scores: list[np.ndarray] = field(default_factory=list)
     labels: list[np.ndarray] = field(default_factory=list)
     families: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    causes: list[str] = field(default_factory=list)
     named: bool = False
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         scores = np.concatenate(self.scores) if self.scores else np.zeros(0, dtype=np.float32)
         labels = np.concatenate(self.labels) if self.labels else np.zeros(0, dtype=np.int8)
         return scores, labels, np.asarray(self.families, dtype=object) if self.named else None
+
+
+def causes_of(detector: Any, texts: Sequence[str], labels: Sequence[int], scores: np.ndarray) -> list[str]:
+    """The cause of each benign text that could alert: the form of the value deciding its score."""
+    from logsentry.trainer.corpus import value_shape
+    from logsentry.trainer.evaluation import CAUSE_FLOOR
+
+    pairs = enumerate(zip(labels, scores.tolist(), strict=True))
+    candidates = [i for i, (label, score) in pairs if not label and score >= CAUSE_FLOOR]
+    causes = [""] * len(texts)
+    for i, unit in zip(candidates, detector.deciding_units([texts[i] for i in candidates]), strict=True):
+        causes[i] = value_shape(unit)
+    return causes
 
 
 def score_parts(data: Plan, detector: Any, *, progress: bool, total: int) -> dict[int, Scored]:
@@ -437,8 +452,10 @@ def score_parts(data: Plan, detector: Any, *, progress: bool, total: int) -> dic
         if not texts:
             return
         scored = out[part]
-        scored.scores.append(detector.score_texts(texts))
+        scores = detector.score_texts(texts)
+        scored.scores.append(scores)
         scored.labels.append(np.asarray(labels, dtype=np.int8))
+        scored.causes += causes_of(detector, texts, labels, scores)
         scored.families += families
         if part == VALIDATION and len(scored.texts) < ONNX_CHECK_ROWS:
             scored.texts += texts[: ONNX_CHECK_ROWS - len(scored.texts)]

@@ -57,7 +57,7 @@ class TrainSettings:
     seed: int = 42
     max_len: int | None = None  # None: 1,024 (request units, the reference) or VALUE_MAX_LEN (value units)
     oov: OovPolicy = "index"
-    threshold_rule: str = DEFAULT_THRESHOLD_RULE  # an alert budget: at most 0.1 % of benign validation
+    threshold_rule: str = DEFAULT_THRESHOLD_RULE  # an alert budget: at most 0.2 % of benign validation requests
     strict: bool = False
     promote: bool = True
     verbose: int = 2  # Keras progress output: 0 silent, 1 bar, 2 one line per epoch

@@ -1,4 +1,5 @@
-"""Threshold rules as users write them (``fpr:0.001``, ``f1``, ``fixed:0.5``): parsed without heavy imports.
+"""Threshold rules as users write them (``fpr:0.002``, ``distinct:0.002``, ``f1``, ``fixed:0.5``), parsed
+without heavy imports.
 
 What each rule means is in :mod:`trainer.evaluation`, which applies them.
 """
@@ -15,9 +16,9 @@ def check_threshold_rule(rule: str) -> tuple[str, float | None]:
     kind, _, arg = rule.partition(":")
     if kind == "f1" and not arg:
         return kind, None
-    if kind in ("fixed", "fpr"):
+    if kind in ("fixed", "fpr", "distinct"):
         return kind, _parse_fraction(rule, arg)
-    raise ConfigError(f"unknown threshold rule {rule!r}: use f1, fpr:<rate> or fixed:<threshold>")
+    raise ConfigError(f"unknown threshold rule {rule!r}: use fpr:<rate>, distinct:<rate>, f1 or fixed:<threshold>")
 
 
 def _parse_fraction(rule: str, text: str) -> float:

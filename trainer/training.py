@@ -423,9 +423,10 @@ def _evaluate(settings: TrainSettings, recipe: Recipe, assembled: Assembled, fit
     seconds = time.perf_counter() - scored_from
     val_scores, val_labels, val_families = scored[VALIDATION].arrays()
     test_scores, test_labels, test_families = scored[TEST].arrays()
-    threshold = choose_threshold(val_labels, val_scores, settings.threshold_rule)
+    causes = scored[VALIDATION].causes
+    threshold = choose_threshold(val_labels, val_scores, settings.threshold_rule, causes)
     evaluations = {
-        "validation": evaluate(val_labels, val_scores, threshold, val_families),
+        "validation": evaluate(val_labels, val_scores, threshold, val_families, causes),
         "test": evaluate(test_labels, test_scores, threshold, test_families),
     }
     log.info(

@@ -110,7 +110,8 @@ def _model_flags(p: argparse.ArgumentParser, defaults: dict[str, Any]) -> None:
     p.add_argument(
         "--threshold-rule",
         default=rule,
-        help=f"fpr:<rate> (default {rule}: an alert budget on benign validation requests), f1, or fixed:<t>",
+        help=f"fpr:<rate> (default {rule}: an alert budget on benign validation requests), distinct:<rate> (the "
+        "same on distinct causes: the requests of one deciding value count once), f1, or fixed:<t>",
     )
     p.add_argument(
         "--augment",

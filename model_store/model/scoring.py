@@ -96,6 +96,18 @@ class Detector:
         np.maximum.at(scores, owners, self.score_units(units))
         return scores
 
+    def deciding_units(self, texts: Sequence[str]) -> list[str]:
+        """Each text's unit of highest score: the value that decides its verdict (the text itself
+        when the model reads whole requests); short units come from the cache."""
+        units, owners = self.preprocessing.units(texts)
+        scores = self.score_units(units)
+        best = np.full(len(texts), -1.0)
+        chosen = [""] * len(texts)
+        for unit, owner, score in zip(units, owners.tolist(), scores.tolist(), strict=True):
+            if score > best[owner]:
+                best[owner], chosen[owner] = score, unit
+        return chosen
+
     def score_units(self, units: Sequence[str]) -> np.ndarray:
         """One score per unit text, in input order; a unit repeated in ``units`` is scored once,
         and a short one scored before is read from the cache (see the module docstring)."""

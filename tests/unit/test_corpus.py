@@ -82,3 +82,32 @@ def test_the_committed_corpus_reads_and_every_site_has_its_role() -> None:
     train, bench = corpus.payloads_of("train"), corpus.payloads_of("benchmark")
     assert len(train) > 5000 and len(bench) > 3000
     assert not {p.text for p in train} & {p.text for p in bench}
+
+
+def test_payloads_made_from_one_base_share_its_role() -> None:
+    """fuzzdb's command template filled with one command: all of it in one part, never split."""
+    assert CHECKOUT is not None
+    corpus = Corpus(CHECKOUT)
+    grouped: dict[str, set[str]] = {}
+    for p in corpus.payloads:
+        if p.group:
+            grouped.setdefault(p.group, set()).add(p.role)
+    assert len(grouped) >= 10, "the filled template's commands"
+    assert all(len(roles) == 1 for roles in grouped.values()), grouped
+    assert {r for roles in grouped.values() for r in roles} == {"train", "validation", "benchmark"}
+    benchmark_commands = {g for g, roles in grouped.items() if roles == {"benchmark"}}
+    trained = " ".join(p.text for p in corpus.payloads_of("train") if p.group)
+    assert not any(f";{command}" in trained for command in benchmark_commands)
+
+
+def test_list_lines_that_are_no_attack_by_their_content_are_left_out() -> None:
+    from bench.build_data import is_payload, without_description
+
+    for line in ("%7C", "\\21", "&lt;", "%0a", "Comments:", "Time-Based:", "[B]", "ls", "3.10E+17"):
+        assert not is_payload(line), line
+    for line in ("'--", "' OR 1=1 --", ";id", "<svg onload=alert(1)>", "%27%20OR%201=1"):
+        assert is_payload(line), line
+    assert without_description("'OR '' = '\tAllows authentication without a valid username.") == "'OR '' = '"
+    assert without_description("-- -\tSQL comment") == "-- -"
+    tab_inside = "<IMG SRC=\"jav\tascript:alert('XSS');\">"
+    assert without_description(tab_inside) == tab_inside, "a tab inside a payload is part of it"

@@ -76,3 +76,27 @@ def test_the_default_threshold_rule_is_an_alert_budget() -> None:
     scores = np.r_[np.linspace(0.0, 0.6, 2000), np.linspace(0.3, 1.0, 50)]
     t = choose_threshold(labels, scores)
     assert np.mean(scores[labels == 0] >= t) <= 0.002
+
+
+def test_distinct_rule_counts_one_cause_once() -> None:
+    from logsentry.trainer.evaluation import distinct_false_positive_rate
+
+    # 1,000 benign requests: 990 low, ten of one odd value repeated at 0.99; 20 attacks at 0.95
+    labels = np.array([0] * 1000 + [1] * 20)
+    scores = np.r_[np.linspace(0.0, 0.4, 990), np.full(10, 0.99), np.full(20, 0.95)]
+    causes = [""] * 990 + ['?"x"="<% odd %>"'] * 10 + [""] * 20
+    # per request the ten repeats are 1 % of benign traffic: a 0.2 % budget sets the threshold above them
+    per_request = choose_threshold(labels, scores, "fpr:0.002")
+    assert per_request > 0.99
+    # as one cause of 991 they are 0.1 %: within budget, and the attacks below them are detected
+    distinct = choose_threshold(labels, scores, "distinct:0.002", causes)
+    assert 0.4 < distinct < 0.95
+    assert distinct_false_positive_rate(labels, scores, distinct, causes) == pytest.approx(1 / 991)
+    # without causes every row is its own: the per-request rule
+    assert choose_threshold(labels, scores, "distinct:0.002") == per_request
+    # a cause under the floor is never folded: low scorers stay rows of their own
+    low = [str(i % 3) for i in range(990)] + causes[990:]
+    assert choose_threshold(labels, scores, "distinct:0.002", low) == distinct
+    assert evaluate(labels, scores, distinct, None, causes).distinct_false_positive_rate == pytest.approx(1 / 991)
+    with pytest.raises(ValueError):
+        choose_threshold(labels, scores, "distinct:0.002", causes[:5])

@@ -80,3 +80,17 @@ def test_the_cache_is_bounded_keeps_what_is_used_and_skips_long_units(site_units
     detector.score_units([long])
     detector.score_units([long])
     assert counting.rows > rows + 2 and len(detector._cache) == 8
+
+
+def test_the_deciding_unit_is_the_value_of_highest_score() -> None:
+    detector, _ = _detector(4096)
+    event = {"method": "get", "path": "/search", "query": {"q": "' OR 1=1 --", "lang": "en"}}
+    texts = detector.preprocessing.texts([event, {"method": "get", "path": "/"}])
+    units, owners = detector.preprocessing.units(texts)
+    scores = detector.score_units(units)
+    deciding = detector.deciding_units(texts)
+    for k, text in enumerate(texts):
+        own = [u for u, o in zip(units, owners.tolist(), strict=True) if o == k]
+        assert deciding[k] in own
+        assert scores[units.index(deciding[k])] == detector.score_texts([text])[0]
+    assert "OR 1=1" in deciding[0].upper()
