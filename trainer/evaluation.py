@@ -39,7 +39,7 @@ from logsentry.errors import ConfigError, DataError
 from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE, check_threshold_rule
 
 FIXED_FPRS = (0.0001, 0.001, 0.01)
-CAUSE_FLOOR = 0.5  # benign rows scoring below it cannot alert under any budget rule: each is its own cause
+CAUSE_FLOOR = 0.5  # benign rows scoring below it are each a cause of their own (a budget threshold lies far above)
 CALIBRATION_BINS = 10
 
 

@@ -412,8 +412,9 @@ def training_dataset(
 
 @dataclass
 class Scored:
-    """Scores and labels of one part, a sample of its texts (for the ONNX check), and the cause
-    of each benign row that could alert (``trainer.evaluation``'s ``distinct`` rule)."""
+    """Scores and labels of one part, a sample of its texts (for the ONNX check), and, for
+    validation, the cause of each benign row that could alert (``trainer.evaluation``'s
+    ``distinct`` rule)."""
 
     scores: list[np.ndarray] = field(default_factory=list)
     labels: list[np.ndarray] = field(default_factory=list)
@@ -455,7 +456,8 @@ def score_parts(data: Plan, detector: Any, *, progress: bool, total: int) -> dic
         scores = detector.score_texts(texts)
         scored.scores.append(scores)
         scored.labels.append(np.asarray(labels, dtype=np.int8))
-        scored.causes += causes_of(detector, texts, labels, scores)
+        if part == VALIDATION:  # only validation chooses the threshold
+            scored.causes += causes_of(detector, texts, labels, scores)
         scored.families += families
         if part == VALIDATION and len(scored.texts) < ONNX_CHECK_ROWS:
             scored.texts += texts[: ONNX_CHECK_ROWS - len(scored.texts)]

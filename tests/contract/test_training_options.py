@@ -123,3 +123,17 @@ def test_strict_training_stops_at_a_malformed_row_and_publishes_nothing(generate
     assert "line 11" in lenient.stderr, "without --strict the row is reported and skipped"
     assert ModelStore(root).manifest().training_data.rows_rejected == 1
     assert np.isfinite(ModelStore(root).manifest().threshold)
+
+
+def test_the_distinct_rule_budgets_causes_and_the_report_gives_both_rates(generated_csv: Path, tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    rule = ("--threshold-rule", "distinct:0.01")
+    done = run_cli(["train", "--data", str(generated_csv), "--store", str(root), *rule, "--corpus", "none", *QUICK])
+    assert done.returncode == 0, done.stderr
+    manifest = ModelStore(root).manifest()
+    assert manifest.threshold_rule == "distinct:0.01"
+    validation = manifest.evaluation["validation"]
+    assert validation["threshold"] == manifest.threshold
+    # the requests of one cause count once: the budget holds on the causes
+    assert 0 <= validation["distinct_false_positive_rate"] <= 0.01
+    assert manifest.evaluation["test"]["distinct_false_positive_rate"] is None, "only validation chooses"
