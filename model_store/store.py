@@ -96,6 +96,20 @@ class VersionInfo:
     current: bool
 
 
+def seal(staging: Path, manifest: Manifest) -> None:
+    """Write ``manifest`` and the checksums of every file into a version directory (what
+    :meth:`ModelStore.verify` checks)."""
+    if not (staging / MODEL_FILE).is_file():
+        raise StoreError(f"a version needs {MODEL_FILE}")
+    _write_atomic(staging / MANIFEST_FILE, json.dumps(manifest.to_dict(), indent=2, sort_keys=False))
+    sums = {
+        str(p.relative_to(staging)): file_sha256(p)
+        for p in sorted(staging.rglob("*"))
+        if p.is_file() and p.name != CHECKSUMS_FILE
+    }
+    _write_atomic(staging / CHECKSUMS_FILE, json.dumps(sums, indent=2, sort_keys=True))
+
+
 class ModelStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -127,7 +141,7 @@ class ModelStore:
                 raise StoreError("a draft version was closed without a manifest")
             if draft.manifest.version != version:
                 raise StoreError("the manifest names another version than its draft")
-            self._seal(staging, draft.manifest)
+            seal(staging, draft.manifest)
             if draft.hold:
                 self.held_dir.mkdir(exist_ok=True)
                 os.rename(staging, self.held_dir / version)
@@ -138,17 +152,6 @@ class ModelStore:
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-
-    def _seal(self, staging: Path, manifest: Manifest) -> None:
-        if not (staging / MODEL_FILE).is_file():
-            raise StoreError(f"a version needs {MODEL_FILE}")
-        _write_atomic(staging / MANIFEST_FILE, json.dumps(manifest.to_dict(), indent=2, sort_keys=False))
-        sums = {
-            str(p.relative_to(staging)): file_sha256(p)
-            for p in sorted(staging.rglob("*"))
-            if p.is_file() and p.name != CHECKSUMS_FILE
-        }
-        _write_atomic(staging / CHECKSUMS_FILE, json.dumps(sums, indent=2, sort_keys=True))
 
     def release(
         self, version: str, manifest: Manifest, *, add: dict[str, Path] | None = None, remove: tuple[str, ...] = ()
@@ -165,7 +168,7 @@ class ModelStore:
                 (staging / name).unlink(missing_ok=True)
             for name, source in (add or {}).items():
                 shutil.copyfile(source, staging / name)
-            self._seal(staging, manifest)
+            seal(staging, manifest)
             os.rename(staging, self.versions_dir / version)
         finally:
             if staging.exists():

@@ -201,9 +201,11 @@ class StreamSettings:
     publish_timeout_s: float = 30.0
     pipelined: bool = True  # score the next batch while the broker acknowledges this one (runner.py)
     explain: bool = True  # every alert carries the spans that drove its score (model_store/judge/explain.py)
-    # the most of the loop's time explaining takes (stream/explain_budget.py); measured: the
-    # stream drains 30-100 % attacks at 0.83-0.92 of its rate without explanations
-    explain_budget: float = 0.10
+    # the most of the loop's time explaining takes (stream/explain_budget.py). Explaining runs the
+    # network on every core, so it also slows the client threads and the broker beside it: at
+    # 0.10 the stream drained 30-100 % attacks at 0.83-0.87 of its rate without explanations
+    # (bench/explain.py, docs/benchmarks.md); 0.05 keeps the cost of explaining under 15 %
+    explain_budget: float = 0.05
     stall_after_s: float = 60.0  # /healthz answers 503 when the loop has not come round for this long
     rebalance_stall_s: float = 60.0  # a rebalance not done by then is stuck: the member rejoins as a new one
 

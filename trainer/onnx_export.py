@@ -125,8 +125,24 @@ def compare(
     )
 
 
-def export_onnx(model: Any, path: Path, *, variable_length: bool, max_len: int) -> None:
-    """Write ``model`` as ONNX: int32 ids of any batch size (and any width if ``variable_length``)."""
+def export_onnx(model: Any, path: Path, *, variable_length: bool, max_len: int) -> str:
+    """Write ``model`` as ONNX: int32 ids of any batch size (and any width if ``variable_length``).
+
+    The default family's graph is written from its weights (:mod:`trainer.onnx_graph`); any other
+    model is converted by ``tf2onnx``. Returns the converter, as the manifest records it."""
+    import onnx
+
+    from logsentry.trainer.onnx_graph import NAME, conv_lstm_graph
+
+    built = conv_lstm_graph(model, OPSET)
+    if built is not None:
+        onnx.save(built, str(path))
+        return f"{NAME} (onnx {metadata.version('onnx')})"
+    return convert_with_tf2onnx(model, path, variable_length=variable_length, max_len=max_len)
+
+
+def convert_with_tf2onnx(model: Any, path: Path, *, variable_length: bool, max_len: int) -> str:
+    """``model`` converted by ``tf2onnx`` (every architecture); returns the converter."""
     tf = tensorflow()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -135,14 +151,15 @@ def export_onnx(model: Any, path: Path, *, variable_length: bool, max_len: int) 
         logging.getLogger("tf2onnx").setLevel(logging.WARNING)
         spec = (tf.TensorSpec((None, None if variable_length else max_len), tf.int32, name="ids"),)
         tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET, output_path=str(path))
+    return f"tf2onnx {metadata.version('tf2onnx')}"
 
 
-def _entry(check: ExportCheck, directory: Path, *, exported: bool) -> dict[str, Any]:
+def _entry(check: ExportCheck, directory: Path, *, exported: bool, converter: str) -> dict[str, Any]:
     return {
         "file": ONNX_FILE if exported else None,
         "status": "checked" if exported else "refused",
         "opset": OPSET,
-        "converter": f"tf2onnx {metadata.version('tf2onnx')}",
+        "converter": converter,
         "onnxruntime": metadata.version("onnxruntime"),
         "checked_on": "validation",
         **asdict(check),
@@ -167,12 +184,12 @@ def export_checked(
     :class:`ExportMismatch` carries the entry a held or Keras-only version records.
     """
     path = directory / ONNX_FILE
-    export_onnx(model, path, variable_length=variable_length, max_len=preprocessing.tokenizer.max_len)
+    converter = export_onnx(model, path, variable_length=variable_length, max_len=preprocessing.tokenizer.max_len)
     exported = Detector(OnnxInference(path), preprocessing).score_texts(texts)
     check = compare(np.asarray(scores, dtype=np.float32), exported, threshold)
     if check.passed:
-        return _entry(check, directory, exported=True)
-    entry = _entry(check, directory, exported=False)
+        return _entry(check, directory, exported=True, converter=converter)
+    entry = _entry(check, directory, exported=False, converter=converter)
     path.unlink()
     raise ExportMismatch(
         f"the ONNX export disagrees with the Keras model on the validation split: {check.describe()}", entry

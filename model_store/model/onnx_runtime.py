@@ -34,6 +34,10 @@ class OnnxInference:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: a CLI's stderr is for its own lines
+        # no busy-waiting between calls: the stream's Kafka client threads (and, on a small machine,
+        # the broker) share these cores, and explanations make many small calls whose spinning
+        # threads took their time; `score` runs as fast either way
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own types; all mean "unusable"

@@ -56,6 +56,8 @@ def test_every_architecture_publishes_with_its_checked_onnx_export(
     onnx = store.manifest().onnx
     assert onnx is not None and onnx["status"] == "checked" and onnx["file"] == ONNX_FILE
     assert onnx["rows"] > 50 and onnx["verdict_flips"] == 0 and onnx["max_logit_diff"] <= onnx["logit_tolerance"]
+    # the default family's graph is written from its weights; the reference models are converted
+    assert onnx["converter"].startswith("logsentry-graph" if architecture == "conv-lstm" else "tf2onnx")
     detector = load_detector(store)
     assert detector.runtime == "onnx" and detector.score_events([{"method": "get", "path": "/"}]).shape == (1,)
 
