@@ -149,7 +149,40 @@ def evaluate(score: Scorer, threshold: float, corpus: Any, shared: dict[str, Any
     for name in ("test", "holdout"):
         events, labels = shared[name]
         out[f"{name}_accuracy"] = float(((score(events) >= threshold) == (labels == 1)).mean())
+    out["validation_part"] = validation_part(score, threshold, corpus)
     return out
+
+
+def validation_part(score: Scorer, threshold: float, corpus: Any) -> dict[str, Any]:
+    """What a recipe may be chosen on (never the figures above): the corpus's *validation* sites'
+    ordinary requests flagged, and its validation payloads grafted into them detected, at the
+    model's threshold and at the threshold flagging 0.2 % of those requests."""
+    from logsentry.trainer.corpus import evenly, graft
+
+    hosts = {  # an access log's ordinary requests; a browsed site's recorded requests are all legitimate
+        site: events if site.startswith("browsed:") else [e for e in events if ordinary(e)]
+        for site, events in corpus.benign("validation").items()
+    }
+    usual = [e for events in hosts.values() for e in events]
+    payloads: dict[str, list[str]] = defaultdict(list)
+    for p in corpus.payloads_of("validation"):
+        payloads[p.family].append(p.text)
+    r = random.Random("graft/validation")
+    grafted, families = [], []
+    for family in sorted(payloads):
+        for text in evenly(payloads[family], PER_FAMILY):
+            grafted.append(graft(r.choice(usual), text, r))
+            families.append(family)
+    benign, attacks, fam = score(usual), score(grafted), np.asarray(families)
+    at_budget = float(np.quantile(benign, 0.998))
+    return {
+        "ordinary": len(usual),
+        "ordinary_flagged": float((benign >= threshold).mean()),
+        "grafted": len(grafted),
+        "grafted_detected": float((attacks >= threshold).mean()),
+        "detected_by_family": {f: float((attacks[fam == f] >= threshold).mean()) for f in sorted(set(families))},
+        "grafted_detected_at_0_2_percent_flagged": float((attacks >= at_budget).mean()),
+    }
 
 
 def load_shared(data: Path, holdout: Path, corpus: Any) -> dict[str, Any]:
@@ -168,10 +201,10 @@ def load_shared(data: Path, holdout: Path, corpus: Any) -> dict[str, Any]:
     }
 
 
-def train_default(data: Path, store: Path, seed: int) -> float:
+def train_default(data: Path, store: Path, seed: int, schedule: str) -> float:
     """Seconds to train the default recipe on ``data`` with ``seed`` (the real CLI)."""
     started = time.perf_counter()
-    train_cli(data, store, "--seed", str(seed))
+    train_cli(data, store, "--seed", str(seed), "--schedule", schedule)
     return time.perf_counter() - started
 
 
@@ -255,6 +288,7 @@ def main() -> int:
     parser.add_argument("--store", type=Path, help="score this store's current version instead of training")
     parser.add_argument("--detectors", default="logsentry,tfidf,crs", help="comma-separated: logsentry, tfidf, crs")
     parser.add_argument("--update", action="store_true", help="replace only these detectors' runs in --json")
+    parser.add_argument("--schedule", default="annealed", help="train --schedule (constant: the recipe before)")
     parser.add_argument("--json", type=Path, default=Path("bench/results/real_sites.json"))
     args = parser.parse_args()
     from logsentry.trainer.corpus import Corpus
@@ -270,7 +304,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="real-sites-") as scratch:
             for seed in [0] if args.store else seeds:
                 store = args.store or Path(scratch) / f"seed-{seed}"
-                seconds = None if args.store else train_default(args.data, store, seed)
+                seconds = None if args.store else train_default(args.data, store, seed, args.schedule)
                 score, threshold, about = ours(store)
                 result = evaluate(score, threshold, corpus, shared) | about | {"seed": seed, "wall_seconds": seconds}
                 runs[OURS].append(result)
@@ -284,7 +318,13 @@ def main() -> int:
 
         crs = CrsBaseline()
         runs[crs.name] = [evaluate(crs.score_events, 0.5, corpus, shared)]
-    results = {"machine": machine(), "data": args.data.name, "corpus": corpus.files(), "runs": runs}
+    results = {
+        "machine": machine(),
+        "data": args.data.name,
+        "schedule": args.schedule,
+        "corpus": corpus.files(),
+        "runs": runs,
+    }
     write_results(args.json, results, table(runs))
     return 0
 

@@ -150,6 +150,9 @@ def fit(
             )
         history.append(Epoch(number, total_loss / max(steps, 1), rows, done.seconds))
         log.info("epoch %d/%d: loss %.4f, %d rows in %.1f s", number, epochs, history[-1].loss, rows, done.seconds)
+    if getattr(optimizer, "use_ema", False):  # the default family keeps an average of its weights: it is the model
+        with strategy.scope():
+            optimizer.finalize_variable_values(model.trainable_variables)
     return history
 
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from logsentry.errors import ConfigError
 from logsentry.model_store.ingest.formats import InputFormat
 from logsentry.model_store.model.preprocessing import REFERENCE_MAX_LEN, OovPolicy, Units
-from logsentry.trainer.architectures import DEFAULT_ARCHITECTURE
+from logsentry.trainer.architectures import DEFAULT_ARCHITECTURE, SCHEDULES, Schedule
 from logsentry.trainer.threshold_rules import DEFAULT_THRESHOLD_RULE, check_threshold_rule
 
 ExportFallback = Literal["hold", "keras"]
@@ -72,6 +72,7 @@ class TrainSettings:
     units: Units | None = None  # None: "values" for variable-length architectures, "request" for fixed-width ones
     corpus: Path | None = None  # the public corpus mixed in (bench/data); None: none
     corpus_values: int = DEFAULT_CORPUS_VALUES  # distinct benign values of the corpus's training sites read
+    schedule: Schedule = "annealed"  # the default family's rate and weights; the reference models keep theirs
 
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any], **given: Any) -> TrainSettings:
@@ -106,6 +107,8 @@ class TrainSettings:
             raise ConfigError(f"--augment must be 0 or more, not {self.augment}")
         if self.shuffle_buffer < 1:
             raise ConfigError(f"--shuffle-buffer must be at least 1, not {self.shuffle_buffer}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"--schedule must be annealed or constant, not {self.schedule!r}")
         if self.export_fallback not in ("hold", "keras"):
             raise ConfigError(f"--export-fallback must be hold or keras, not {self.export_fallback!r}")
         if self.label not in (None, 0, 1):

@@ -359,7 +359,9 @@ def _fit(settings: TrainSettings, recipe: Recipe, assembled: Assembled, strategy
     keras.utils.set_random_seed(settings.seed)
     tf.config.experimental.enable_op_determinism()
     with strategy.scope():
-        model = recipe.arch.build(tokenizer.input_dim, recipe.max_len)
+        model = recipe.arch.build(
+            tokenizer.input_dim, recipe.max_len, total_steps=recipe.epochs * steps, schedule=settings.schedule
+        )
     history = fit(
         model,
         lambda worker, workers: training_dataset(
@@ -512,6 +514,7 @@ def _hyperparameters(
     return {
         "epochs": recipe.epochs,
         "batch_size": recipe.batch_size,
+        "schedule": settings.schedule if recipe.arch.name.startswith("conv-lstm") else "reference",
         "seed": settings.seed,
         "test_size": settings.test_size,
         "validation_split": settings.validation_split,

@@ -59,7 +59,7 @@ def add_parser(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
 def _model_flags(p: argparse.ArgumentParser, defaults: dict[str, Any]) -> None:
     """What is trained, on what, and how its threshold is chosen."""
     from logsentry.model_store.model.preprocessing import REFERENCE_MAX_LEN
-    from logsentry.trainer.architectures import ARCHITECTURES, REFERENCE_ARCHITECTURES
+    from logsentry.trainer.architectures import ARCHITECTURES, REFERENCE_ARCHITECTURES, SCHEDULES
     from logsentry.trainer.settings import DEFAULT_AUGMENT_CAP, VALUE_MAX_LEN
 
     reference = ARCHITECTURES[REFERENCE_ARCHITECTURES[0]]
@@ -105,6 +105,13 @@ def _model_flags(p: argparse.ArgumentParser, defaults: dict[str, Any]) -> None:
         choices=["index", "drop"],
         default=defaults["oov"],
         help="unseen characters: a reserved index (default) or dropped (the reference)",
+    )
+    p.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=defaults["schedule"],
+        help="the default family's learning rate: annealed (default: cosine-decayed, weights averaged over the last "
+        "steps) or constant (the recipe before 2026-12-07); the reference architectures keep the reference's",
     )
     rule = defaults["threshold_rule"]
     p.add_argument(

@@ -32,3 +32,28 @@ def test_default_is_lstm_family_variable_length_and_builds() -> None:
 def test_unknown_architecture_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="choose one of"):
         get_architecture("transformer")
+
+
+def test_the_default_family_anneals_and_averages_its_weights_unless_asked_not_to() -> None:
+    from logsentry.trainer.architectures import EMA_MOMENTUM, FINAL_RATE_SHARE, LEARNING_RATE, family_adam
+
+    long_run = family_adam(10_000, "annealed")
+    assert long_run.use_ema and long_run.ema_momentum == EMA_MOMENTUM
+    rate = long_run._learning_rate  # the schedule: from the full rate down to its final share
+    assert abs(float(rate(0)) - LEARNING_RATE) < 1e-9
+    assert abs(float(rate(10_000)) - LEARNING_RATE * FINAL_RATE_SHARE) < 1e-9
+    short_run = family_adam(200, "annealed")  # a small training set: the average spans its last fifth
+    assert abs(short_run.ema_momentum - (1 - 5 / 200)) < 1e-9
+    constant = family_adam(10_000, "constant")
+    assert not constant.use_ema and abs(float(constant.learning_rate) - LEARNING_RATE) < 1e-9
+    reference = ARCHITECTURES["lstm"].build(10, 64, total_steps=10_000, schedule="annealed")
+    assert not reference.optimizer.use_ema, "the reference architectures keep the reference protocol"
+
+
+def test_a_schedule_is_one_of_the_two() -> None:
+    from pathlib import Path
+
+    from logsentry.trainer.settings import TrainSettings
+
+    with pytest.raises(ConfigError, match="--schedule must be annealed or constant"):
+        TrainSettings(data=(Path("x.csv"),), store=Path("m"), schedule="warm")  # type: ignore[arg-type]
