@@ -8,7 +8,7 @@ on 2 Intel Xeon cores the reorders, the add and the ReLU were a third of the net
 Here the convolution carries its bias, the ReLU and the max-pooling follow it in the same
 4-D layout (ONNX Runtime fuses the ReLU and reorders once, after the eight-fold pooling), and
 the pooled sequence goes to one bidirectional ``LSTM`` operator: the same scores to the last
-bit on the bundled model's values, at 1.25x the rows per second of the converted graph
+bit on the bundled model's values, at 1.25-1.30x the rows per second of the converted graph
 (``bench/offline_score.py``, docs/benchmarks.md).
 Every export is still checked against the Keras model at publish (:mod:`trainer.onnx_export`).
 
