@@ -38,7 +38,7 @@ from logsentry.model_store.manifest import Manifest, TrainingData, keras_only_en
 from logsentry.model_store.model.preprocessing import Preprocessing, Units
 from logsentry.model_store.model.tensorflow_runtime import KerasInference, tensorflow
 from logsentry.model_store.store import MODEL_FILE, Draft, ModelStore, file_sha256
-from logsentry.trainer.architectures import Architecture, get_architecture
+from logsentry.trainer.architectures import Architecture, effective_schedule, get_architecture
 from logsentry.trainer.data import LabelledLogs
 from logsentry.trainer.distributed import Epoch, Role, fit, strategy_for, weights_digest
 from logsentry.trainer.distributed import write_report as write_worker_report
@@ -466,7 +466,7 @@ def _record(
 ) -> Record:
     """Step 4: the figures of the passes (times taken up to now), the recipe and the data's digests."""
     pipeline = _pipeline_figures(settings, recipe, assembled, fitted, evaluated, started)
-    hyperparameters = _hyperparameters(settings, recipe, assembled, feedback, topic)
+    hyperparameters = _hyperparameters(settings, recipe, assembled, feedback, topic, fitted.steps)
     read = data_files(tuple(files([*settings.data, *settings.benign])))  # each file hashed once
     found = assembled.found
     training_data = TrainingData(
@@ -508,13 +508,18 @@ def _hyperparameters(
     assembled: Assembled,
     feedback: Sequence[tuple[dict[str, Any], int]],
     topic: Sequence[Shard],
+    fitted_steps: int,
 ) -> dict[str, Any]:
     """The manifest's ``hyperparameters``: the recipe, and what was mixed into the data."""
     added, site = assembled.added, assembled.site
     return {
         "epochs": recipe.epochs,
         "batch_size": recipe.batch_size,
-        "schedule": settings.schedule if recipe.arch.name.startswith("conv-lstm") else "reference",
+        "schedule": (
+            effective_schedule(recipe.epochs * fitted_steps, settings.schedule)
+            if recipe.arch.name.startswith("conv-lstm")
+            else "reference"
+        ),
         "seed": settings.seed,
         "test_size": settings.test_size,
         "validation_split": settings.validation_split,

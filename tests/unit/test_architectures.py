@@ -35,15 +35,26 @@ def test_unknown_architecture_is_a_config_error() -> None:
 
 
 def test_the_default_family_anneals_and_averages_its_weights_unless_asked_not_to() -> None:
-    from logsentry.trainer.architectures import EMA_MOMENTUM, FINAL_RATE_SHARE, LEARNING_RATE, family_adam
+    from logsentry.trainer.architectures import (
+        ANNEAL_MIN_STEPS,
+        EMA_MOMENTUM,
+        FINAL_RATE_SHARE,
+        LEARNING_RATE,
+        effective_schedule,
+        family_adam,
+    )
 
     long_run = family_adam(10_000, "annealed")
     assert long_run.use_ema and long_run.ema_momentum == EMA_MOMENTUM
     rate = long_run._learning_rate  # the schedule: from the full rate down to its final share
     assert abs(float(rate(0)) - LEARNING_RATE) < 1e-9
     assert abs(float(rate(10_000)) - LEARNING_RATE * FINAL_RATE_SHARE) < 1e-9
-    short_run = family_adam(200, "annealed")  # a small training set: the average spans its last fifth
-    assert abs(short_run.ema_momentum - (1 - 5 / 200)) < 1e-9
+    shorter = family_adam(2_500, "annealed")  # the average spans the last fifth of a shorter run
+    assert shorter.use_ema and abs(shorter.ema_momentum - (1 - 5 / 2_500)) < 1e-9
+    short_run = family_adam(ANNEAL_MIN_STEPS - 1, "annealed")  # a small training set: a constant rate
+    assert not short_run.use_ema and abs(float(short_run.learning_rate) - LEARNING_RATE) < 1e-9
+    assert effective_schedule(ANNEAL_MIN_STEPS - 1, "annealed") == "constant"
+    assert effective_schedule(ANNEAL_MIN_STEPS, "annealed") == "annealed"
     constant = family_adam(10_000, "constant")
     assert not constant.use_ema and abs(float(constant.learning_rate) - LEARNING_RATE) < 1e-9
     reference = ARCHITECTURES["lstm"].build(10, 64, total_steps=10_000, schedule="annealed")
