@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 DEFAULTS = StreamSettings()  # one place holds every default: the settings
 MIN_REQUEST_SIZE = 2_097_152  # an alert carries its message: room for two of the largest accepted
 # An alert carries its message (1-2 KB): with the client's 16 KB default a batch filled every ~10
-# alerts, and each new batch woke the sender for a request of its own. A batch of a partition now
-# holds a micro-batch's alerts (bench/explain.py: +15 % drained at 100 % attacks).
+# alerts, and each new batch woke the sender for a request of its own (the producer's network
+# thread showed in the stream's profile at 100 % attacks). A batch of a partition now holds a
+# micro-batch's alerts.
 BATCH_BYTES = 1_048_576
 
 

@@ -45,7 +45,10 @@ def _layers(model: Any) -> dict[str, Any] | None:
     conv, pool = by_type["Conv1D"].get_config(), by_type["MaxPooling1D"].get_config()
     bi, dense = by_type["Bidirectional"], by_type["Dense"]
     forward, backward = bi.forward_layer.get_config(), bi.backward_layer.get_config()
-    concatenated = [t._keras_history.operation for t in by_type["Concatenate"]._inbound_nodes[0].input_tensors]
+    try:  # which layers feed the concatenation, in order (Keras keeps it on the layer's first call)
+        concatenated = [t._keras_history.operation for t in by_type["Concatenate"]._inbound_nodes[0].input_tensors]
+    except (AttributeError, IndexError):  # another Keras: not known to be the family, so tf2onnx converts it
+        return None
     plain = (
         conv["padding"] == "same"
         and tuple(conv["strides"]) == (1,)
